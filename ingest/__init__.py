@@ -1,0 +1,1 @@
+"""The two ways leads come in: the webhook receiver and the puller, both Kafka producers."""

@@ -1,0 +1,59 @@
+"""Kafka producers of the ingest side (confluent-kafka).
+
+Guarantee: a record counts as published only once its delivery report says the broker has
+it on every in-sync replica (acks=all); idempotence makes librdkafka's own retries unable to
+write it twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from leadsync.settings import Settings
+
+
+class PublishError(Exception):
+    """Kafka did not acknowledge a record; the caller must not report it as published."""
+
+
+def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        # librdkafka's default is false; without it a retried send can duplicate a record.
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 10,
+        # Bounded, so a caller waiting on a delivery report is never stuck.
+        "message.timeout.ms": 30_000,
+        # The same key lands on the same partition as with aiokafka/faust (Java's murmur2).
+        "partitioner": "murmur2_random",
+    }
+    config.update(overrides)
+    return config
+
+
+def publish_all(
+    settings: Settings, topic: str, records: list[tuple[bytes, bytes]], timeout_s: float = 60
+) -> int:
+    """Publish (key, value) records and wait until Kafka acknowledged every one."""
+    producer = Producer(producer_config(settings))
+    failures: list[KafkaError] = []
+
+    def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            failures.append(err)
+
+    for key, value in records:
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+                break
+            except BufferError:  # local queue full: let deliveries drain, then go on
+                producer.poll(0.5)
+    remaining = producer.flush(timeout_s)
+    if remaining or failures:
+        reason = failures[0].str() if failures else f"{remaining} records not acknowledged"
+        raise PublishError(f"publishing to {topic} failed: {reason}")
+    return len(records)

@@ -1,0 +1,123 @@
+"""The ``leadsync`` command line: one sub-command per process and per operator task."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadsync.settings import ConfigurationError, Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
+leads_app = typer.Typer(no_args_is_help=True, help="Operator tools for leads.")
+app.add_typer(db_app, name="db")
+app.add_typer(topics_app, name="topics")
+app.add_typer(leads_app, name="leads")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations."""
+    from sinks.migrate import upgrade
+
+    settings = _settings()
+    applied = upgrade(settings.database_conninfo())
+    for migration in applied:
+        typer.echo(f"applied {migration.version:04d}_{migration.name}")
+    if not applied:
+        typer.echo("schema is up to date")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the schema version and pending migrations."""
+    from sinks.migrate import available, current_version
+
+    settings = _settings()
+    version = current_version(settings.database_conninfo())
+    pending = [m for m in available() if m.version > version]
+    typer.echo(f"schema version {version}; {len(pending)} pending")
+
+
+@topics_app.command("create")
+def topics_create(
+    wait: Annotated[float, typer.Option(help="Seconds to wait for Kafka.")] = 60,
+) -> None:
+    """Create leadsync's topics with their partition counts (idempotent)."""
+    from leadsync.topics import ensure_topics, wait_for_kafka
+
+    settings = _settings()
+    wait_for_kafka(settings, wait)
+    created = ensure_topics(settings)
+    typer.echo(f"created {', '.join(created)}" if created else "topics exist")
+
+
+@leads_app.command("publish")
+def leads_publish(
+    files: Annotated[list[Path], typer.Argument(help="JSON files: a lead or a list of leads.")],
+) -> None:
+    """Publish LinkedIn lead JSON to the raw topic, as a manual import would."""
+    from ingest.producer import publish_all
+    from schemas.envelopes import RawLead
+
+    settings = _settings()
+    records = []
+    for path in files:
+        document = json.loads(path.read_text())
+        for item in document if isinstance(document, list) else [document]:
+            raw = RawLead.from_record(json.dumps(item).encode())
+            records.append((raw.lead.id.encode(), raw.to_record()))
+    count = publish_all(settings, settings.topics.leads_raw, records)
+    typer.echo(f"published {count} lead(s) to {settings.topics.leads_raw}")
+
+
+@app.command()
+def worker() -> None:
+    """Run the stream processors (faust worker): raw leads -> contacts."""
+    from leadsync.topics import ensure_topics, wait_for_kafka
+    from sinks.migrate import upgrade
+    from streams.app import create_app
+
+    settings = _settings()
+    _logging(settings)
+    upgrade(settings.database_conninfo())
+    wait_for_kafka(settings)
+    ensure_topics(settings)
+    faust_app = create_app(settings)
+    # faust's Worker owns the event loop and the signal handling from here on.
+    import faust
+
+    faust.Worker(faust_app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        typer.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

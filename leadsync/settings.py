@@ -1,0 +1,222 @@
+"""The one settings object of every leadsync process.
+
+Everything configurable comes from environment variables with the prefix ``LEADSYNC_`` (or a
+``.env`` file), is validated once at start-up and is then frozen. Nothing else in the code
+base reads ``os.environ``. Secrets are ``SecretStr`` so they never show up in a repr, a log
+line or an error message.
+
+Outside demo mode the LinkedIn client secret and the admin token must be set to something
+that is not a placeholder; in demo mode (``LEADSYNC_DEMO=true``, what ``make run`` uses) they
+default to the values the bundled LinkedIn sandbox expects.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Annotated, Self
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The local stack (stack/*.sh) listens on these; they are off the usual ports so that a
+# Kafka or PostgreSQL the user already runs is never touched.
+LOCAL_KAFKA = "127.0.0.1:29092"
+LOCAL_DATABASE = "postgresql://leadsync:leadsync@127.0.0.1:25432/leadsync"
+
+DEMO_CLIENT_ID = "leadsync-demo-client"
+DEMO_CLIENT_SECRET = "leadsync-demo-client-secret"  # noqa: S105 - public, demo mode only
+DEMO_ADMIN_TOKEN = "leadsync-demo-admin-token"  # noqa: S105 - public, demo mode only
+
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
+_HOST_PORT = re.compile(r"^\[?[A-Za-z0-9.:_-]+\]?:\d{1,5}$")
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or malformed; the message names every offending variable."""
+
+
+class Topics:
+    """The Kafka topic names, all derived from one prefix so a test run can isolate itself."""
+
+    def __init__(self, prefix: str) -> None:
+        self.notifications = f"{prefix}.notifications"
+        self.leads_raw = f"{prefix}.leads.raw"
+        self.sync_requests = f"{prefix}.sync-requests"
+        self.errors = f"{prefix}.errors"
+        self.contact_changes = f"{prefix}.contact-changes"
+
+    def all(self) -> list[str]:
+        return [
+            self.notifications,
+            self.leads_raw,
+            self.sync_requests,
+            self.errors,
+            self.contact_changes,
+        ]
+
+
+class Settings(BaseSettings):
+    """Validated, frozen configuration. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADSYNC_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    demo: bool = False
+
+    kafka_bootstrap_servers: str = LOCAL_KAFKA
+    database_url: SecretStr = SecretStr(LOCAL_DATABASE)
+
+    linkedin_api_url: str = "https://api.linkedin.com/rest"
+    linkedin_oauth_url: str = "https://www.linkedin.com/oauth/v2"
+    linkedin_client_id: str = ""
+    linkedin_client_secret: SecretStr = SecretStr("")
+    linkedin_version: str = "202611"
+
+    admin_token: SecretStr = SecretStr("")
+
+    ingress_port: Port = 8080
+    admin_port: Port = 8000
+    sandbox_port: Port = 8090
+
+    # Topic names are "<prefix>.notifications", "<prefix>.leads.raw", ...; the faust
+    # application id (its consumer group and internal topics) derives from it as well.
+    topic_prefix: str = "leadsync"
+    # Partitions of every keyed topic. Changing it after the topics exist needs a migration
+    # of the faust tables, so it is read once when topics are created.
+    topic_partitions: int = Field(default=6, ge=1, le=1000)
+    topic_replication_factor: int = Field(default=1, ge=1, le=10)
+
+    # Import agent batching: one database transaction per batch (stack-notes: faust's
+    # per-event overhead sets the ceiling, so the database work happens once per batch).
+    import_batch_size: int = Field(default=500, ge=1, le=10_000)
+    import_batch_window_s: float = Field(default=0.2, gt=0, le=30)
+    # Back-off while PostgreSQL is unreachable: retried inside the agent, never raised.
+    retry_backoff_max_s: float = Field(default=10.0, gt=0, le=600)
+
+    # Consumer timeouts; tests lower them so the first partition assignment is quick.
+    kafka_session_timeout_s: float = Field(default=30.0, gt=0)
+    kafka_heartbeat_interval_s: float = Field(default=3.0, gt=0)
+
+    log_level: str = "info"
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _bootstrap_list(cls, value: str) -> str:
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        if not servers or not all(_HOST_PORT.match(s) for s in servers):
+            raise ValueError("expected a comma-separated list of host:port")
+        return ",".join(servers)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not re.match(r"^postgres(ql)?://[^/]*/\w", url):
+            # Do not echo the URL: it may carry a password.
+            raise ValueError("expected postgresql://user:password@host:port/database")
+        return value
+
+    @field_validator("linkedin_api_url", "linkedin_oauth_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("linkedin_version")
+    @classmethod
+    def _yyyymm(cls, value: str) -> str:
+        if not re.fullmatch(r"20\d\d(0[1-9]|1[0-2])", value):
+            raise ValueError("expected YYYYMM, e.g. 202611")
+        return value
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _topic_prefix(cls, value: str) -> str:
+        if not _TOPIC_NAME.match(value):
+            raise ValueError("only letters, digits, '.', '_' and '-' are allowed")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error"}:
+            raise ValueError("expected debug, info, warning or error")
+        return level
+
+    @model_validator(mode="after")
+    def _secrets_present(self) -> Self:
+        if self.demo:
+            # Demo mode talks to the bundled sandbox, whose app credentials are public.
+            defaults = {
+                "linkedin_client_id": DEMO_CLIENT_ID,
+                "linkedin_client_secret": SecretStr(DEMO_CLIENT_SECRET),
+                "admin_token": SecretStr(DEMO_ADMIN_TOKEN),
+            }
+            for name, default in defaults.items():
+                current = getattr(self, name)
+                raw = current.get_secret_value() if isinstance(current, SecretStr) else current
+                if not raw:
+                    object.__setattr__(self, name, default)
+            return self
+        missing = [
+            f"LEADSYNC_{name.upper()}"
+            for name in ("linkedin_client_id", "linkedin_client_secret", "admin_token")
+            if _is_placeholder(getattr(self, name))
+        ]
+        if missing:
+            raise ValueError(
+                f"{', '.join(missing)} must be set to a real value "
+                "(or set LEADSYNC_DEMO=true to run against the bundled sandbox)"
+            )
+        return self
+
+    @cached_property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+    @property
+    def worker_app_id(self) -> str:
+        return f"{self.topic_prefix}-worker"
+
+    def database_conninfo(self) -> str:
+        return self.database_url.get_secret_value()
+
+
+def _is_placeholder(value: str | SecretStr) -> bool:
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return raw.strip().lower() in _PLACEHOLDERS
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings, turning pydantic's report into one clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # overrides are by field name
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["invalid leadsync settings:"]
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        name = f"LEADSYNC_{field.upper()}" if field else "settings"
+        # error["input"] is deliberately left out: it may be a secret.
+        lines.append(f"  {name}: {error['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""Forms, their versions and field mappings as the import pipeline needs them.
+
+A form first seen on a lead (before discovery) is registered from the lead's ``form``
+projection, and its predefined questions are mapped automatically, like discovery does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from schemas.linkedin import FormQuestion, Lead
+from streams.mapping import FieldMapping, auto_mappings
+
+
+@dataclass
+class FormContext:
+    """What mapping a lead of one form version needs."""
+
+    form_id: int
+    version_id: int
+    name: str
+    import_enabled: bool
+    questions: dict[int, FormQuestion] = field(default_factory=dict)
+    mappings: list[FieldMapping] = field(default_factory=list)
+    known_version: bool = False
+
+
+async def register_from_leads(conn: AsyncConnection[object], leads: Iterable[Lead]) -> None:
+    """Record forms and versions named by these leads; auto-map predefined questions."""
+    forms: dict[int, tuple[str, str | None]] = {}
+    versions: dict[tuple[int, int], Lead] = {}
+    for lead in leads:
+        form_id, version_id = lead.form_version()
+        name = lead.form.name if lead.form else ""
+        forms[form_id] = (name, lead.owner_urn())
+        if lead.form and lead.form.content and lead.form.content.typed_questions():
+            versions[(form_id, version_id)] = lead
+        else:
+            versions.setdefault((form_id, version_id), lead)
+    if not forms:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO forms (id, name, owner_urn) VALUES (%s, %s, %s)"
+            " ON CONFLICT (id) DO UPDATE SET"
+            "  name = coalesce(nullif(excluded.name, ''), forms.name),"
+            "  owner_urn = coalesce(forms.owner_urn, excluded.owner_urn)"
+            " WHERE excluded.name <> '' AND excluded.name IS DISTINCT FROM forms.name",
+            [(form_id, name, owner) for form_id, (name, owner) in sorted(forms.items())],
+        )
+        await cur.executemany(
+            "INSERT INTO form_counters (form_id) VALUES (%s) ON CONFLICT DO NOTHING",
+            [(form_id,) for form_id in sorted(forms)],
+        )
+        version_rows = []
+        mapping_rows = []
+        for (form_id, version_id), lead in sorted(versions.items()):
+            questions = lead.form.content.typed_questions() if lead.form and lead.form.content else []
+            consents = (
+                lead.form.content.legal_info.consents
+                if lead.form and lead.form.content and lead.form.content.legal_info
+                else []
+            )
+            hidden = lead.form.hidden_fields if lead.form else []
+            version_rows.append(
+                (
+                    form_id,
+                    version_id,
+                    Jsonb([q.model_dump(mode="json", by_alias=True) for q in questions]),
+                    Jsonb([c.model_dump(mode="json", by_alias=True) for c in consents]),
+                    Jsonb([h.model_dump(mode="json", by_alias=True) for h in hidden]),
+                )
+            )
+            mapping_rows += [
+                (form_id, m.source_kind, m.source_key, m.field_key) for m in auto_mappings(questions)
+            ]
+        # A version first seen without its questions gets them from a later, fuller lead.
+        await cur.executemany(
+            "INSERT INTO form_versions (form_id, version_id, questions, consents, hidden_fields)"
+            " VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (form_id, version_id) DO UPDATE SET"
+            "  questions = excluded.questions, consents = excluded.consents,"
+            "  hidden_fields = excluded.hidden_fields"
+            " WHERE form_versions.questions = '[]'::jsonb AND excluded.questions <> '[]'::jsonb",
+            version_rows,
+        )
+        if mapping_rows:
+            await cur.executemany(
+                "INSERT INTO field_mappings (form_id, source_kind, source_key, field_key, automatic)"
+                " VALUES (%s, %s, %s, %s, true) ON CONFLICT DO NOTHING",
+                sorted(set(mapping_rows)),
+            )
+
+
+async def load_contexts(
+    conn: AsyncConnection[object], keys: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], FormContext]:
+    """Form settings, questions and mappings for each (form id, version id)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    form_ids = sorted({form_id for form_id, _ in wanted})
+    contexts: dict[tuple[int, int], FormContext] = {}
+    async with conn.cursor() as cur:
+        await cur.execute(
+            "SELECT f.id, v.version_id, f.name, f.import_enabled, v.questions"
+            " FROM unnest(%s::bigint[], %s::int[]) AS k(form_id, version_id)"
+            " JOIN forms f ON f.id = k.form_id"
+            " LEFT JOIN form_versions v ON v.form_id = k.form_id AND v.version_id = k.version_id",
+            ([f for f, _ in wanted], [v for _, v in wanted]),
+        )
+        for form_id, version_id, name, enabled, questions in await cur.fetchall():
+            parsed = [FormQuestion.model_validate(q) for q in (questions or [])]
+            key = (form_id, version_id) if version_id is not None else None
+            if key is None:
+                continue
+            contexts[key] = FormContext(
+                form_id=form_id,
+                version_id=version_id,
+                name=name,
+                import_enabled=enabled,
+                questions={q.question_id: q for q in parsed},
+                known_version=bool(parsed),
+            )
+        await cur.execute(
+            "SELECT m.form_id, m.source_kind, m.source_key, m.field_key,"
+            "       m.automatic, cf.deleted_at IS NULL"
+            " FROM field_mappings m JOIN contact_fields cf ON cf.key = m.field_key"
+            " WHERE m.form_id = ANY(%s)",
+            (form_ids,),
+        )
+        mappings: dict[int, list[FieldMapping]] = {}
+        for form_id, kind, key, field_key, automatic, _alive in await cur.fetchall():
+            mappings.setdefault(form_id, []).append(FieldMapping(kind, key, field_key, automatic))
+    for context in contexts.values():
+        context.mappings = mappings.get(context.form_id, [])
+    return contexts

@@ -1,0 +1,38 @@
+"""The faust application: one per worker process, built from the settings.
+
+Delivery guarantee: at-least-once. Offsets are committed only for events the agents have
+finished with, and every effect is an idempotent database write, so a replay after a crash
+changes nothing (faust's exactly-once mode is not used: see shared/stack-notes.md).
+"""
+
+from __future__ import annotations
+
+import faust
+
+from leadsync.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    app = faust.App(
+        settings.worker_app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        store="memory://",
+        processing_guarantee="at_least_once",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        # leadsync creates its topics itself; the leader-election topic is not needed.
+        topic_disable_leader=True,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_s,
+        broker_rebalance_timeout=max(settings.kafka_session_timeout_s, 10.0),
+        web_enabled=False,
+        autodiscover=False,
+    )
+    # Imported here so each agent registers on this app instance (no import side effects).
+    from streams import agents
+
+    agents.register(app, settings)
+    return app
