@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from leadsync.settings import ConfigurationError, Settings, load_settings
+from sandbox import cli as sandbox_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -19,6 +20,7 @@ leads_app = typer.Typer(no_args_is_help=True, help="Operator tools for leads.")
 app.add_typer(db_app, name="db")
 app.add_typer(topics_app, name="topics")
 app.add_typer(leads_app, name="leads")
+app.add_typer(sandbox_cli.app, name="sandbox")
 
 
 def _settings() -> Settings:

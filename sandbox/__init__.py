@@ -1,0 +1,1 @@
+"""A faithful local stand-in for LinkedIn's Lead Sync APIs (see README)."""
