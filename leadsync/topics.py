@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from leadsync.settings import Settings
@@ -65,6 +65,8 @@ def ensure_topics(settings: Settings) -> list[str]:
             future.result()
             created.append(name)
         except KafkaException as exc:
-            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # another process won the race
+            error = exc.args[0]
+            # Another process may have created it in the meantime: that is success too.
+            if not isinstance(error, KafkaError) or error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
     return created

@@ -121,9 +121,7 @@ class ConsentResponse(LinkedInModel):
 
 class FormResponse(LinkedInModel):
     answers: list[Answer] = Field(default_factory=list)
-    consent_responses: list[ConsentResponse] = Field(
-        default_factory=list, alias="consentResponses"
-    )
+    consent_responses: list[ConsentResponse] = Field(default_factory=list, alias="consentResponses")
 
 
 class Lead(LinkedInModel):

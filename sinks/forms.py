@@ -6,14 +6,17 @@ projection, and its predefined questions are mapped automatically, like discover
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from schemas.linkedin import FormQuestion, Lead
-from streams.mapping import FieldMapping, auto_mappings
+from schemas.mappings import FieldMapping
+
+AutoMapper = Callable[[list[FormQuestion]], list[FieldMapping]]
 
 
 @dataclass
@@ -29,8 +32,10 @@ class FormContext:
     known_version: bool = False
 
 
-async def register_from_leads(conn: AsyncConnection[object], leads: Iterable[Lead]) -> None:
-    """Record forms and versions named by these leads; auto-map predefined questions."""
+async def register_from_leads(
+    conn: AsyncConnection[Any], leads: Iterable[Lead], auto_map: AutoMapper
+) -> None:
+    """Record forms and versions named by these leads; ``auto_map`` maps a new version."""
     forms: dict[int, tuple[str, str | None]] = {}
     versions: dict[tuple[int, int], Lead] = {}
     for lead in leads:
@@ -59,7 +64,9 @@ async def register_from_leads(conn: AsyncConnection[object], leads: Iterable[Lea
         version_rows = []
         mapping_rows = []
         for (form_id, version_id), lead in sorted(versions.items()):
-            questions = lead.form.content.typed_questions() if lead.form and lead.form.content else []
+            questions = (
+                lead.form.content.typed_questions() if lead.form and lead.form.content else []
+            )
             consents = (
                 lead.form.content.legal_info.consents
                 if lead.form and lead.form.content and lead.form.content.legal_info
@@ -76,7 +83,7 @@ async def register_from_leads(conn: AsyncConnection[object], leads: Iterable[Lea
                 )
             )
             mapping_rows += [
-                (form_id, m.source_kind, m.source_key, m.field_key) for m in auto_mappings(questions)
+                (form_id, m.source_kind, m.source_key, m.field_key) for m in auto_map(questions)
             ]
         # A version first seen without its questions gets them from a later, fuller lead.
         await cur.executemany(
@@ -90,14 +97,15 @@ async def register_from_leads(conn: AsyncConnection[object], leads: Iterable[Lea
         )
         if mapping_rows:
             await cur.executemany(
-                "INSERT INTO field_mappings (form_id, source_kind, source_key, field_key, automatic)"
+                "INSERT INTO field_mappings"
+                " (form_id, source_kind, source_key, field_key, automatic)"
                 " VALUES (%s, %s, %s, %s, true) ON CONFLICT DO NOTHING",
                 sorted(set(mapping_rows)),
             )
 
 
 async def load_contexts(
-    conn: AsyncConnection[object], keys: Iterable[tuple[int, int]]
+    conn: AsyncConnection[Any], keys: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], FormContext]:
     """Form settings, questions and mappings for each (form id, version id)."""
     wanted = sorted(set(keys))
@@ -127,14 +135,12 @@ async def load_contexts(
                 known_version=bool(parsed),
             )
         await cur.execute(
-            "SELECT m.form_id, m.source_kind, m.source_key, m.field_key,"
-            "       m.automatic, cf.deleted_at IS NULL"
-            " FROM field_mappings m JOIN contact_fields cf ON cf.key = m.field_key"
-            " WHERE m.form_id = ANY(%s)",
+            "SELECT form_id, source_kind, source_key, field_key, automatic"
+            " FROM field_mappings WHERE form_id = ANY(%s)",
             (form_ids,),
         )
         mappings: dict[int, list[FieldMapping]] = {}
-        for form_id, kind, key, field_key, automatic, _alive in await cur.fetchall():
+        for form_id, kind, key, field_key, automatic in await cur.fetchall():
             mappings.setdefault(form_id, []).append(FieldMapping(kind, key, field_key, automatic))
     for context in contexts.values():
         context.mappings = mappings.get(context.form_id, [])

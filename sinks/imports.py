@@ -19,10 +19,24 @@ from psycopg import AsyncConnection
 
 # Standard contact fields that are columns of "contacts"; any other field key is custom.
 STANDARD_COLUMNS = (
-    "work_email", "first_name", "last_name", "phone", "work_phone", "company",
-    "company_size", "job_title", "job_function", "seniority", "industry", "gender",
-    "country", "state", "city", "postal_code", "linkedin_profile_url",
-)  # fmt: skip
+    "work_email",
+    "first_name",
+    "last_name",
+    "phone",
+    "work_phone",
+    "company",
+    "company_size",
+    "job_title",
+    "job_function",
+    "seniority",
+    "industry",
+    "gender",
+    "country",
+    "state",
+    "city",
+    "postal_code",
+    "linkedin_profile_url",
+)
 
 
 @dataclass
@@ -193,10 +207,15 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             values = {name: getattr(sub, name) for name in _SUBMISSION_NAMES}
             submissions.append({"contact_id": contact_id, **values})
             ledger.append(
-                {"lead_id": sub.lead_id, "form_id": sub.form_id, "contact_id": contact_id,
-                 "submitted_at": sub.submitted_at, "origin": sub.origin,
-                 "sync_run_id": sub.sync_run_id}
-            )  # fmt: skip
+                {
+                    "lead_id": sub.lead_id,
+                    "form_id": sub.form_id,
+                    "contact_id": contact_id,
+                    "submitted_at": sub.submitted_at,
+                    "origin": sub.origin,
+                    "sync_run_id": sub.sync_run_id,
+                }
+            )
         await conn.execute(UPSERT_SUBMISSIONS, (_records(_latest_per_form(submissions)),))
         await conn.execute(RECORD_LEDGER, (_records(ledger),))
 

@@ -44,7 +44,8 @@ def register(app: faust.App, settings: Settings) -> None:
     async def import_leads(stream: faust.StreamT[bytes]) -> None:
         await pool.open(wait=False)
         try:
-            async for events in stream.take_events(
+            # take_events (faust >= 0.10) is missing from faust's StreamT type.
+            async for events in stream.take_events(  # type: ignore[attr-defined]
                 settings.import_batch_size, within=settings.import_batch_window_s
             ):
                 records = [
@@ -56,34 +57,41 @@ def register(app: faust.App, settings: Settings) -> None:
             await pool.close()
 
 
-async def _import(pool: AsyncConnectionPool[Any], records: list[Record], settings: Settings) -> None:
-    async def attempt() -> None:
-        async with pool.connection() as conn:
-            await import_records(conn, records)
-
+async def _import(
+    pool: AsyncConnectionPool[Any], records: list[Record], settings: Settings
+) -> None:
     try:
-        await retry_while_unavailable(attempt, settings.retry_backoff_max_s)
-    except RETRIABLE:
-        raise
-    except Exception as exc:
-        if len(records) > 1:
-            # Bisect: the good records of the batch still go in; the bad one is isolated.
-            half = len(records) // 2
-            await _import(pool, records[:half], settings)
-            await _import(pool, records[half:], settings)
-            return
-        log.exception("record %s failed to import; writing it to the error log", records[0].ref())
+        await retry_while_unavailable(
+            lambda: _import_once(pool, records), settings.retry_backoff_max_s
+        )
+        return
+    except Exception as exc:  # unavailability never gets here: it is retried above
+        failure = exc
+    if len(records) > 1:
+        # Bisect: the good records of the batch still go in; the bad one is isolated.
+        half = len(records) // 2
+        await _import(pool, records[:half], settings)
+        await _import(pool, records[half:], settings)
+        return
+    log.error(
+        "record %s failed to import (%r); writing it to the error log", records[0].ref(), failure
+    )
+    await retry_while_unavailable(
+        lambda: _report(pool, records[0], failure), settings.retry_backoff_max_s
+    )
 
-        async def report() -> None:
-            async with pool.connection() as conn:
-                await record_internal_error(conn, records[0].raw_ref(), exc)
 
-        await retry_while_unavailable(report, settings.retry_backoff_max_s)
+async def _import_once(pool: AsyncConnectionPool[Any], records: list[Record]) -> None:
+    async with pool.connection() as conn:
+        await import_records(conn, records)
 
 
-async def retry_while_unavailable(
-    operation: Callable[[], Awaitable[T]], backoff_max_s: float
-) -> T:
+async def _report(pool: AsyncConnectionPool[Any], record: Record, failure: Exception) -> None:
+    async with pool.connection() as conn:
+        await record_internal_error(conn, record.raw_ref(), failure)
+
+
+async def retry_while_unavailable(operation: Callable[[], Awaitable[T]], backoff_max_s: float) -> T:
     """Run ``operation`` until it succeeds or fails for a reason other than availability."""
     delay = 0.1
     while True:

@@ -29,7 +29,7 @@ from sinks.imports import (
     already_imported,
     write_batch,
 )
-from streams.mapping import MappingError, map_lead
+from streams.mapping import MappingError, auto_mappings, map_lead
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +66,23 @@ def decode(records: list[Record]) -> Decoded:
         except (ValidationError, ValueError) as exc:
             result.errors.append(
                 ErrorRow(
-                    form_id=None, lead_id=None, stage="decode", code="undecodable_record",
-                    message=_short(exc), field=None, origin=None, sync_run_id=None,
+                    form_id=None,
+                    lead_id=None,
+                    stage="decode",
+                    code="undecodable_record",
+                    message=_short(exc),
+                    field=None,
+                    origin=None,
+                    sync_run_id=None,
                     raw_ref=record.raw_ref(),
                 )
-            )  # fmt: skip
+            )
             continue
         result.leads.append(raw)
     return result
 
 
-def build_batch(
-    leads: list[RawLead], contexts: dict[tuple[int, int], FormContext]
-) -> BatchWrite:
+def build_batch(leads: list[RawLead], contexts: dict[tuple[int, int], FormContext]) -> BatchWrite:
     """Map every lead and merge those of one contact (newest submission wins)."""
     batch = BatchWrite()
     contacts: dict[str, ContactRow] = {}
@@ -97,11 +101,17 @@ def build_batch(
         except MappingError as exc:
             batch.errors.append(
                 ErrorRow(
-                    form_id=key[0], lead_id=lead.id, stage="map", code=exc.code,
-                    message=exc.message, field=exc.field, origin=raw.origin.value,
-                    sync_run_id=raw.sync_run_id, raw_ref={"lead_id": lead.id},
+                    form_id=key[0],
+                    lead_id=lead.id,
+                    stage="map",
+                    code=exc.code,
+                    message=exc.message,
+                    field=exc.field,
+                    origin=raw.origin.value,
+                    sync_run_id=raw.sync_run_id,
+                    raw_ref={"lead_id": lead.id},
                 )
-            )  # fmt: skip
+            )
             continue
         submitted = datetime.fromtimestamp(lead.submitted_at / 1000, tz=UTC)
         # Leads are in submission order, so a later one overrides an earlier one's values.
@@ -182,13 +192,17 @@ async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> B
             if previous is None or raw.lead.submitted_at >= previous.lead.submitted_at:
                 fresh[raw.lead.id] = raw
         leads: list[Lead] = [r.lead for r in fresh.values()]
-        await form_store.register_from_leads(conn, leads)
+        await form_store.register_from_leads(conn, leads, auto_mappings)
         contexts = await form_store.load_contexts(conn, (lead.form_version() for lead in leads))
         batch = build_batch(list(fresh.values()), contexts)
         batch.errors = decoded.errors + batch.errors
         outcome = await write_batch(conn, batch)
     log.info(
         "imported batch: %d records, %d new leads, %d created, %d updated, %d errors",
-        len(records), len(fresh), len(outcome.created), len(outcome.updated), len(batch.errors),
-    )  # fmt: skip
+        len(records),
+        len(fresh),
+        len(outcome.created),
+        len(outcome.updated),
+        len(batch.errors),
+    )
     return outcome

@@ -8,11 +8,10 @@ tested directly. Mappings are keyed on ``predefinedField`` or ``questionId``, ne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from schemas.linkedin import FormQuestion, Lead
-
-SourceKind = Literal["predefined", "question", "consent", "hidden"]
+from schemas.mappings import FieldMapping
 
 IDENTITY_FIELD = "email"
 
@@ -39,14 +38,6 @@ PREDEFINED_FIELDS: dict[str, str] = {
     "POSTAL_CODE": "postal_code",
     "LINKEDIN_PROFILE_LINK": "linkedin_profile_url",
 }
-
-
-@dataclass(frozen=True)
-class FieldMapping:
-    source_kind: SourceKind
-    source_key: str
-    field_key: str
-    automatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,7 +153,5 @@ def normalise_email(value: object) -> str:
     email = value.strip().lower()
     local, _, domain = email.partition("@")
     if not local or "." not in domain or any(c.isspace() for c in email):
-        raise MappingError(
-            "invalid_value", "the email address is not valid", IDENTITY_FIELD
-        )
+        raise MappingError("invalid_value", "the email address is not valid", IDENTITY_FIELD)
     return email

@@ -1,0 +1,68 @@
+"""Fixtures giving every integration test a real Kafka broker and PostgreSQL database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from confluent_kafka.admin import AdminClient
+from psycopg import AsyncConnection
+from pydantic import SecretStr
+
+from leadsync.settings import Settings, load_settings
+from leadsync.topics import ensure_topics, wait_for_kafka
+from sinks.migrate import upgrade
+from tests.integration.worker import Worker
+from tests.services import ServicesUnavailable, run_database, services
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    try:
+        service_context = services()
+        found = service_context.__enter__()
+    except ServicesUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        with run_database(found.admin_database_url) as database_url:
+            settings = load_settings(
+                demo=True,
+                kafka_bootstrap_servers=found.kafka_bootstrap,
+                database_url=SecretStr(database_url),
+                topic_prefix=f"leadsync-test-{uuid.uuid4().hex[:8]}",
+                topic_partitions=3,
+                # Short timeouts so the worker's first partition assignment is quick.
+                kafka_session_timeout_s=6,
+                kafka_heartbeat_interval_s=1,
+                import_batch_window_s=0.1,
+            )
+            upgrade(settings.database_conninfo())
+            wait_for_kafka(settings, 60)
+            ensure_topics(settings)
+            yield settings
+            _delete_topics(settings)
+    finally:
+        service_context.__exit__(None, None, None)
+
+
+def _delete_topics(settings: Settings) -> None:
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(settings.topic_prefix)]
+    if names:
+        for future in admin.delete_topics(names, operation_timeout=30).values():
+            future.result()
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[AsyncConnection[tuple[object, ...]]]:
+    async with await AsyncConnection.connect(settings.database_conninfo(), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="module")
+def worker(settings: Settings) -> Iterator[Worker]:
+    with Worker(settings) as running:
+        yield running

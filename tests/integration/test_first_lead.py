@@ -1,0 +1,96 @@
+"""One lead travels the whole way: raw topic -> faust worker -> contact and submission rows."""
+
+from __future__ import annotations
+
+from psycopg import AsyncConnection
+
+from leadsync.settings import Settings
+from tests.integration.produce import example_lead, publish_raw
+from tests.integration.worker import Worker
+
+Conn = AsyncConnection[tuple[object, ...]]
+
+
+async def _rows(db: Conn, query: str, *params: object) -> list[tuple[object, ...]]:
+    cur = await db.execute(query, params)
+    return await cur.fetchall()
+
+
+async def test_example_lead_becomes_a_contact_with_one_submission(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    publish_raw(settings, example_lead())
+    worker.wait_caught_up(settings.topics.leads_raw)
+
+    contacts = await _rows(
+        db,
+        "SELECT email, first_name, linkedin_imported, linkedin_import_date IS NOT NULL"
+        " FROM contacts WHERE email = 'kevin@example.com'",
+    )
+    assert contacts == [("kevin@example.com", "Kevin", True, True)]
+    submissions = await _rows(
+        db,
+        "SELECT s.lead_id, s.form_id, s.form_name, s.form_version, s.owner_urn, s.campaign_urn,"
+        "       s.creative_urn, s.lead_type, s.test_lead, s.answers -> 1 ->> 'value',"
+        "       s.hidden_fields -> 0 ->> 'value'"
+        " FROM form_submissions s JOIN contacts c ON c.id = s.contact_id"
+        " WHERE c.email = 'kevin@example.com'",
+    )
+    assert submissions == [
+        (
+            "249592fc-d272-44ba-a7db-c2bdce579507-6",
+            7234246,
+            "Test Form",
+            1,
+            "urn:li:sponsoredAccount:1234567",
+            "urn:li:sponsoredCampaign:198356826",
+            "urn:li:sponsoredCreative:241257736",
+            "SPONSORED",
+            True,
+            '["Rosso"]',  # the multiple-choice option id 0 resolved to its label
+            "linkedin",
+        )
+    ]
+    ledger = await _rows(
+        db, "SELECT origin FROM imported_leads WHERE lead_id = %s", example_lead()["id"]
+    )
+    assert ledger == [("manual",)]
+
+
+async def test_the_same_lead_twice_leaves_one_contact_and_one_submission(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    lead = example_lead(
+        id="dup-lead-1",
+        formResponse={
+            "answers": [
+                {
+                    "questionId": 307234246,
+                    "answerDetails": {"textQuestionAnswer": {"answer": "  Twice@Example.com "}},
+                },
+                {
+                    "questionId": 107234246,
+                    "answerDetails": {"textQuestionAnswer": {"answer": "Tw"}},
+                },
+            ]
+        },
+    )
+    publish_raw(settings, lead)
+    worker.wait_caught_up(settings.topics.leads_raw)
+    counters_sql = "SELECT imported, updated FROM form_counters WHERE form_id = 7234246"
+    counters_before = await _rows(db, counters_sql)
+    publish_raw(settings, lead, {"lead": lead, "origin": "push"})
+    worker.wait_caught_up(settings.topics.leads_raw)
+
+    # The duplicates were recognised, not applied again: no contact counted as updated.
+    assert await _rows(db, counters_sql) == counters_before
+
+    assert await _rows(db, "SELECT count(*) FROM contacts WHERE email = 'twice@example.com'") == [
+        (1,)
+    ]
+    assert await _rows(
+        db, "SELECT count(*) FROM form_submissions WHERE lead_id = 'dup-lead-1'"
+    ) == [(1,)]
+    assert await _rows(db, "SELECT count(*) FROM imported_leads WHERE lead_id = 'dup-lead-1'") == [
+        (1,)
+    ]

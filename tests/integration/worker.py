@@ -1,0 +1,100 @@
+"""A real ``leadsync worker`` process for integration tests, and ways to wait on it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from confluent_kafka import Consumer, TopicPartition
+
+from leadsync.settings import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a leadsync process use these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADSYNC_")}
+    for name, value in settings.model_dump().items():
+        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        env[f"LEADSYNC_{name.upper()}"] = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    return env
+
+
+class Worker:
+    """Runs ``leadsync worker`` as a subprocess with the test's settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log_path = Path(tempfile.mkstemp(prefix="leadsync-worker-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Worker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "leadsync.cli", "worker"],
+            env=settings_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_caught_up(self, topic: str, timeout_s: float = 90) -> None:
+        """Wait until the worker's group has committed every record of ``topic``."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.settings.kafka_bootstrap_servers,
+                "group.id": self.settings.worker_app_id,
+                "enable.auto.commit": False,
+            }
+        )
+        try:
+            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+            partitions = [TopicPartition(topic, p) for p in metadata.partitions]
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if self.process and self.process.poll() is not None:
+                    raise AssertionError(f"worker exited:\n{self.log_tail()}")
+                ends = {
+                    p.partition: consumer.get_watermark_offsets(p, timeout=5)[1] for p in partitions
+                }
+                committed = consumer.committed(partitions, timeout=10)
+                if all(
+                    c.offset >= ends[c.partition] or (ends[c.partition] == 0 and c.offset < 0)
+                    for c in committed
+                ):
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"worker did not catch up on {topic} in {timeout_s:.0f} s:\n"
+                        + self.log_tail()
+                    )
+                time.sleep(0.3)
+        finally:
+            consumer.close()
