@@ -1,0 +1,238 @@
+"""The LinkedIn Marketing API calls leadsync makes, on one member's connection.
+
+Every call carries the bearer token, ``LinkedIn-Version`` and ``X-Restli-Protocol-Version:
+2.0.0``; URLs are built byte for byte in :mod:`ingest.linkedin.restli` and handed to httpx
+finished. Calls are paced (about five a second by default), retried on 429/5xx with backoff,
+and retried once with a refreshed token on a 401; a second 401 means the member must
+reconnect. Nothing here writes anywhere but LinkedIn: delivery guarantees belong to callers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Self
+
+import httpx
+from pydantic import SecretStr
+
+from ingest.linkedin import restli
+from ingest.linkedin.backoff import RateLimiter, RetryPolicy
+from ingest.linkedin.clock import Clock, SystemClock
+from ingest.linkedin.errors import MalformedResponse, NotFound
+from ingest.linkedin.models import (
+    AdAccount,
+    AdAccountUser,
+    LeadNotificationSubscription,
+    Subscribed,
+)
+from ingest.linkedin.oauth import OAuthClient
+from ingest.linkedin.paging import Page
+from ingest.linkedin.restli import LEAD_FIELDS, LeadType, Owner
+from ingest.linkedin.sending import Sender
+from ingest.linkedin.session import ApiSession, QueryPairs, elements, parse
+from ingest.linkedin.tokens import AccessTokens, TokenStore
+from leadsync.settings import Settings
+from schemas.linkedin import Lead, LeadForm
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_LEAD_URN_PREFIX = "urn:li:leadGenFormResponse:"
+
+
+class LinkedInClient:
+    """Use as ``async with``; one instance per LinkedIn connection (token store)."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        oauth_url: str,
+        client_id: str,
+        client_secret: SecretStr,
+        version: str,
+        token_store: TokenStore,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        requests_per_second: float = 5.0,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        refresh_margin_s: float = 300.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.version = version
+        clock = clock or SystemClock()
+        self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
+        self._sender = Sender(
+            self._http,
+            policy=retry or RetryPolicy(),
+            clock=clock,
+            limiter=RateLimiter(requests_per_second, clock),
+        )
+        self.oauth = OAuthClient(oauth_url, client_id, client_secret, self._sender)
+        self.tokens = AccessTokens(
+            token_store, self.oauth, clock, refresh_margin_s=refresh_margin_s
+        )
+        self._session = ApiSession(self.api_url, version, self._sender, self.tokens, client_secret)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, token_store: TokenStore, **options: Any) -> Self:
+        """``options`` are the keyword arguments after ``token_store`` (transport, retry...)."""
+        return cls(
+            api_url=settings.linkedin_api_url,
+            oauth_url=settings.linkedin_oauth_url,
+            client_id=settings.linkedin_client_id,
+            client_secret=settings.linkedin_client_secret,
+            version=settings.linkedin_version,
+            token_store=token_store,
+            **options,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # Leads ------------------------------------------------------------------------------
+
+    async def iter_lead_pages(
+        self,
+        owner: Owner,
+        lead_type: LeadType | str,
+        start_ms: int,
+        end_ms: int,
+        *,
+        form_version_urn: str | None = None,
+        test_leads_only: bool = False,
+        page_size: int = 100,
+    ) -> AsyncIterator[Page[Lead]]:
+        """Pages of leads submitted in ``[start_ms, end_ms]``, to the end of the finder."""
+        pairs: QueryPairs = [
+            ("q", "owner"),
+            ("owner", owner.to_restli()),
+            ("leadType", restli.lead_type_param(lead_type)),
+        ]
+        if form_version_urn is not None:
+            pairs.append(("versionedLeadGenFormUrn", restli.encode(form_version_urn)))
+        pairs += [
+            ("limitedToTestLeads", test_leads_only),
+            ("submittedAtTimeRange", restli.time_range(start_ms, end_ms)),
+            ("fields", LEAD_FIELDS),
+        ]
+        async for page in self._session.pages("leadFormResponses", pairs, Lead, page_size):
+            yield page
+
+    async def iter_leads(
+        self,
+        owner: Owner,
+        lead_type: LeadType | str,
+        start_ms: int,
+        end_ms: int,
+        *,
+        form_version_urn: str | None = None,
+        test_leads_only: bool = False,
+        page_size: int = 100,
+        on_page: Callable[[Page[Lead]], None] | None = None,
+    ) -> AsyncIterator[Lead]:
+        """Each lead in turn. ``on_page`` sees every page first: its number, LinkedIn's
+        ``total`` for progress, and the elements that failed to parse (``rejected``), which
+        are not yielded here and which the caller must report."""
+        pages = self.iter_lead_pages(
+            owner,
+            lead_type,
+            start_ms,
+            end_ms,
+            form_version_urn=form_version_urn,
+            test_leads_only=test_leads_only,
+            page_size=page_size,
+        )
+        async for page in pages:
+            if on_page is not None:
+                on_page(page)
+            for lead in page.elements:
+                yield lead
+
+    async def get_lead(self, lead_id: str) -> Lead:
+        """One lead by id, or by its ``urn:li:leadGenFormResponse:<id>`` from a notification."""
+        key = lead_id.removeprefix(_LEAD_URN_PREFIX)
+        query = restli.query(("fields", LEAD_FIELDS))
+        return parse(
+            Lead, await self._session.get_json(f"leadFormResponses/{restli.path_key(key)}", query)
+        )
+
+    # Forms ------------------------------------------------------------------------------
+
+    async def iter_form_pages(
+        self, owner: Owner, *, page_size: int = 100
+    ) -> AsyncIterator[Page[LeadForm]]:
+        pairs: QueryPairs = [("q", "owner"), ("owner", owner.to_restli())]
+        async for page in self._session.pages("leadForms", pairs, LeadForm, page_size):
+            yield page
+
+    async def iter_forms(self, owner: Owner, *, page_size: int = 100) -> AsyncIterator[LeadForm]:
+        async for page in self.iter_form_pages(owner, page_size=page_size):
+            for form in page.elements:
+                yield form
+
+    async def get_form(self, form_id: int) -> LeadForm:
+        return parse(
+            LeadForm, await self._session.get_json(f"leadForms/{restli.path_key(form_id)}")
+        )
+
+    # Ad accounts ------------------------------------------------------------------------
+
+    async def ad_accounts(self) -> list[AdAccountUser]:
+        """The ad accounts the connected member holds a role on."""
+        body = await self._session.get_json("adAccountUsers", "q=authenticatedUser")
+        return [parse(AdAccountUser, e) for e in elements(body)]
+
+    async def ad_account(self, account: int | str) -> AdAccount:
+        """One ad account by id or ``urn:li:sponsoredAccount:<id>``."""
+        account_id = Owner.sponsored_account(account).urn.rsplit(":", 1)[-1]
+        return parse(AdAccount, await self._session.get_json(f"adAccounts/{account_id}"))
+
+    # Lead notification subscriptions ----------------------------------------------------
+
+    async def subscriptions(
+        self, owner: Owner, lead_type: LeadType | str
+    ) -> list[LeadNotificationSubscription]:
+        query = restli.query(
+            ("q", "criteria"),
+            ("owner", f"(value:{owner.to_restli()})"),
+            ("leadType", restli.lead_type_param(lead_type)),
+        )
+        body = await self._session.get_json("leadNotifications", query)
+        return [parse(LeadNotificationSubscription, e) for e in elements(body)]
+
+    async def subscription(self, subscription_id: str | int) -> LeadNotificationSubscription:
+        path = f"leadNotifications/{restli.path_key(subscription_id)}"
+        return parse(LeadNotificationSubscription, await self._session.get_json(path))
+
+    async def subscribe(
+        self, webhook_url: str, owner: Owner, lead_type: LeadType | str
+    ) -> Subscribed:
+        """Subscribe ``webhook_url`` unless an identical subscription already exists."""
+        kind = LeadType(lead_type).value
+        for existing in await self.subscriptions(owner, kind):
+            if existing.matches(webhook_url, owner, kind):
+                return Subscribed(existing.id, created=False)
+        body = {"webhook": webhook_url, "owner": owner.to_json(), "leadType": kind}
+        response = await self._session.call(
+            "POST", "leadNotifications", json=body, idempotent=False
+        )
+        new_id = response.headers.get("x-restli-id")
+        if not new_id:
+            raise MalformedResponse("LinkedIn created a subscription but sent no x-restli-id")
+        return Subscribed(new_id, created=True)
+
+    async def unsubscribe(self, subscription_id: str | int) -> bool:
+        """Delete a subscription; False when it was already gone."""
+        try:
+            await self._session.call(
+                "DELETE", f"leadNotifications/{restli.path_key(subscription_id)}"
+            )
+        except NotFound:
+            return False
+        return True

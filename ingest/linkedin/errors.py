@@ -1,0 +1,168 @@
+"""What can go wrong talking to LinkedIn, split by whether a retry can help.
+
+::
+
+    LinkedInError                 status, service_error_code, message (LinkedIn's own words)
+    ├── RetriableError            wait and try again; the client already did, with backoff
+    │   ├── Throttled             429; retry_after_s when LinkedIn sent Retry-After
+    │   ├── ServerError           5xx
+    │   └── Unavailable           no HTTP answer at all: connection refused, reset, timeout
+    └── PermanentError            the same call will fail the same way
+        ├── BadRequest            400; with Rest.li this is most often the query encoding
+        ├── Unauthorized          401 that a token refresh did not cure
+        │   └── ReconnectRequired the connection is revoked or expired: the member reconnects
+        ├── Forbidden             403; missing scope, or no role on the account or page
+        ├── NotFound              404
+        ├── VersionSunset         426; the LinkedIn-Version setting is past its life
+        ├── UnexpectedStatus      any other non-2xx answer
+        └── MalformedResponse     2xx whose body is not what the API documents
+
+Messages are built from the method, the path and LinkedIn's ``message``; tokens and the
+client secret never reach them (the client scrubs LinkedIn's text of any secret it knows,
+in case an echo of a request ever carries one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+REDACTED = "[redacted]"
+
+
+class LinkedInError(Exception):
+    """A LinkedIn call failed. ``retriable`` says whether trying again later can help."""
+
+    retriable: bool = False
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        status: int | None = None,
+        service_error_code: int | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.status = status
+        self.service_error_code = service_error_code
+        self.message = message
+        details = [summary]
+        if status is not None:
+            details.append(f"status {status}")
+        if service_error_code is not None:
+            details.append(f"serviceErrorCode {service_error_code}")
+        text = "; ".join(details)
+        super().__init__(f"{text}: {message}" if message else text)
+
+
+class RetriableError(LinkedInError):
+    retriable = True
+
+
+class Throttled(RetriableError):
+    def __init__(self, summary: str, *, retry_after_s: float | None = None, **kw: Any) -> None:
+        super().__init__(summary, **kw)
+        self.retry_after_s = retry_after_s
+
+
+class ServerError(RetriableError):
+    pass
+
+
+class Unavailable(RetriableError):
+    pass
+
+
+class PermanentError(LinkedInError):
+    pass
+
+
+class BadRequest(PermanentError):
+    pass
+
+
+class Unauthorized(PermanentError):
+    pass
+
+
+class ReconnectRequired(Unauthorized):
+    pass
+
+
+class Forbidden(PermanentError):
+    pass
+
+
+class NotFound(PermanentError):
+    pass
+
+
+class VersionSunset(PermanentError):
+    pass
+
+
+class UnexpectedStatus(PermanentError):
+    pass
+
+
+class MalformedResponse(PermanentError):
+    pass
+
+
+_BY_STATUS: dict[int, type[LinkedInError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    426: VersionSunset,
+    429: Throttled,
+}
+
+_HINTS: dict[type[LinkedInError], str] = {
+    BadRequest: "rejected as malformed (check the Rest.li query encoding)",
+    Unauthorized: "rejected the access token",
+    Forbidden: "refused: missing scope or no role on the account or page",
+    NotFound: "found nothing",
+    VersionSunset: "no longer serves this LinkedIn-Version; raise the version setting",
+    Throttled: "throttled the call",
+    ServerError: "failed on its side",
+    UnexpectedStatus: "answered with an unexpected status",
+}
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every known secret replaced; empty secrets are ignored."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def error_from_response(
+    response: httpx.Response, *, secrets: Iterable[str] = (), retry_after_s: float | None = None
+) -> LinkedInError:
+    """The typed error for a non-2xx answer, from LinkedIn's ``{message, serviceErrorCode}``."""
+    status = response.status_code
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else UnexpectedStatus)
+    body = _json_object(response)
+    message = body.get("message") or body.get("error_description") or body.get("error")
+    code = body.get("serviceErrorCode")
+    summary = f"LinkedIn {_HINTS[cls]} ({response.request.method} {response.request.url.path})"
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "service_error_code": code if isinstance(code, int) else None,
+        "message": redact(message, secrets) if isinstance(message, str) else None,
+    }
+    if cls is Throttled:
+        return Throttled(summary, retry_after_s=retry_after_s, **kwargs)
+    return cls(summary, **kwargs)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:  # an HTML error page from a proxy, or nothing at all
+        return {}
+    return body if isinstance(body, dict) else {}

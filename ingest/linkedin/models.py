@@ -1,0 +1,74 @@
+"""LinkedIn answers that ``schemas.linkedin`` does not model: accounts and subscriptions.
+
+Leads and forms are ``schemas.linkedin.Lead`` and ``LeadForm``. As there, only the fields
+leadsync reads are typed, everything else is kept (``extra="allow"``), and open enumerations
+(roles, statuses) are plain strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ingest.linkedin.restli import Owner
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class AdAccountUser(_Model):
+    """One ad account the connected member can use, and their role on it."""
+
+    account: str
+    role: str = ""
+    user: str | None = None
+
+    def account_id(self) -> int | None:
+        tail = self.account.rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else None
+
+
+class AdAccount(_Model):
+    id: int
+    name: str = ""
+    status: str | None = None
+    test: bool = False
+    reference: str | None = Field(default=None, description="the linked organization URN")
+    currency: str | None = None
+    type: str | None = None
+
+
+class LeadNotificationSubscription(_Model):
+    """A ``leadNotifications`` element: where LinkedIn pushes lead notifications."""
+
+    id: str
+    webhook: str
+    owner: dict[str, str] = Field(default_factory=dict)
+    lead_type: str | None = Field(default=None, alias="leadType")
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        # Ids come back as numbers in bodies and as text in x-restli-id; compare as text.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    def matches(self, webhook: str, owner: Owner, lead_type: str) -> bool:
+        return (
+            _same_url(self.webhook, webhook)
+            and self.owner == owner.to_json()
+            and (self.lead_type is None or self.lead_type == lead_type)
+        )
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.strip().rstrip("/") == b.strip().rstrip("/")
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """What :meth:`LinkedInClient.subscribe` did: ``created`` is False when one existed."""
+
+    id: str
+    created: bool

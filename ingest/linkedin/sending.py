@@ -1,0 +1,103 @@
+"""One exchange with LinkedIn: paced, retried with backoff, and turned into a typed error.
+
+A call is retried on 429 and 500/502/503/504 and when no answer came back at all. Calls that
+are not idempotent (creating a subscription, redeeming an authorization code) are retried
+only when LinkedIn cannot have acted on them: a 429, or a connection that never opened. One
+log line is written per retry, with the status and the attempt; the URL is logged without
+its query and no header is ever logged, so no token or secret can reach a log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+import httpx
+
+from ingest.linkedin.backoff import RETRY_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
+from ingest.linkedin.clock import Clock
+from ingest.linkedin.errors import Unavailable, error_from_response
+
+log = logging.getLogger("ingest.linkedin")
+
+# Failures where the request certainly never reached LinkedIn.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class Sender:
+    """Sends requests built by the caller; returns only 2xx responses."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        policy: RetryPolicy,
+        clock: Clock,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.http = http
+        self.policy = policy
+        self.clock = clock
+        self.limiter = limiter
+
+    async def send(
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        idempotent: bool = True,
+        secrets: Iterable[str] = (),
+    ) -> httpx.Response:
+        """``build`` is called per attempt, so a refreshed token or a fresh body is used."""
+        secrets = list(secrets)
+        attempt = 0
+        while True:
+            attempt += 1
+            request = build()
+            if self.limiter is not None:
+                await self.limiter.wait()
+            try:
+                response = await self.http.send(request)
+                await response.aread()
+            except httpx.TransportError as exc:
+                retriable = idempotent or isinstance(exc, _NOT_SENT)
+                # str(exc) from httpx names the host at most; the type says what happened.
+                unavailable = Unavailable(
+                    f"LinkedIn unreachable ({request.method} {request.url.path}): "
+                    f"{type(exc).__name__}"
+                )
+                if not retriable or attempt >= self.policy.max_attempts:
+                    raise unavailable from None
+                await self._pause(request, attempt, type(exc).__name__, None)
+                continue
+            if response.is_success:
+                return response
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock.time())
+            error = error_from_response(response, secrets=secrets, retry_after_s=retry_after)
+            if not self._should_retry(response.status_code, idempotent, attempt, retry_after):
+                raise error
+            await self._pause(request, attempt, str(response.status_code), retry_after)
+
+    def _should_retry(
+        self, status: int, idempotent: bool, attempt: int, retry_after: float | None
+    ) -> bool:
+        if status not in RETRY_STATUSES or attempt >= self.policy.max_attempts:
+            return False
+        if not idempotent and status != 429:
+            return False
+        return retry_after is None or retry_after <= self.policy.max_retry_after_s
+
+    async def _pause(
+        self, request: httpx.Request, attempt: int, reason: str, retry_after: float | None
+    ) -> None:
+        delay = self.policy.delay_s(attempt, retry_after)
+        log.warning(
+            "LinkedIn %s %s: %s on attempt %d/%d; retrying in %.2fs%s",
+            request.method,
+            request.url.path,
+            reason,
+            attempt,
+            self.policy.max_attempts,
+            delay,
+            " (Retry-After)" if retry_after is not None else "",
+        )
+        await self.clock.sleep(delay)
