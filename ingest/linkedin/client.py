@@ -30,7 +30,7 @@ from ingest.linkedin.paging import Page
 from ingest.linkedin.restli import LEAD_FIELDS, LeadType, Owner
 from ingest.linkedin.sending import Sender
 from ingest.linkedin.session import ApiSession, QueryPairs, elements, parse
-from ingest.linkedin.tokens import AccessTokens, TokenStore
+from ingest.linkedin.tokens import AccessTokens, TokenPair, TokenStore
 from leadsync.settings import Settings
 from schemas.linkedin import Lead, LeadForm
 
@@ -52,25 +52,30 @@ class LinkedInClient:
         token_store: TokenStore,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
-        requests_per_second: float = 5.0,
+        requests_per_second: float | None = 5.0,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         refresh_margin_s: float = 300.0,
         clock: Clock | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.version = version
+        self._client_secret = client_secret
         clock = clock or SystemClock()
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
+        # None turns pacing off: for tests, or when the caller paces calls by other means.
+        limiter = None if requests_per_second is None else RateLimiter(requests_per_second, clock)
         self._sender = Sender(
             self._http,
             policy=retry or RetryPolicy(),
             clock=clock,
-            limiter=RateLimiter(requests_per_second, clock),
+            limiter=limiter,
         )
         self.oauth = OAuthClient(oauth_url, client_id, client_secret, self._sender)
+        self._token_store = token_store
         self.tokens = AccessTokens(
             token_store, self.oauth, clock, refresh_margin_s=refresh_margin_s
         )
+        self._sender.secret_source = self._secrets
         self._session = ApiSession(self.api_url, version, self._sender, self.tokens, client_secret)
 
     @classmethod
@@ -86,6 +91,9 @@ class LinkedInClient:
             **options,
         )
 
+    def _secrets(self) -> list[str]:
+        return [*self.tokens.secrets(), self._client_secret.get_secret_value()]
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -94,6 +102,12 @@ class LinkedInClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def connect(self, code: str, redirect_uri: str) -> TokenPair:
+        """Finish the OAuth redirect: redeem ``code`` and save the pair in the token store."""
+        tokens = await self.oauth.exchange_code(code, redirect_uri)
+        await self._token_store.save(tokens)
+        return tokens
 
     # Leads ------------------------------------------------------------------------------
 

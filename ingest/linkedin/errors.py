@@ -5,7 +5,7 @@
     LinkedInError                 status, service_error_code, message (LinkedIn's own words)
     ├── RetriableError            wait and try again; the client already did, with backoff
     │   ├── Throttled             429; retry_after_s when LinkedIn sent Retry-After
-    │   ├── ServerError           5xx
+    │   ├── ServerError           500, 502, 503, 504
     │   └── Unavailable           no HTTP answer at all: connection refused, reset, timeout
     └── PermanentError            the same call will fail the same way
         ├── BadRequest            400; with Rest.li this is most often the query encoding
@@ -14,7 +14,7 @@
         ├── Forbidden             403; missing scope, or no role on the account or page
         ├── NotFound              404
         ├── VersionSunset         426; the LinkedIn-Version setting is past its life
-        ├── UnexpectedStatus      any other non-2xx answer
+        ├── UnexpectedStatus      any other non-2xx answer (501, 409, 3xx...)
         └── MalformedResponse     2xx whose body is not what the API documents
 
 Messages are built from the method, the path and LinkedIn's ``message``; tokens and the
@@ -118,6 +118,10 @@ _BY_STATUS: dict[int, type[LinkedInError]] = {
     404: NotFound,
     426: VersionSunset,
     429: Throttled,
+    500: ServerError,
+    502: ServerError,
+    503: ServerError,
+    504: ServerError,
 }
 
 _HINTS: dict[type[LinkedInError], str] = {
@@ -145,7 +149,7 @@ def error_from_response(
 ) -> LinkedInError:
     """The typed error for a non-2xx answer, from LinkedIn's ``{message, serviceErrorCode}``."""
     status = response.status_code
-    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else UnexpectedStatus)
+    cls = _BY_STATUS.get(status, UnexpectedStatus)
     body = _json_object(response)
     message = body.get("message") or body.get("error_description") or body.get("error")
     code = body.get("serviceErrorCode")

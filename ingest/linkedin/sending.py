@@ -39,6 +39,8 @@ class Sender:
         self.policy = policy
         self.clock = clock
         self.limiter = limiter
+        # Secrets every error text is scrubbed of, whichever call it came from.
+        self.secret_source: Callable[[], Iterable[str]] | None = None
 
     async def send(
         self,
@@ -48,26 +50,25 @@ class Sender:
         secrets: Iterable[str] = (),
     ) -> httpx.Response:
         """``build`` is called per attempt, so a refreshed token or a fresh body is used."""
-        secrets = list(secrets)
+        secrets = [*secrets, *(self.secret_source() if self.secret_source else ())]
         attempt = 0
         while True:
             attempt += 1
             request = build()
             if self.limiter is not None:
                 await self.limiter.wait()
-            try:
-                response = await self.http.send(request)
-                await response.aread()
-            except httpx.TransportError as exc:
-                retriable = idempotent or isinstance(exc, _NOT_SENT)
-                # str(exc) from httpx names the host at most; the type says what happened.
-                unavailable = Unavailable(
-                    f"LinkedIn unreachable ({request.method} {request.url.path}): "
-                    f"{type(exc).__name__}"
-                )
+            response = await self._exchange(request)
+            if not isinstance(response, httpx.Response):
+                failure = response
+                # Only the exception's type is kept: its text and its context (kept alive by
+                # ``raise from``) are httpx's, and nothing guarantees what they carry.
+                retriable = idempotent or issubclass(failure, _NOT_SENT)
                 if not retriable or attempt >= self.policy.max_attempts:
-                    raise unavailable from None
-                await self._pause(request, attempt, type(exc).__name__, None)
+                    raise Unavailable(
+                        f"LinkedIn unreachable ({request.method} {request.url.path}): "
+                        f"{failure.__name__}"
+                    )
+                await self._pause(request, attempt, failure.__name__, None)
                 continue
             if response.is_success:
                 return response
@@ -76,6 +77,16 @@ class Sender:
             if not self._should_retry(response.status_code, idempotent, attempt, retry_after):
                 raise error
             await self._pause(request, attempt, str(response.status_code), retry_after)
+
+    async def _exchange(
+        self, request: httpx.Request
+    ) -> httpx.Response | type[httpx.TransportError]:
+        try:
+            response = await self.http.send(request)
+            await response.aread()
+        except httpx.TransportError as exc:
+            return type(exc)
+        return response
 
     def _should_retry(
         self, status: int, idempotent: bool, attempt: int, retry_after: float | None

@@ -88,12 +88,14 @@ class AccessTokens:
         self._clock = clock
         self._margin = refresh_margin_s
         self._tokens: TokenPair | None = None
+        self._seen: set[str] = set()
         # One refresh at a time; concurrent callers then reuse its result.
         self._lock = asyncio.Lock()
 
     def secrets(self) -> list[str]:
-        """Every token this object has seen, for scrubbing error text."""
-        return self._tokens.secrets() if self._tokens else []
+        """Every token this object has seen, for scrubbing error text: a replaced token may
+        still be echoed back by a call that was already on its way."""
+        return list(self._seen)
 
     async def current(self) -> str:
         """An access token good for at least the margin, refreshing it first if need be."""
@@ -133,14 +135,18 @@ class AccessTokens:
         tokens = await self._store.load()
         if tokens is None:
             raise ReconnectRequired("no LinkedIn connection is stored; the member must connect")
-        self._tokens = tokens
+        self._remember(tokens)
         return tokens
+
+    def _remember(self, tokens: TokenPair) -> None:
+        self._tokens = tokens
+        self._seen.update(tokens.secrets())
 
     async def _refresh(self, tokens: TokenPair) -> str:
         if self._oauth is None:
             raise ReconnectRequired("token refresh is not configured; the member must reconnect")
         assert tokens.refresh_token is not None  # can_refresh() said so
         fresh = await self._oauth.refresh(tokens.refresh_token, previous=tokens)
+        self._remember(fresh)
         await self._store.save(fresh)
-        self._tokens = fresh
         return fresh.access_token.get_secret_value()
