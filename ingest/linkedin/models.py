@@ -47,6 +47,7 @@ class LeadNotificationSubscription(_Model):
     webhook: str
     owner: dict[str, str] = Field(default_factory=dict)
     lead_type: str | None = Field(default=None, alias="leadType")
+    versioned_form: str | None = Field(default=None, alias="versionedForm")
 
     @field_validator("id", mode="before")
     @classmethod
@@ -55,8 +56,11 @@ class LeadNotificationSubscription(_Model):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     def matches(self, webhook: str, owner: Owner, lead_type: str) -> bool:
+        """Whether this is the owner-level subscription described; a form-level one (with
+        ``versionedForm``) covers one form only and does not count."""
         return (
-            _same_url(self.webhook, webhook)
+            self.versioned_form is None
+            and _same_url(self.webhook, webhook)
             and self.owner == owner.to_json()
             and (self.lead_type is None or self.lead_type == lead_type)
         )

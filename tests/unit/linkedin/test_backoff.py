@@ -217,3 +217,11 @@ def test_parse_retry_after(header: str | None, expected: float | None) -> None:
 
 def test_bad_request_is_permanent() -> None:
     assert not BadRequest("x").retriable
+
+
+async def test_every_call_has_a_timeout() -> None:
+    script = Script(ok({"id": 1}))
+    async with make_client(script) as linkedin:
+        await linkedin.get_form(1)
+    timeout = script.requests[0].extensions["timeout"]
+    assert timeout == {"connect": 10.0, "read": 30.0, "write": 30.0, "pool": 30.0}

@@ -75,8 +75,12 @@ async def test_existing_subscription_without_lead_type_in_the_answer_still_match
         existing(1, webhook="https://elsewhere.example/hook"),
         existing(1, owner=Owner.sponsored_account(999)),
         existing(1, lead_type="COMPANY"),
+        {
+            **existing(1),
+            "versionedForm": "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7,1)",
+        },
     ],
-    ids=["other-webhook", "other-owner", "other-lead-type"],
+    ids=["other-webhook", "other-owner", "other-lead-type", "form-level"],
 )
 async def test_a_different_subscription_does_not_count(other: dict[str, object]) -> None:
     script = Script(collection([other]), ok(status=201, headers={"x-restli-id": "8"}))
