@@ -76,7 +76,7 @@ class LinkedInClient:
             token_store, self.oauth, clock, refresh_margin_s=refresh_margin_s
         )
         self._sender.secret_source = self._secrets
-        self._session = ApiSession(self.api_url, version, self._sender, self.tokens, client_secret)
+        self._session = ApiSession(self.api_url, version, self._sender, self.tokens)
 
     @classmethod
     def from_settings(cls, settings: Settings, token_store: TokenStore, **options: Any) -> Self:
@@ -129,7 +129,8 @@ class LinkedInClient:
             ("leadType", restli.lead_type_param(lead_type)),
         ]
         if form_version_urn is not None:
-            pairs.append(("versionedLeadGenFormUrn", restli.encode(form_version_urn)))
+            urn = restli.normalize_urn(form_version_urn)
+            pairs.append(("versionedLeadGenFormUrn", restli.encode(urn)))
         pairs += [
             ("limitedToTestLeads", test_leads_only),
             ("submittedAtTimeRange", restli.time_range(start_ms, end_ms)),
@@ -170,11 +171,9 @@ class LinkedInClient:
 
     async def get_lead(self, lead_id: str) -> Lead:
         """One lead by id, or by its ``urn:li:leadGenFormResponse:<id>`` from a notification."""
-        key = lead_id.removeprefix(_LEAD_URN_PREFIX)
-        query = restli.query(("fields", LEAD_FIELDS))
-        return parse(
-            Lead, await self._session.get_json(f"leadFormResponses/{restli.path_key(key)}", query)
-        )
+        path = f"leadFormResponses/{restli.path_key(lead_id.removeprefix(_LEAD_URN_PREFIX))}"
+        body = await self._session.get_json(path, restli.query(("fields", LEAD_FIELDS)))
+        return parse(Lead, body)
 
     # Forms ------------------------------------------------------------------------------
 
@@ -191,9 +190,8 @@ class LinkedInClient:
                 yield form
 
     async def get_form(self, form_id: int) -> LeadForm:
-        return parse(
-            LeadForm, await self._session.get_json(f"leadForms/{restli.path_key(form_id)}")
-        )
+        body = await self._session.get_json(f"leadForms/{restli.path_key(form_id)}")
+        return parse(LeadForm, body)
 
     # Ad accounts ------------------------------------------------------------------------
 
@@ -243,10 +241,9 @@ class LinkedInClient:
 
     async def unsubscribe(self, subscription_id: str | int) -> bool:
         """Delete a subscription; False when it was already gone."""
+        path = f"leadNotifications/{restli.path_key(subscription_id)}"
         try:
-            await self._session.call(
-                "DELETE", f"leadNotifications/{restli.path_key(subscription_id)}"
-            )
+            await self._session.call("DELETE", path)
         except NotFound:
             return False
         return True

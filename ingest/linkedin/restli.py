@@ -94,6 +94,11 @@ def encode(value: str) -> str:
     return quote(value, safe="")
 
 
+def normalize_urn(urn: str) -> str:
+    """``urn`` without whitespace: LinkedIn has been seen to send ``(urn:..., 1)``."""
+    return re.sub(r"\s+", "", urn)
+
+
 def time_range(start_ms: int, end_ms: int) -> str:
     """``(start:<ms>,end:<ms>)``. Both bounds are always sent: omitting ``end`` is
     undocumented, and so is inclusiveness, which callers absorb by overlapping windows."""

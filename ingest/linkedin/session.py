@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from ingest.linkedin import restli
 from ingest.linkedin.errors import MalformedResponse, ReconnectRequired, Unauthorized
@@ -33,13 +33,11 @@ class ApiSession:
         version: str,
         sender: Sender,
         tokens: AccessTokens,
-        client_secret: SecretStr,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.version = version
         self._sender = sender
         self._tokens = tokens
-        self._client_secret = client_secret
 
     async def pages(
         self, path: str, pairs: QueryPairs, model: type[M], page_size: int
@@ -86,9 +84,8 @@ class ApiSession:
                 return self._sender.http.build_request(method, url, headers=headers, json=json)
 
             try:
-                return await self._sender.send(
-                    build, idempotent=idempotent, secrets=self._secrets()
-                )
+                # Error text is scrubbed of tokens and the secret by the sender's secret_source.
+                return await self._sender.send(build, idempotent=idempotent)
             except ReconnectRequired:
                 raise
             except Unauthorized as exc:
@@ -101,9 +98,6 @@ class ApiSession:
                     ) from None
                 token = await self._tokens.after_unauthorized(token)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _secrets(self) -> list[str]:
-        return [*self._tokens.secrets(), self._client_secret.get_secret_value()]
 
 
 def elements(body: dict[str, Any]) -> list[Any]:

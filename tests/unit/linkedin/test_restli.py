@@ -46,6 +46,12 @@ def test_whole_urn_value_is_fully_encoded_parentheses_and_comma_included() -> No
     )
 
 
+def test_normalize_urn_drops_whitespace() -> None:
+    assert restli.normalize_urn(" urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7, 1)\n") == (
+        "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7,1)"
+    )
+
+
 def test_encode_leaves_only_unreserved_characters() -> None:
     assert restli.encode("a-b_c.d~e") == "a-b_c.d~e"
     assert restli.encode("a b/c?d&e=f'g") == "a%20b%2Fc%3Fd%26e%3Df%27g"

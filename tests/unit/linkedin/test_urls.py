@@ -46,7 +46,7 @@ async def test_lead_finder_with_organization_form_version_and_test_leads() -> No
             "EVENT",
             1689894599288,
             1689894600000,
-            form_version_urn="urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7234246,1)",
+            form_version_urn="urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7234246, 1)",
             test_leads_only=True,
             page_size=25,
         )
