@@ -142,7 +142,11 @@ async def preload(request: Request) -> Response:
     body = await read_json(request)
     count = int(_number(body, "count", 1000, low=1, high=2_000_000))
     spread = _number(body, "spreadDays", 30, low=0.001, high=3650)
-    return json_response({"created": state.preload(count, spread), "leads": len(state.store)}, 201)
+    form_id = body.get("formId")
+    if form_id is not None and form_id not in state.catalog.forms:
+        raise bad_request(f"no form {form_id}")
+    created = state.preload(count, spread, form_id)
+    return json_response({"created": created, "leads": len(state.store)}, 201)
 
 
 async def get_lead(request: Request) -> Response:

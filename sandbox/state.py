@@ -123,8 +123,9 @@ class SandboxState:
             self.pusher.notify(lead, "CREATED")
         return lead
 
-    def preload(self, count: int, spread_days: float) -> int:
-        """Add ``count`` historic leads spread over the last ``spread_days``, oldest first.
+    def preload(self, count: int, spread_days: float, form_id: int | None = None) -> int:
+        """Add ``count`` historic leads spread over the last ``spread_days``, oldest first,
+        on ``form_id`` (the version live at each lead's time) or on random live forms.
 
         No notifications: these are the leads a backfill must pull.
         """
@@ -133,7 +134,7 @@ class SandboxState:
         draw = random.Random(f"preload-{self.config.seed}-{len(self.store)}")  # noqa: S311 - seeded on purpose: replayable
         times = sorted(now - int(draw.random() * span) for _ in range(count))
         for at in times:
-            self.add_lead(at_ms=at, notify=False)
+            self.add_lead(form_id=form_id, at_ms=at, notify=False)
         return count
 
     def delete_lead(self, lead_id: str) -> LeadRecord:

@@ -15,7 +15,8 @@ def test_reference_finder_request_answers_a_page_of_leads(sandbox: Sandbox) -> N
     assert response.headers["content-type"] == "application/json"
     body = response.json()
     assert set(body) == {"elements", "paging"}
-    assert body["paging"]["start"] == 0 and body["paging"]["count"] == 100
+    assert body["paging"]["start"] == 0
+    assert body["paging"]["count"] == 100
     assert body["paging"]["total"] > 100
     assert {link["rel"] for link in body["paging"]["links"]} == {"next"}
     lead = body["elements"][0]
@@ -51,7 +52,8 @@ def test_over_encoded_owner_answers_400(sandbox: Sandbox) -> None:
         response = sandbox.rest("GET", leads_query(owner=owner))
         assert response.status_code == 400
         body = response.json()
-        assert set(body) == ERROR_KEYS and body["status"] == 400
+        assert set(body) == ERROR_KEYS
+        assert body["status"] == 400
         assert "percent-encoded" in body["message"]
 
 
@@ -116,8 +118,11 @@ def test_organic_leads_of_the_organization(sandbox: Sandbox) -> None:
     owner = "(organization:urn%3Ali%3Aorganization%3A2414183)"
     company = sandbox.rest("GET", leads_query(owner=owner, leadType="(leadType:COMPANY)")).json()
     event = sandbox.rest("GET", leads_query(owner=owner, leadType="(leadType:EVENT)")).json()
-    assert company["elements"] and event["elements"]
-    assert all(e["owner"] == {"organization": "urn:li:organization:2414183"} for e in company["elements"])
+    assert company["elements"]
+    assert event["elements"]
+    assert all(
+        e["owner"] == {"organization": "urn:li:organization:2414183"} for e in company["elements"]
+    )
     full = sandbox.rest("GET", f"leadFormResponses/{event['elements'][0]['id']}").json()
     assert full["associatedEntity"]["event"].startswith("urn:li:event:")
     assert "leadMetadata" in full
@@ -137,14 +142,16 @@ def test_get_one_lead_with_the_same_projection(sandbox: Sandbox) -> None:
     response = sandbox.rest("GET", f"leadFormResponses/{lead_id}?fields=id,submitter,form:(name)")
     assert response.status_code == 200
     body = response.json()
-    assert body["id"] == lead_id and set(body) == {"id", "submitter", "form"}
+    assert body["id"] == lead_id
+    assert set(body) == {"id", "submitter", "form"}
     full = sandbox.rest("GET", f"leadFormResponses/{lead_id}").json()
     assert full["leadMetadata"]["sponsoredLeadMetadata"]["campaign"].startswith(
         "urn:li:sponsoredCampaign:"
     )
     assert full["associatedEntity"]["associatedCreative"].startswith("urn:li:sponsoredCreative:")
     missing = sandbox.rest("GET", "leadFormResponses/00000000-0000-4000-8000-000000000000-1")
-    assert missing.status_code == 404 and set(missing.json()) == ERROR_KEYS
+    assert missing.status_code == 404
+    assert set(missing.json()) == ERROR_KEYS
 
 
 def test_leads_of_an_account_without_a_role_answer_403(sandbox: Sandbox) -> None:
@@ -162,13 +169,18 @@ def test_lead_forms_finder_and_get(sandbox: Sandbox) -> None:
     assert response.status_code == 200
     forms = response.json()["elements"]
     test_form = next(f for f in forms if f["id"] == 7234246)
-    assert test_form["name"] == "Test Form" and test_form["versionId"] == 2
+    assert test_form["name"] == "Test Form"
+    assert test_form["versionId"] == 2
     assert test_form["state"] == "PUBLISHED"
     assert set(test_form) >= {
         "id", "versionId", "name", "owner", "created", "lastModified", "state",
         "creationLocale", "hiddenFields", "content",
     }  # fmt: skip
-    assert set(test_form["content"]["legalInfo"]) == {"privacyPolicyUrl", "legalDisclaimer", "consents"}
+    assert set(test_form["content"]["legalInfo"]) == {
+        "privacyPolicyUrl",
+        "legalDisclaimer",
+        "consents",
+    }
     one = sandbox.rest("GET", "leadForms/7234246").json()
     assert one == test_form
     assert sandbox.rest("GET", "leadForms/1").status_code == 404
@@ -201,4 +213,5 @@ def test_retention_forgets_old_leads(fresh: Callable[[], Sandbox]) -> None:
     # Time passing does the same: a year later everything is gone (with a fresh token).
     sandbox.control("POST", "/clock/advance", {"seconds": 366 * 86_400})
     late = sandbox.rest("GET", leads_query(), sandbox.token()).json()
-    assert late["paging"]["total"] == 0 and late["elements"] == []
+    assert late["paging"]["total"] == 0
+    assert late["elements"] == []

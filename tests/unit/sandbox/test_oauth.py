@@ -31,7 +31,8 @@ def test_code_exchange_gives_long_tokens_with_lifetimes(clock: Clock) -> None:
     assert answer["expires_in"] == 60 * DAY_S
     assert answer["refresh_token_expires_in"] == 365 * DAY_S
     assert answer["scope"] == "r_ads"
-    assert len(answer["access_token"]) > 400 and len(answer["refresh_token"]) > 400
+    assert len(answer["access_token"]) > 400
+    assert len(answer["refresh_token"]) > 400
     assert store.authenticate(f"Bearer {answer['access_token']}").member_urn == MEMBER
 
 

@@ -20,7 +20,8 @@ def test_challenge_response_is_lowercase_hex_hmac_of_the_code() -> None:
     code = "f1e3a0d2-1c44-4b5e-9a57-1f4b8ad2d6a1"
     answer = challenge_response(SECRET, code)
     assert answer == _documented(code.encode())
-    assert answer == answer.lower() and len(answer) == 64
+    assert answer == answer.lower()
+    assert len(answer) == 64
 
 
 def test_reading_a_hmac_over_prefixed_body() -> None:

@@ -38,7 +38,9 @@ def _store(count: int) -> LeadStore:
     store = LeadStore()
     for number in range(count):
         store.add(
-            _lead(number, 1000 + number * 10, form=V2 if number % 3 == 0 else V1, test=number % 5 == 0)
+            _lead(
+                number, 1000 + number * 10, form=V2 if number % 3 == 0 else V1, test=number % 5 == 0
+            )
         )
     return store
 
@@ -67,7 +69,8 @@ def test_window_is_start_inclusive_end_exclusive() -> None:
 
 def test_start_past_the_end_gives_an_empty_page_and_the_total() -> None:
     page, total = _store(10).find(_query(), 50, 10)
-    assert page == [] and total == 10
+    assert page == []
+    assert total == 10
 
 
 def test_filters_by_version_and_test_leads() -> None:
@@ -77,7 +80,8 @@ def test_filters_by_version_and_test_leads() -> None:
     page, total_both = store.find(_query(version_urn=V2, tests_only=True), 0, 100)
     assert total_v2 == 10  # 0, 3, ..., 27
     assert total_tests == 6  # 0, 5, ..., 25
-    assert total_both == 2 and [lead.id for lead in page] == ["lead-0", "lead-15"]
+    assert total_both == 2
+    assert [lead.id for lead in page] == ["lead-0", "lead-15"]
 
 
 def test_unknown_owner_finds_nothing() -> None:
@@ -93,7 +97,8 @@ def test_out_of_order_inserts_and_removal_keep_order() -> None:
     assert store.remove("lead-3") is not None
     assert store.remove("lead-3") is None
     page, total = store.find(_query(), 0, 10)
-    assert total == 4 and [lead.id for lead in page] == ["lead-1", "lead-4", "lead-2", "lead-0"]
+    assert total == 4
+    assert [lead.id for lead in page] == ["lead-1", "lead-4", "lead-2", "lead-0"]
 
 
 def test_retention_drops_a_prefix_everywhere() -> None:

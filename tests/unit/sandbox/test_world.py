@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import pytest
@@ -12,10 +13,6 @@ from sandbox.generate import LeadGenerator
 from sandbox.leads import LeadRecord
 
 EPOCH = 1_795_000_000_000
-
-
-def _catalog(seed: int = 1) -> object:
-    return build_catalog(seed, EPOCH, member_first_name="Demo", member_last_name="Member")
 
 
 def _leads(seed: int, count: int) -> list[LeadRecord]:
@@ -52,7 +49,7 @@ def test_the_world_has_the_variety_the_importer_must_handle() -> None:
     assert versions, "some forms have several versions"
     for form in versions:
         ids = [{q["questionId"] for q in v.questions()} for v in form.versions]
-        assert all(a != b for a, b in zip(ids, ids[1:], strict=False))
+        assert all(a != b for a, b in itertools.pairwise(ids))
     assert {v.locale for v in catalog.versions.values()} >= {"it_IT", "en_US", "fr_FR", "de_DE"}
     assert {f.latest.state for f in catalog.forms.values()} == {"PUBLISHED", "ARCHIVED", "DRAFT"}
     assert {f.latest.lead_type for f in catalog.forms.values()} >= {"SPONSORED", "COMPANY", "EVENT"}
