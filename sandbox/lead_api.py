@@ -93,22 +93,38 @@ def parse_time_range(raw: str) -> tuple[int, int]:
     return start, end
 
 
-def render_lead(
-    state: SandboxState, lead: LeadRecord, specs: tuple[FieldSpec, ...] | None
-) -> bytes:
-    """One lead's JSON under a projection; top-level projections come from cached bytes."""
-    if specs is None:
-        return lead.render(None)
-    others = tuple(s for s in specs if s.name != "form")
-    if all(s.children is None for s in others):
-        body = lead.render(tuple(s.name for s in others))
-    else:
-        body = dumps(project(lead.full(), others))
-    form = next((s for s in specs if s.name == "form"), None)
-    if form is None:
-        return body
-    fragment = _form_fragment(state, lead.form_urn, form)
-    return body[:-1] + (b',"form":' if len(body) > 2 else b'"form":') + fragment + b"}"
+class LeadProjection:
+    """How to render leads for one ``fields=`` value, worked out once per request.
+
+    Each lead keeps the bytes of its last projection (keyed by the raw ``fields`` text), so
+    the pages of a backfill, which all ask for the same projection, are built once per lead.
+    """
+
+    def __init__(self, state: SandboxState, raw_fields: str | None) -> None:
+        self._state = state
+        self.key = "" if raw_fields is None else raw_fields
+        specs = parse_projection(raw_fields) if raw_fields is not None else None
+        self._default = specs is None
+        others = tuple(s for s in specs or () if s.name != "form")
+        self._others = others
+        self._names = tuple(s.name for s in others)
+        self._flat = all(s.children is None for s in others)
+        self._form = next((s for s in specs or () if s.name == "form"), None)
+
+    def render(self, lead: LeadRecord) -> bytes:
+        return lead.cached(self.key, self._build)
+
+    def _build(self, lead: LeadRecord) -> bytes:
+        if self._default:
+            return lead.projected(None)
+        if self._flat:
+            body = lead.projected(self._names)
+        else:
+            body = dumps(project(lead.full(), self._others))
+        if self._form is None:
+            return body
+        fragment = _form_fragment(self._state, lead.form_urn, self._form)
+        return body[:-1] + (b',"form":' if len(body) > 2 else b'"form":') + fragment + b"}"
 
 
 def _form_fragment(state: SandboxState, form_urn: str, spec: FieldSpec) -> bytes:
@@ -148,14 +164,14 @@ async def find_leads(request: Request) -> Response:
         if "limitedToTestLeads" in params
         else False
     )
-    specs = parse_projection(params["fields"]) if "fields" in params else None
+    projection = LeadProjection(state, params.get("fields"))
     page = page_params(params, state.config.max_page_count)
     if not state.catalog.accessible(owner_urn):
         raise forbidden(request.method, request.url.path)
     state.prune()
     query = LeadQuery(owner_urn, lead_type, version, tests_only, start_ms, end_ms)
     leads, total = state.store.find(query, page.start, page.count)
-    elements = [render_lead(state, lead, specs) for lead in leads]
+    elements = [projection.render(lead) for lead in leads]
     raw_query = request.scope["query_string"].decode()
     return page_response(elements, page, total, request.url.path, raw_query)
 
@@ -164,14 +180,14 @@ async def get_lead(request: Request) -> Response:
     state = _state(request)
     await admit(request, state, LEADGEN_SCOPE)
     params = _query(request, {"fields"})
-    specs = parse_projection(params["fields"]) if "fields" in params else None
+    projection = LeadProjection(state, params.get("fields"))
     state.prune()
     lead = state.store.get(request.path_params["lead_id"])
     if lead is None:
         raise not_found(f"leadFormResponse {request.path_params['lead_id']} does not exist")
     if not state.catalog.accessible(lead.owner_urn):
         raise forbidden(request.method, request.url.path)
-    return Response(render_lead(state, lead, specs), media_type="application/json")
+    return Response(projection.render(lead), media_type="application/json")
 
 
 async def find_forms(request: Request) -> Response:

@@ -13,6 +13,7 @@ reference's example field list leaves out ``submitter``, ``leadMetadata`` and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,7 @@ class LeadRecord:
     answers: list[dict[str, Any]]
     consents: list[dict[str, Any]]
     # The JSON of the last projection asked for: a backfill asks for the same one every page.
-    _cached_for: tuple[str, ...] | None = None
+    _cached_for: str | None = None
     _cached: bytes = b""
 
     def base(self) -> dict[str, Any]:
@@ -99,16 +100,19 @@ class LeadRecord:
     def full(self) -> dict[str, Any]:
         return self.base() | self.info()
 
-    def render(self, fields: tuple[str, ...] | None) -> bytes:
+    def projected(self, fields: tuple[str, ...] | None) -> bytes:
         """The lead's JSON with only ``fields`` (top-level names), or the default set."""
-        if self._cached and self._cached_for == fields:
-            return self._cached
         if fields is None:
-            body = dumps(self.base())
-        else:
-            full = self.full()
-            body = dumps({name: full[name] for name in fields if name in full})
-        self._cached_for, self._cached = fields, body
+            return dumps(self.base())
+        full = self.full()
+        return dumps({name: full[name] for name in fields if name in full})
+
+    def cached(self, key: str, build: Callable[[LeadRecord], bytes]) -> bytes:
+        """The JSON for projection ``key``, built once and kept until another key is asked."""
+        if self._cached_for == key and self._cached:
+            return self._cached
+        body = build(self)
+        self._cached_for, self._cached = key, body
         return body
 
     def to_state(self) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from sandbox.config import SandboxConfig, SignatureVariant
-from sandbox.lead_api import render_lead
-from sandbox.restli import parse_projection
+from sandbox.lead_api import LeadProjection
+from sandbox.leads import LeadRecord
 from sandbox.state import SandboxState
 
 
@@ -37,6 +37,10 @@ def state() -> SandboxState:
     return sandbox
 
 
+def render_lead(state: SandboxState, lead: LeadRecord, fields: str | None) -> bytes:
+    return LeadProjection(state, fields).render(lead)
+
+
 def test_default_lead_json_has_the_base_fields_only(state: SandboxState) -> None:
     lead = state.store.all()[0]
     body = json.loads(render_lead(state, lead, None))
@@ -47,7 +51,7 @@ def test_default_lead_json_has_the_base_fields_only(state: SandboxState) -> None
 
 
 def test_projection_is_strict_and_the_form_is_the_leads_own_version(state: SandboxState) -> None:
-    specs = parse_projection("id,ownerInfo,form:(id,versionId,hiddenFields)")
+    specs = "id,ownerInfo,form:(id,versionId,hiddenFields)"
     for lead in state.store.all():
         body = json.loads(render_lead(state, lead, specs))
         assert set(body) == {"id", "ownerInfo", "form"}
@@ -59,12 +63,12 @@ def test_projection_is_strict_and_the_form_is_the_leads_own_version(state: Sandb
 
 def test_cached_and_general_paths_agree(state: SandboxState) -> None:
     lead = state.store.all()[1]
-    flat = parse_projection("id,formResponse,testLead")
-    nested = parse_projection("id,formResponse:(answers),testLead")
+    flat = "id,formResponse,testLead"
+    nested = "id,formResponse:(answers),testLead"
     first = json.loads(render_lead(state, lead, flat))
     again = json.loads(render_lead(state, lead, flat))  # from the cache
     general = json.loads(render_lead(state, lead, nested))
     assert first == again
     assert general["formResponse"] == {"answers": first["formResponse"]["answers"]}
-    form_only = json.loads(render_lead(state, lead, parse_projection("form:(name)")))
+    form_only = json.loads(render_lead(state, lead, "form:(name)"))
     assert form_only == {"form": {"name": state.catalog.versions[lead.form_urn].name}}

@@ -1,0 +1,163 @@
+"""How fast the sandbox serves pages of leads over HTTP (leads/s), against a baseline.
+
+A program, not a test. It starts, on loopback and in child processes:
+
+- the sandbox with 100,000 leads on one form (so every page is full), and
+- a baseline: a bare Starlette endpoint answering a static JSON page of the same size,
+  taken from the sandbox's own answer (the ceiling: HTTP plus bytes, no work),
+
+then walks all the leads with the finder, page after page as a backfill does, with the
+reference page's full projection (each lead carries its form), for page sizes 100 and
+1000. The first walk fills the sandbox's per-lead JSON cache ("cold"); the figure is the
+median of the following walks ("warm"). The client reads the bytes without decoding them,
+so the figures are the server's. Everything stops by itself; nothing leaves loopback.
+
+    .venv/bin/python bench/sandbox_pages.py [--leads 100000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ACCOUNT = "urn%3Ali%3AsponsoredAccount%3A1234567"
+FIELDS = (
+    "ownerInfo,associatedEntityInfo,leadMetadataInfo,owner,leadType,versionedLeadGenFormUrn,"
+    "id,submittedAt,testLead,formResponse,form:(hiddenFields,creationLocale,name,id,content)"
+)
+HEADERS = {"LinkedIn-Version": "202611", "X-Restli-Protocol-Version": "2.0.0"}
+DEADLINE_S = 600
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _serve_sandbox(port: int, leads: int) -> None:
+    import uvicorn
+
+    from sandbox.app import create_app
+    from sandbox.state import SandboxState
+
+    state = SandboxState()
+    state.preload(leads, 150, form_id=7234246)
+    uvicorn.run(create_app(state), host="127.0.0.1", port=port, log_level="warning")
+
+
+def _serve_static(port: int, page_file: str) -> None:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    body = Path(page_file).read_bytes()
+
+    async def page(request: Request) -> Response:
+        return Response(body, media_type="application/json")
+
+    app = Starlette(routes=[Route("/rest/leadFormResponses", page)])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def _wait(url: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up within {timeout_s:.0f} s")
+
+
+def _query(start: int, count: int) -> str:
+    return (
+        f"/rest/leadFormResponses?q=owner&owner=(sponsoredAccount:{ACCOUNT})"
+        "&leadType=(leadType:SPONSORED)&limitedToTestLeads=false"
+        "&submittedAtTimeRange=(start:0,end:4102444800000)"
+        f"&fields={FIELDS}&count={count}&start={start}"
+    )
+
+
+def _walk(client: httpx.Client, leads: int, count: int) -> float:
+    """Seconds to fetch ``leads`` leads in pages of ``count`` (bytes read, not decoded)."""
+    started = time.perf_counter()
+    for start in range(0, leads, count):
+        response = client.get(_query(start, count))
+        if response.status_code != 200:
+            raise SystemExit(f"page at {start}: HTTP {response.status_code} {response.text[:200]}")
+    return time.perf_counter() - started
+
+
+def _measure(count: int, leads: int, runs: int) -> tuple[float, float, float, int]:
+    """(cold, warm, baseline) leads/s for pages of ``count``, and the page size in bytes."""
+    spawn = multiprocessing.get_context("spawn")
+    port = _free_port()
+    # A fresh sandbox per page size, so the first walk really starts with empty caches.
+    sandbox = spawn.Process(target=_serve_sandbox, args=(port, leads), daemon=True)
+    sandbox.start()
+    static = None
+    page_file = Path(tempfile.mkstemp(suffix=".json")[1])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(f"{base}/sandbox/status", DEADLINE_S / 2)
+        token = httpx.post(f"{base}/sandbox/tokens", json={}).json()["access_token"]
+        headers = HEADERS | {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            cold = _walk(client, leads, count)
+            warm = statistics.median(_walk(client, leads, count) for _ in range(runs))
+            page = client.get(_query(0, count)).content
+        page_file.write_bytes(page)
+        static_port = _free_port()
+        static = spawn.Process(
+            target=_serve_static, args=(static_port, str(page_file)), daemon=True
+        )
+        static.start()
+        static_base = f"http://127.0.0.1:{static_port}"
+        _wait(f"{static_base}/rest/leadFormResponses", 60)
+        with httpx.Client(base_url=static_base, timeout=60) as client:
+            baseline = statistics.median(_walk(client, leads, count) for _ in range(runs))
+    finally:
+        for child in (sandbox, static):
+            if child is not None and child.is_alive():
+                child.terminate()
+                child.join(10)
+        page_file.unlink(missing_ok=True)
+    return leads / cold, leads / warm, leads / baseline, len(page)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5, help="warm walks per page size")
+    args = parser.parse_args()
+    print(
+        f"{args.leads:,} leads on one form, reference projection (each lead with its form), "
+        f"python {sys.version.split()[0]}, {multiprocessing.cpu_count()} CPUs, loopback HTTP; "
+        f"warm and baseline are medians of {args.runs} walks"
+    )
+    print(
+        f"{'page size':>9}  {'sandbox cold':>13}  {'sandbox warm':>13}  {'baseline':>13}  warm/base"
+    )
+    for count in (100, 1000):
+        cold, warm, baseline, size = _measure(count, args.leads, args.runs)
+        print(
+            f"{count:>9}  {cold:>11,.0f}/s  {warm:>11,.0f}/s  {baseline:>11,.0f}/s"
+            f"  {warm / baseline:>8.2f}   ({size / count:,.0f} bytes/lead)"
+        )
+
+
+if __name__ == "__main__":
+    main()
