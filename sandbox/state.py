@@ -45,6 +45,9 @@ class SandboxState:
         self.config = config or SandboxConfig()
         self.clock = clock or Clock()
         self.http: httpx.AsyncClient | None = None
+        # The background tick and the control API both re-validate; one at a time, or a
+        # subscription due once would be challenged (and maybe failed) twice.
+        self._revalidating = asyncio.Lock()
         self._build(self.clock.now_ms() if catalog_epoch_ms is None else catalog_epoch_ms)
 
     def _build(self, epoch_ms: int) -> None:
@@ -165,20 +168,21 @@ class SandboxState:
 
     async def revalidate(self, *, everything: bool = False) -> list[Challenge]:
         """Re-challenge every subscription that is due (or all unblocked ones)."""
-        now = self.clock.now_ms()
-        due = (
-            [s for s in self.webhooks.subscriptions.values() if not s.blocked]
-            if everything
-            else self.webhooks.due(now, self.config.revalidate_every_s)
-        )
-        results = []
-        for subscription in due:
-            challenge = await self.challenge(subscription.webhook, subscription.id)
-            self.webhooks.settle(
-                subscription, challenge.ok, now, self.config.max_failed_validations
+        async with self._revalidating:
+            now = self.clock.now_ms()
+            due = (
+                [s for s in self.webhooks.subscriptions.values() if not s.blocked]
+                if everything
+                else self.webhooks.due(now, self.config.revalidate_every_s)
             )
-            results.append(challenge)
-        return results
+            results = []
+            for subscription in due:
+                challenge = await self.challenge(subscription.webhook, subscription.id)
+                self.webhooks.settle(
+                    subscription, challenge.ok, now, self.config.max_failed_validations
+                )
+                results.append(challenge)
+            return results
 
     # Persistence.
 
