@@ -42,7 +42,8 @@ async def find_account_users(request: Request) -> Response:
     ]
     chosen = users[page.start : page.start + page.count]
     raw_query = request.scope["query_string"].decode()
-    return page_response([dumps(u) for u in chosen], page, len(users), request.url.path, raw_query)
+    elements = b",".join(dumps(u) for u in chosen)
+    return page_response(elements, len(chosen), page, len(users), request.url.path, raw_query)
 
 
 async def get_account(request: Request) -> Response:

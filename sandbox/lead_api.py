@@ -96,8 +96,10 @@ def parse_time_range(raw: str) -> tuple[int, int]:
 class LeadProjection:
     """How to render leads for one ``fields=`` value, worked out once per request.
 
-    Each lead keeps the bytes of its last projection (keyed by the raw ``fields`` text), so
-    the pages of a backfill, which all ask for the same projection, are built once per lead.
+    Each lead keeps the bytes of its last projection without the form (keyed by the raw
+    ``fields`` text), so the pages of a backfill, which all ask for the same projection,
+    serialise each lead once; the form's bytes are shared by all leads of a version and
+    spliced in per response rather than stored with every lead.
     """
 
     def __init__(self, state: SandboxState, raw_fields: str | None) -> None:
@@ -111,8 +113,18 @@ class LeadProjection:
         self._flat = all(s.children is None for s in others)
         self._form = next((s for s in specs or () if s.name == "form"), None)
 
+    def extend(self, out: list[bytes], lead: LeadRecord) -> None:
+        """Append the lead's JSON to ``out`` as pieces, for one ``b"".join`` per page."""
+        body = lead.cached(self.key, self._build)
+        if self._form is None:
+            out.append(body)
+        else:
+            out += (body, _form_fragment(self._state, lead.form_urn, self._form), b"}")
+
     def render(self, lead: LeadRecord) -> bytes:
-        return lead.cached(self.key, self._build)
+        pieces: list[bytes] = []
+        self.extend(pieces, lead)
+        return b"".join(pieces)
 
     def _build(self, lead: LeadRecord) -> bytes:
         if self._default:
@@ -123,8 +135,8 @@ class LeadProjection:
             body = dumps(project(lead.full(), self._others))
         if self._form is None:
             return body
-        fragment = _form_fragment(self._state, lead.form_urn, self._form)
-        return body[:-1] + (b',"form":' if len(body) > 2 else b'"form":') + fragment + b"}"
+        # Kept open, ready for the form: "{...,"form":" (the form and "}" follow).
+        return body[:-1] + (b',"form":' if len(body) > 2 else b'"form":')
 
 
 def _form_fragment(state: SandboxState, form_urn: str, spec: FieldSpec) -> bytes:
@@ -171,9 +183,13 @@ async def find_leads(request: Request) -> Response:
     state.prune()
     query = LeadQuery(owner_urn, lead_type, version, tests_only, start_ms, end_ms)
     leads, total = state.store.find(query, page.start, page.count)
-    elements = [projection.render(lead) for lead in leads]
+    pieces: list[bytes] = []
+    for position, lead in enumerate(leads):
+        if position:
+            pieces.append(b",")
+        projection.extend(pieces, lead)
     raw_query = request.scope["query_string"].decode()
-    return page_response(elements, page, total, request.url.path, raw_query)
+    return page_response(b"".join(pieces), len(leads), page, total, request.url.path, raw_query)
 
 
 async def get_lead(request: Request) -> Response:
@@ -203,9 +219,9 @@ async def find_forms(request: Request) -> Response:
         raise forbidden(request.method, request.url.path)
     forms = sorted(state.catalog.forms_of(owner_urn), key=lambda f: f.latest.created)
     chosen = forms[page.start : page.start + page.count]
-    elements = [_form_json(f.latest.to_json(), specs) for f in chosen]
+    elements = b",".join(_form_json(f.latest.to_json(), specs) for f in chosen)
     raw_query = request.scope["query_string"].decode()
-    return page_response(elements, page, len(forms), request.url.path, raw_query)
+    return page_response(elements, len(chosen), page, len(forms), request.url.path, raw_query)
 
 
 async def get_form(request: Request) -> Response:

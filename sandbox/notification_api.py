@@ -96,9 +96,8 @@ async def find_subscriptions(request: Request) -> Response:
     ]
     chosen = found[page.start : page.start + page.count]
     raw_query = request.scope["query_string"].decode()
-    return page_response(
-        [dumps(s.to_json()) for s in chosen], page, len(found), request.url.path, raw_query
-    )
+    elements = b",".join(dumps(s.to_json()) for s in chosen)
+    return page_response(elements, len(chosen), page, len(found), request.url.path, raw_query)
 
 
 def _subscription(request: Request, state: SandboxState) -> Subscription:

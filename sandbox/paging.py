@@ -53,15 +53,16 @@ def _link(rel: str, href: str) -> dict[str, str]:
 
 
 def page_response(
-    elements: list[bytes], page: Page, total: int, path: str, raw_query: str
+    elements: bytes, returned: int, page: Page, total: int, path: str, raw_query: str
 ) -> Response:
+    """``elements`` is the inside of the JSON array: ``returned`` elements, comma-joined."""
     paging = {
         "start": page.start,
         "count": page.count,
         "total": total,
-        "links": links(path, raw_query, page, len(elements), total),
+        "links": links(path, raw_query, page, returned, total),
     }
-    body = b'{"elements":[' + b",".join(elements) + b'],"paging":' + dumps(paging) + b"}"
+    body = b"".join((b'{"elements":[', elements, b'],"paging":', dumps(paging), b"}"))
     return Response(body, media_type="application/json")
 
 
