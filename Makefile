@@ -13,6 +13,9 @@ LEADSYNC := $(VENV)/bin/leadsync
 # The local stack's defaults; leadsync/settings.py uses the same ones.
 export LEADSYNC_KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:29092
 export LEADSYNC_DATABASE_URL ?= postgresql://leadsync:leadsync@127.0.0.1:25432/leadsync
+# `make run` talks to the bundled LinkedIn sandbox, never to linkedin.com.
+RUN_ENV := LEADSYNC_DEMO=true LEADSYNC_LINKEDIN_API_URL=http://127.0.0.1:8090/rest \
+	LEADSYNC_LINKEDIN_OAUTH_URL=http://127.0.0.1:8090/oauth/v2
 
 .PHONY: help install services run stop status test check lint typecheck unit integration format
 
@@ -38,10 +41,11 @@ services: install
 	LEADSYNC_DEMO=true $(LEADSYNC) topics create
 
 run: services
-	LEADSYNC_DEMO=true bash stack/processes.sh start
+	$(RUN_ENV) bash stack/processes.sh start
 	@echo
 	@echo "leadsync is running (demo mode). Where to look:"
 	@echo "  processes:   bash stack/processes.sh status   (logs in .cache/logs/)"
+	@echo "  LinkedIn:    the sandbox on http://127.0.0.1:8090 (leadsync sandbox --help)"
 	@echo "  Kafka:       $(LEADSYNC_KAFKA_BOOTSTRAP_SERVERS)   (topics leadsync.*)"
 	@echo "  PostgreSQL:  psql $(LEADSYNC_DATABASE_URL)"
 	@echo "  try a lead:  LEADSYNC_DEMO=true $(LEADSYNC) leads publish examples/lead.json"

@@ -9,9 +9,10 @@ LEADSYNC="$ROOT/.venv/bin/leadsync"
 
 # name -> the leadsync sub-command that runs it. Later processes are added here.
 declare -A COMMANDS=(
+  [sandbox]="sandbox --demo"
   [worker]="worker"
 )
-ORDER=(worker)
+ORDER=(sandbox worker)
 
 start_one() {
   local name="$1" pidfile="$RUN/$1.pid"

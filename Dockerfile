@@ -1,0 +1,21 @@
+# One image for every leadsync process; the command picks the process (see docker-compose.yml).
+FROM python:3.11-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
+RUN pip install --no-cache-dir uv
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+# Dependencies first, in their own layer: source edits do not reinstall them.
+RUN uv sync --frozen --no-dev --no-install-project
+COPY leadsync leadsync
+COPY ingest ingest
+COPY streams streams
+COPY sinks sinks
+COPY schemas schemas
+COPY sandbox sandbox
+COPY examples examples
+RUN uv sync --frozen --no-dev
+ENV PATH="/app/.venv/bin:$PATH"
+RUN useradd --system --uid 10001 leadsync
+USER leadsync
+ENTRYPOINT ["leadsync"]
+CMD ["--help"]
