@@ -9,8 +9,11 @@ random state and the clock). The app's client secret is never written to the fil
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +139,9 @@ class SandboxState:
         span = min(spread_days * DAY_MS, self.config.retention_days * DAY_MS - 60_000)
         draw = random.Random(f"preload-{self.config.seed}-{len(self.store)}")  # noqa: S311 - seeded on purpose: replayable
         times = sorted(now - int(draw.random() * span) for _ in range(count))
-        for at in times:
-            self.add_lead(form_id=form_id, at_ms=at, notify=False)
+        with bulk_load():
+            for at in times:
+                self.add_lead(form_id=form_id, at_ms=at, notify=False)
         return count
 
     def delete_lead(self, lead_id: str) -> LeadRecord:
@@ -218,12 +222,32 @@ class SandboxState:
         clock = document["clock"]
         self.clock = Clock(frozen_at_ms=clock["frozenAtMs"], offset_ms=clock["offsetMs"])
         self._build(document["catalogEpochMs"])
-        for data in document["leads"]:
-            self.store.add(LeadRecord.from_state(data))
+        with bulk_load():
+            for data in document["leads"]:
+                self.store.add(LeadRecord.from_state(data))
         self.tokens.restore(document["grants"])
         self.webhooks.restore(document["webhooks"])
         self.generator.restore(document["generator"])
         return len(self.store)
+
+
+@contextlib.contextmanager
+def bulk_load() -> Iterator[None]:
+    """Create many long-lived objects without the cyclic GC rescanning them all the time.
+
+    A hundred thousand leads are millions of tracked containers: with the collector on,
+    every generation-2 pass walks them all, which made loading and serving 2-4 times slower.
+    Leads hold no reference cycles, so reference counting frees them when deleted; the
+    collector is paused while loading and what was loaded is then frozen out of its scans.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
 
 
 def _frozen_at(clock: Clock) -> int | None:

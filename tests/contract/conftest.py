@@ -8,8 +8,10 @@ are written as URL strings so the bytes on the wire are exactly the reference pa
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +40,8 @@ REFERENCE_FIELDS = (
 class Hook:
     """One webhook endpoint: how it answers challenges, and what reached it."""
 
-    mode: str = "ok"  # ok | fail (HTTP 500) | wrong (bad HMAC) | slow (never answers in time)
+    # ok | fail (HTTP 500) | wrong (bad HMAC) | plain (right answer, text/plain) | slow (1 s)
+    mode: str = "ok"
     challenges: list[str] = field(default_factory=list)
     posts: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
 
@@ -60,9 +63,14 @@ class Receiver:
         hook.challenges.append(code)
         if hook.mode == "fail":
             return Response("down", status_code=500)
-        key = DEMO_CLIENT_SECRET if hook.mode == "ok" else "not-the-secret"
+        if hook.mode == "slow":
+            await asyncio.sleep(1)
+        key = "not-the-secret" if hook.mode == "wrong" else DEMO_CLIENT_SECRET
         answer = hmac.new(key.encode(), code.encode(), hashlib.sha256).hexdigest()
-        return JSONResponse({"challengeCode": code, "challengeResponse": answer})
+        body = {"challengeCode": code, "challengeResponse": answer}
+        if hook.mode == "plain":
+            return Response(json.dumps(body), media_type="text/plain")
+        return JSONResponse(body)
 
     async def notification(self, request: Request) -> Response:
         hook = self.hooks[request.path_params["name"]]

@@ -77,14 +77,24 @@ def test_a_webhook_failing_the_handshake_is_not_subscribed(
     fresh: Callable[[], Sandbox], receiver: Receiver
 ) -> None:
     sandbox = fresh()
-    for mode in ("fail", "wrong"):
+    sandbox.control("PATCH", "/config", {"challenge_timeout_s": 0.3})
+    reasons = {
+        "fail": "answered HTTP 500",
+        "wrong": "challengeResponse is not the HMAC-SHA256",
+        "plain": "Content-Type is not application/json",
+        "slow": "no answer within 0.3 s",
+    }
+    for mode, reason in reasons.items():
         url, hook = receiver.hook(f"refuse-{mode}")
         hook.mode = mode
         body = {"webhook": url, "owner": OWNER, "leadType": "SPONSORED"}
         response = sandbox.rest("POST", "leadNotifications", json=body)
         assert response.status_code == 400
-        assert "webhook validation failed" in response.json()["message"]
+        assert response.json()["message"].startswith(f"webhook validation failed: {reason}")
         assert len(hook.challenges) == 1
+    unreachable = {"webhook": "http://127.0.0.1:9/hook", "owner": OWNER}
+    response = sandbox.rest("POST", "leadNotifications", json=unreachable)
+    assert "unreachable" in response.json()["message"]
     assert sandbox.control("GET", "/webhooks")["subscriptions"] == []
 
 
