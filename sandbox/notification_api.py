@@ -67,6 +67,8 @@ def subscription_fields(body: dict[str, Any], state: SandboxState) -> dict[str, 
 async def create_subscription(request: Request) -> Response:
     state = _state(request)
     await admit(request, state, LEADGEN_SCOPE)
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise bad_request("Content-Type must be application/json")
     fields = subscription_fields(await read_json(request), state)
     subscription = await state.subscribe(fields)
     return Response(status_code=201, headers={"x-restli-id": str(subscription.id)})

@@ -28,7 +28,8 @@ class Page:
 
 def page_params(params: dict[str, str], max_count: int) -> Page:
     start = parse_int("start", params["start"]) if "start" in params else 0
-    count = parse_int("count", params["count"]) if "count" in params else DEFAULT_COUNT
+    # count=0 would make "next" point at the same page forever.
+    count = parse_int("count", params["count"], minimum=1) if "count" in params else DEFAULT_COUNT
     if count > max_count:
         raise RestliSyntaxError(f"parameter 'count': at most {max_count} per page")
     return Page(start, count)

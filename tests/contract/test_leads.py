@@ -134,6 +134,8 @@ def test_unknown_parameter_or_finder_answers_400(sandbox: Sandbox) -> None:
     assert sandbox.rest("GET", leads_query(submittedAtRange="(start:0)")).status_code == 400
     assert sandbox.rest("GET", leads_query(q="criteria")).status_code == 400
     assert sandbox.rest("GET", leads_query(count="5000")).status_code == 400
+    assert sandbox.rest("GET", leads_query(count="0")).status_code == 400
+    assert sandbox.rest("GET", leads_query(start="-10")).status_code == 400
 
 
 def test_get_one_lead_with_the_same_projection(sandbox: Sandbox) -> None:
