@@ -10,9 +10,17 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from leadsync.settings import Settings
+
+_TRANSIENT = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+}
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -81,15 +89,14 @@ class Worker:
             while True:
                 if self.process and self.process.poll() is not None:
                     raise AssertionError(f"worker exited:\n{self.log_tail()}")
-                ends = {
-                    p.partition: consumer.get_watermark_offsets(p, timeout=5)[1] for p in partitions
-                }
-                committed = consumer.committed(partitions, timeout=10)
-                if all(
-                    c.offset >= ends[c.partition] or (ends[c.partition] == 0 and c.offset < 0)
-                    for c in committed
-                ):
-                    return
+                try:
+                    if self._caught_up(consumer, partitions):
+                        return
+                except KafkaException as exc:
+                    # A fresh broker answers "coordinator loading" for a while: ask again.
+                    error = exc.args[0]
+                    if not isinstance(error, KafkaError) or error.code() not in _TRANSIENT:
+                        raise
                 if time.monotonic() > deadline:
                     raise AssertionError(
                         f"worker did not catch up on {topic} in {timeout_s:.0f} s:\n"
@@ -98,3 +105,12 @@ class Worker:
                 time.sleep(0.3)
         finally:
             consumer.close()
+
+    @staticmethod
+    def _caught_up(consumer: Consumer, partitions: list[TopicPartition]) -> bool:
+        ends = {p.partition: consumer.get_watermark_offsets(p, timeout=5)[1] for p in partitions}
+        committed = consumer.committed(partitions, timeout=10)
+        return all(
+            c.offset >= ends[c.partition] or (ends[c.partition] == 0 and c.offset < 0)
+            for c in committed
+        )
