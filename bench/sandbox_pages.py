@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -33,7 +34,11 @@ FIELDS = (
     "ownerInfo,associatedEntityInfo,leadMetadataInfo,owner,leadType,versionedLeadGenFormUrn,"
     "id,submittedAt,testLead,formResponse,form:(hiddenFields,creationLocale,name,id,content)"
 )
-HEADERS = {"LinkedIn-Version": "202611", "X-Restli-Protocol-Version": "2.0.0"}
+# The current month is always a live version.
+HEADERS = {
+    "LinkedIn-Version": datetime.now(UTC).strftime("%Y%m"),
+    "X-Restli-Protocol-Version": "2.0.0",
+}
 DEADLINE_S = 600
 
 

@@ -14,6 +14,7 @@ import hmac
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,7 +29,8 @@ from sandbox.app import create_app
 from sandbox.server import ThreadedServer
 from sandbox.state import SandboxState
 
-VERSION = "202611"
+# The current month is always live; the suite moves the sandbox clock at most ~a year ahead.
+VERSION = datetime.now(UTC).strftime("%Y%m")
 ACCOUNT = "urn%3Ali%3AsponsoredAccount%3A1234567"
 REFERENCE_FIELDS = (
     "ownerInfo,associatedEntityInfo,leadMetadataInfo,owner,leadType,versionedLeadGenFormUrn,"

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from leadsync.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from tests.contract.conftest import Sandbox, leads_query
+from tests.contract.conftest import VERSION, Sandbox, leads_query
 
 REDIRECT = "http://127.0.0.1:8000/linkedin/callback"
 
@@ -44,7 +44,7 @@ def test_missing_protocol_header_is_400(sandbox: Sandbox) -> None:
 def test_missing_and_unknown_tokens_are_401(sandbox: Sandbox) -> None:
     no_token = sandbox.http.get(
         "/rest/adAccountUsers?q=authenticatedUser",
-        headers={"LinkedIn-Version": "202611", "X-Restli-Protocol-Version": "2.0.0"},
+        headers={"LinkedIn-Version": VERSION, "X-Restli-Protocol-Version": "2.0.0"},
     )
     _error(no_token, 401, 65604)
     _error(sandbox.rest("GET", "adAccountUsers?q=authenticatedUser", "made-up"), 401, 65600)
