@@ -81,6 +81,8 @@ class SandboxConfig(_Model):
     redirect_uris: tuple[str, ...] = ()
     member_first_name: str = "Demo"
     member_last_name: str = "Member"
+    # The member approves every authorization request; True makes them cancel instead.
+    member_denies_consent: bool = False
     access_token_ttl_s: int = Field(default=60 * DAY_S, gt=0)
     refresh_token_ttl_s: int = Field(default=365 * DAY_S, gt=0)
     retention_days: int = Field(default=365, ge=1)

@@ -61,6 +61,7 @@ async def status(request: Request) -> Response:
             "now": state.clock.now_ms(),
             "leads": len(state.store),
             "member": catalog.member_urn,
+            "memberName": f"{state.config.member_first_name} {state.config.member_last_name}",
             "liveVersions": {"oldest": oldest, "newest": newest},
             "adAccounts": [{**a.to_json(), "role": a.role} for a in catalog.accounts.values()],
             "organization": {"urn": catalog.organization_urn, "name": catalog.organization_name},

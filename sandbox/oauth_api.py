@@ -1,14 +1,17 @@
 """``/oauth/v2/authorization``, ``/oauth/v2/accessToken`` and ``/oauth/v2/revoke``.
 
 The authorization page auto-approves the configured member: a valid request is answered
-at once with a 302 to ``redirect_uri?code=...&state=...``. Errors from the OAuth endpoints
-use OAuth's own shape (``{"error", "error_description"}``), not Rest.li's. The client secret
-is only ever read from a form body and compared in constant time; it is never echoed.
+at once with a 302 to ``redirect_uri?code=...&state=...`` (or, with
+``member_denies_consent``, ``?error=user_cancelled_authorize&...`` as when a member
+cancels). Errors from the OAuth endpoints use OAuth's own shape (``{"error",
+"error_description"}``), not Rest.li's. The client secret is only ever read from a form
+body and compared in constant time; it is never echoed.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from urllib.parse import urlencode
 
@@ -19,6 +22,7 @@ from sandbox.bodies import read_form
 from sandbox.oauth import SCOPES, OAuthError
 from sandbox.state import SandboxState
 
+log = logging.getLogger("sandbox.oauth")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s#]*$")
 
 
@@ -65,8 +69,17 @@ async def authorize(request: Request) -> Response:
         answer = {"error": "unsupported_response_type", "error_description": "expected code"}
     elif unknown := [s for s in scopes if s not in SCOPES]:
         answer = {"error": "invalid_scope", "error_description": f"unknown scope {unknown[0]}"}
+    elif state.config.member_denies_consent:
+        answer = {
+            "error": "user_cancelled_authorize",
+            "error_description": "The user cancelled the authorization",
+        }
     else:
         answer = {"code": state.tokens.issue_code(redirect_uri, scopes)}
+        config = state.config
+        log.info(
+            "OAuth: %s %s approved %s", config.member_first_name, config.member_last_name, scopes
+        )
     if "state" in params:
         answer["state"] = params["state"]
     separator = "&" if "?" in redirect_uri else "?"

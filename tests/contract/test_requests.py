@@ -124,6 +124,18 @@ def test_oauth_code_flow_refresh_and_revocation(fresh: Callable[[], Sandbox]) ->
     assert (bad.status_code, bad.json()["error"]) == (400, "invalid_request")
 
 
+def test_a_member_who_cancels_consent(fresh: Callable[[], Sandbox]) -> None:
+    sandbox = fresh()
+    sandbox.control("PATCH", "/config", {"member_denies_consent": True})
+    params = {"response_type": "code", "client_id": DEMO_CLIENT_ID, "redirect_uri": REDIRECT}
+    answer = sandbox.http.get("/oauth/v2/authorization", params=params | {"state": "s1"})
+    assert answer.status_code == 302
+    query = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert query["error"] == ["user_cancelled_authorize"]
+    assert query["state"] == ["s1"]
+    assert "code" not in query
+
+
 def test_oauth_refusals(sandbox: Sandbox) -> None:
     wrong_secret = {
         "grant_type": "refresh_token",
