@@ -18,9 +18,12 @@ start_one() {
   local name="$1" pidfile="$RUN/$1.pid"
   if pid_alive "$pidfile"; then log "$name already running (pid $(cat "$pidfile"))"; return; fi
   mkdir -p "$RUN" "$LOGS"
+  cd "$ROOT"
+  # setsid: the process outlives the shell (make) that started it; all its output goes to the
+  # log, so nothing holds the caller's terminal or pipe open. $! is the leadsync process.
   # shellcheck disable=SC2086  # the command is words on purpose
-  (cd "$ROOT" && setsid nohup "$LEADSYNC" ${COMMANDS[$name]} >>"$LOGS/$name.log" 2>&1 </dev/null &
-   echo $! >"$pidfile")
+  setsid nohup "$LEADSYNC" ${COMMANDS[$name]} >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
   sleep 1
   pid_alive "$pidfile" || { tail -20 "$LOGS/$name.log" >&2; die "$name exited at start; see $LOGS/$name.log"; }
   log "$name started (pid $(cat "$pidfile")), log: $LOGS/$name.log"
