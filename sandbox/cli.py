@@ -81,6 +81,9 @@ def main(
         "Demo Member"
     ),
     url: Annotated[str | None, typer.Option(help="A running sandbox (sub-commands).")] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0 only inside a container).")
+    ] = "127.0.0.1",
 ) -> None:
     """Start the LinkedIn sandbox (without a sub-command), or drive a running one."""
     settings = _settings()
@@ -122,8 +125,8 @@ def main(
             sandbox.preload(count, spread_days)
     logging.basicConfig(level=settings.log_level.upper())
     typer.echo(
-        f"LinkedIn sandbox on http://127.0.0.1:{listen_port} "
+        f"LinkedIn sandbox on http://{host}:{listen_port} "
         f"(API /rest, OAuth /oauth/v2, control /sandbox; {len(sandbox.store)} leads, "
         f"member {sandbox.catalog.member_urn})"
     )
-    serve(create_app(sandbox, state_file=state), "127.0.0.1", listen_port)
+    serve(create_app(sandbox, state_file=state), host, listen_port)
