@@ -108,6 +108,16 @@ class Settings(BaseSettings):
     # Back-off while PostgreSQL is unreachable: retried inside the agent, never raised.
     retry_backoff_max_s: float = Field(default=10.0, gt=0, le=600)
 
+    # The outbox relay: rows per round trip, and the pause when there is nothing to publish.
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_idle_s: float = Field(default=0.2, gt=0, le=60)
+    # The pipeline alarm: processing stops when, of the last `alarm_window_records` records,
+    # at least `alarm_min_failures` and `alarm_failure_ratio` of them failed unexpectedly
+    # (undecodable, internal error), instead of sending everything to the error log.
+    alarm_window_records: int = Field(default=1000, ge=10)
+    alarm_failure_ratio: float = Field(default=0.5, gt=0, le=1)
+    alarm_min_failures: int = Field(default=100, ge=1)
+
     # Consumer timeouts; tests lower them so the first partition assignment is quick.
     kafka_session_timeout_s: float = Field(default=30.0, gt=0)
     kafka_heartbeat_interval_s: float = Field(default=3.0, gt=0)

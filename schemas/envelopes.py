@@ -42,18 +42,39 @@ class RawLead(BaseModel):
 
     @classmethod
     def from_record(cls, value: bytes) -> RawLead:
-        """Parse a record of the raw topic.
-
-        A bare LinkedIn lead (no envelope), as an operator may produce by hand, is accepted
-        and treated as a manual import.
-        """
-        document = json.loads(value)
-        if isinstance(document, dict) and "lead" in document:
-            return cls.model_validate(document)
-        return cls(lead=Lead.model_validate(document), origin=Origin.MANUAL)
+        """Parse a lead record of the raw topic (see :func:`parse_raw_record`)."""
+        parsed = parse_raw_record(value)
+        if not isinstance(parsed, RawLead):
+            raise ValueError("the record is an erase request, not a lead")
+        return parsed
 
     def to_record(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
+
+
+class EraseRequest(BaseModel):
+    """A ``DELETED`` lead: erase what it brought (value on ``leadsync.leads.raw``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    erase_lead_id: str = Field(min_length=1)
+    form_id: int
+    occurred_at: datetime
+    origin: Origin = Origin.PUSH
+
+    def to_record(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+def parse_raw_record(value: bytes) -> RawLead | EraseRequest:
+    """A record of ``leadsync.leads.raw``: a lead to import or an erase request."""
+    document = json.loads(value)
+    if isinstance(document, dict) and "erase_lead_id" in document:
+        return EraseRequest.model_validate(document)
+    if isinstance(document, dict) and "lead" in document:
+        return RawLead.model_validate(document)
+    # A bare LinkedIn lead, as an operator may publish by hand: a manual import.
+    return RawLead(lead=Lead.model_validate(document), origin=Origin.MANUAL)
 
 
 def lead_json(lead: Lead) -> dict[str, Any]:

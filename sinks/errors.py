@@ -1,19 +1,47 @@
-"""The error log as the import pipeline writes it directly (the error topic comes later)."""
+"""The error log and error counters, written from error events (``leadsync.errors``).
+
+Guarantee: error events arrive at least once; each has a deterministic ``error_id``, so a
+replayed event neither writes a second log line nor counts twice.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from psycopg import AsyncConnection
 
+from schemas.events import ErrorEvent
 
-async def record_internal_error(
-    conn: AsyncConnection[Any], raw_ref: dict[str, Any], exc: Exception
-) -> None:
-    """An error-log line for a record that failed for an unexpected reason (a bug)."""
-    message = f"{type(exc).__name__}: {str(exc)[:400]}"
-    await conn.execute(
-        "INSERT INTO error_log (stage, code, message, raw_ref) VALUES (%s, %s, %s, %s::jsonb)",
-        ("import", "internal_error", message, json.dumps(raw_ref, default=str)),
-    )
+RECORD_ERRORS = """
+INSERT INTO error_log (error_id, occurred_at, form_id, lead_id, stage, code, message, field,
+                       origin, sync_run_id, raw_ref)
+SELECT x.error_id, x.occurred_at, x.form_id, x.lead_id, x.stage, x.code, x.message, x.field,
+       x.origin, x.sync_run_id, x.raw_ref
+FROM jsonb_to_recordset(%s::jsonb) AS x(error_id uuid, occurred_at timestamptz, form_id bigint,
+     lead_id text, stage text, code text, message text, field text, origin text,
+     sync_run_id uuid, raw_ref jsonb)
+ON CONFLICT (error_id) DO NOTHING
+RETURNING form_id
+"""
+
+COUNT_ERRORS = """
+UPDATE form_counters f SET errors = f.errors + x.n
+FROM jsonb_to_recordset(%s::jsonb) AS x(form_id bigint, n bigint)
+WHERE f.form_id = x.form_id
+"""
+
+
+async def record_errors(conn: AsyncConnection[Any], events: list[ErrorEvent]) -> int:
+    """Write new error events to the log and count them per form; returns how many were new."""
+    if not events:
+        return 0
+    unique = {e.error_id: e for e in events}
+    rows = [e.model_dump(mode="json") for e in unique.values()]
+    cur = await conn.execute(RECORD_ERRORS, (json.dumps(rows),))
+    per_form = Counter(row[0] for row in await cur.fetchall() if row[0] is not None)
+    if per_form:
+        counts = [{"form_id": form_id, "n": n} for form_id, n in per_form.items()]
+        await conn.execute(COUNT_ERRORS, (json.dumps(counts),))
+    return cur.rowcount

@@ -13,35 +13,42 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from schemas.linkedin import FormQuestion, Lead
-from schemas.mappings import FieldMapping
+from schemas.linkedin import Consent, FormQuestion, Lead
+from schemas.mappings import ContactField, FieldMapping, FormVersionSpec
 
 AutoMapper = Callable[[list[FormQuestion]], list[FieldMapping]]
 
 
 @dataclass
 class FormContext:
-    """What mapping a lead of one form version needs."""
+    """What importing a lead of one form version needs."""
 
-    form_id: int
-    version_id: int
     name: str
     import_enabled: bool
-    questions: dict[int, FormQuestion] = field(default_factory=dict)
+    version: FormVersionSpec
     mappings: list[FieldMapping] = field(default_factory=list)
+    # False when only the version's number is known, not its questions.
     known_version: bool = False
+
+    @property
+    def form_id(self) -> int:
+        return self.version.form_id
+
+    @property
+    def version_id(self) -> int:
+        return self.version.version_id
 
 
 async def register_from_leads(
     conn: AsyncConnection[Any], leads: Iterable[Lead], auto_map: AutoMapper
 ) -> None:
     """Record forms and versions named by these leads; ``auto_map`` maps a new version."""
-    forms: dict[int, tuple[str, str | None]] = {}
+    forms: dict[int, tuple[str, str | None, str | None]] = {}
     versions: dict[tuple[int, int], Lead] = {}
     for lead in leads:
         form_id, version_id = lead.form_version()
         name = lead.form.name if lead.form else ""
-        forms[form_id] = (name, lead.owner_urn())
+        forms[form_id] = (name, lead.owner_urn(), lead.form.locale() if lead.form else None)
         if lead.form and lead.form.content and lead.form.content.typed_questions():
             versions[(form_id, version_id)] = lead
         else:
@@ -50,12 +57,14 @@ async def register_from_leads(
         return
     async with conn.cursor() as cur:
         await cur.executemany(
-            "INSERT INTO forms (id, name, owner_urn) VALUES (%s, %s, %s)"
+            "INSERT INTO forms (id, name, owner_urn, locale) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (id) DO UPDATE SET"
             "  name = coalesce(nullif(excluded.name, ''), forms.name),"
-            "  owner_urn = coalesce(forms.owner_urn, excluded.owner_urn)"
-            " WHERE excluded.name <> '' AND excluded.name IS DISTINCT FROM forms.name",
-            [(form_id, name, owner) for form_id, (name, owner) in sorted(forms.items())],
+            "  owner_urn = coalesce(forms.owner_urn, excluded.owner_urn),"
+            "  locale = coalesce(forms.locale, excluded.locale)"
+            " WHERE (excluded.name <> '' AND excluded.name IS DISTINCT FROM forms.name)"
+            "    OR (forms.locale IS NULL AND excluded.locale IS NOT NULL)",
+            [(form_id, *values) for form_id, values in sorted(forms.items())],
         )
         await cur.executemany(
             "INSERT INTO form_counters (form_id) VALUES (%s) ON CONFLICT DO NOTHING",
@@ -107,37 +116,38 @@ async def register_from_leads(
 async def load_contexts(
     conn: AsyncConnection[Any], keys: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], FormContext]:
-    """Form settings, questions and mappings for each (form id, version id)."""
+    """Form settings, version content and mappings for each known (form id, version id)."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    form_ids = sorted({form_id for form_id, _ in wanted})
     contexts: dict[tuple[int, int], FormContext] = {}
     async with conn.cursor() as cur:
         await cur.execute(
-            "SELECT f.id, v.version_id, f.name, f.import_enabled, v.questions"
+            "SELECT f.id, v.version_id, f.name, f.import_enabled, f.locale, v.questions,"
+            "       v.consents, v.hidden_fields"
             " FROM unnest(%s::bigint[], %s::int[]) AS k(form_id, version_id)"
             " JOIN forms f ON f.id = k.form_id"
-            " LEFT JOIN form_versions v ON v.form_id = k.form_id AND v.version_id = k.version_id",
+            " JOIN form_versions v ON v.form_id = k.form_id AND v.version_id = k.version_id",
             ([f for f, _ in wanted], [v for _, v in wanted]),
         )
-        for form_id, version_id, name, enabled, questions in await cur.fetchall():
-            parsed = [FormQuestion.model_validate(q) for q in (questions or [])]
-            key = (form_id, version_id) if version_id is not None else None
-            if key is None:
-                continue
-            contexts[key] = FormContext(
+        for row in await cur.fetchall():
+            form_id, version_id, name, enabled, locale, questions, consents, hidden = row
+            parsed = [FormQuestion.model_validate(q) for q in questions]
+            version = FormVersionSpec(
                 form_id=form_id,
                 version_id=version_id,
-                name=name,
-                import_enabled=enabled,
                 questions={q.question_id: q for q in parsed},
-                known_version=bool(parsed),
+                consents={c["id"]: Consent.model_validate(c) for c in consents},
+                hidden_fields={h["name"]: h.get("value") for h in hidden},
+                locale=locale,
+            )
+            contexts[(form_id, version_id)] = FormContext(
+                name=name, import_enabled=enabled, version=version, known_version=bool(parsed)
             )
         await cur.execute(
             "SELECT form_id, source_kind, source_key, field_key, automatic"
             " FROM field_mappings WHERE form_id = ANY(%s)",
-            (form_ids,),
+            (sorted({form_id for form_id, _ in wanted}),),
         )
         mappings: dict[int, list[FieldMapping]] = {}
         for form_id, kind, key, field_key, automatic in await cur.fetchall():
@@ -145,3 +155,23 @@ async def load_contexts(
     for context in contexts.values():
         context.mappings = mappings.get(context.form_id, [])
     return contexts
+
+
+async def load_contact_fields(conn: AsyncConnection[Any]) -> dict[str, ContactField]:
+    """The field registry, deleted fields included (a mapping to one must fail clearly)."""
+    cur = await conn.execute(
+        "SELECT key, label, type, standard, choices, deleted_at IS NOT NULL, system"
+        " FROM contact_fields"
+    )
+    return {
+        key: ContactField(
+            key=key,
+            label=label,
+            type=kind,
+            standard=standard,
+            choices=tuple(choices) if choices is not None else None,
+            deleted=deleted,
+            system=system,
+        )
+        for key, label, kind, standard, choices, deleted, system in await cur.fetchall()
+    }

@@ -16,6 +16,10 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+from schemas.events import Cause, ContactChange, ContactEventType, SubmissionRef
+from sinks.outbox import change_event, field_changes, write_events
 
 # Standard contact fields that are columns of "contacts"; any other field key is custom.
 STANDARD_COLUMNS = (
@@ -68,27 +72,30 @@ class SubmissionRow:
     raw_lead: dict[str, Any]
     origin: str
     sync_run_id: UUID | None
+    restart_workflows: bool = False
+
+    def ref(self) -> SubmissionRef:
+        return SubmissionRef(
+            lead_id=self.lead_id, form_id=self.form_id, form_name=self.form_name,
+            form_version=self.form_version, owner_urn=self.owner_urn,
+            campaign_urn=self.campaign_urn, creative_urn=self.creative_urn,
+            lead_type=self.lead_type, test_lead=self.test_lead, submitted_at=self.submitted_at,
+        )  # fmt: skip
 
 
 @dataclass
-class ErrorRow:
-    form_id: int | None
-    lead_id: str | None
-    stage: str
-    code: str
-    message: str
-    field: str | None
-    origin: str | None
-    sync_run_id: UUID | None
-    raw_ref: dict[str, Any] | None
+class SkippedRow:
+    lead_id: str
+    form_id: int
+    origin: str
+    submitted_at: datetime
 
 
 @dataclass
 class BatchWrite:
     contacts: list[ContactRow] = field(default_factory=list)
     submissions: list[SubmissionRow] = field(default_factory=list)
-    errors: list[ErrorRow] = field(default_factory=list)
-    skipped: Counter[int] = field(default_factory=Counter)
+    skipped: list[SkippedRow] = field(default_factory=list)
 
 
 @dataclass
@@ -96,6 +103,7 @@ class BatchOutcome:
     created: dict[str, UUID] = field(default_factory=dict)
     updated: dict[str, UUID] = field(default_factory=dict)
     contact_ids: dict[str, UUID] = field(default_factory=dict)
+    skipped: int = 0
 
 
 def _records(rows: list[dict[str, Any]]) -> str:
@@ -122,8 +130,10 @@ ON CONFLICT (email) DO UPDATE SET
   sources = ARRAY(SELECT DISTINCT unnest(c.sources || excluded.sources) ORDER BY 1),
   updated_at = now()
 WHERE c.linkedin_submitted_at IS NULL OR excluded.linkedin_submitted_at >= c.linkedin_submitted_at
-RETURNING c.id, c.email, (xmax = 0) AS created
+RETURNING c.*
 """
+
+_LOCK_CONTACTS = "SELECT * FROM contacts WHERE email = ANY(%s) ORDER BY email FOR UPDATE"
 
 _SUBMISSION_COLUMNS = (
     "form_id bigint, lead_id text, form_name text, form_version int, owner_urn text,"
@@ -152,11 +162,13 @@ ON CONFLICT (lead_id) DO UPDATE SET contact_id = excluded.contact_id, imported_a
   origin = excluded.origin, sync_run_id = excluded.sync_run_id
 """
 
-RECORD_ERRORS = """
-INSERT INTO error_log (form_id, lead_id, stage, code, message, field, origin, sync_run_id, raw_ref)
-SELECT x.form_id, x.lead_id, x.stage, x.code, x.message, x.field, x.origin, x.sync_run_id, x.raw_ref
-FROM jsonb_to_recordset(%s::jsonb) AS x(form_id bigint, lead_id text, stage text, code text,
-     message text, field text, origin text, sync_run_id uuid, raw_ref jsonb)
+RECORD_SKIPPED = """
+INSERT INTO skipped_leads (lead_id, form_id, origin, submitted_at)
+SELECT x.lead_id, x.form_id, x.origin, x.submitted_at
+FROM jsonb_to_recordset(%s::jsonb)
+     AS x(lead_id text, form_id bigint, origin text, submitted_at timestamptz)
+ON CONFLICT (lead_id) DO NOTHING
+RETURNING form_id
 """
 
 BUMP_COUNTERS = """
@@ -171,33 +183,46 @@ ON CONFLICT (form_id) DO UPDATE SET imported = f.imported + excluded.imported,
 """
 
 
-async def already_imported(conn: AsyncConnection[Any], lead_ids: list[str]) -> set[str]:
+async def ledger_state(conn: AsyncConnection[Any], lead_ids: list[str]) -> dict[str, bool]:
+    """For each lead id in the ledger: whether it was erased (LinkedIn deleted the lead)."""
     cur = await conn.execute(
-        "SELECT lead_id FROM imported_leads WHERE lead_id = ANY(%s) AND erased_at IS NULL",
+        "SELECT lead_id, erased_at IS NOT NULL FROM imported_leads WHERE lead_id = ANY(%s)",
         (lead_ids,),
     )
-    return {row[0] for row in await cur.fetchall()}
+    return {lead_id: erased for lead_id, erased in await cur.fetchall()}
 
 
 async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOutcome:
-    """Apply the batch; the caller owns the transaction. Contacts must be unique by email."""
+    """Apply the batch; the caller owns the transaction. Contacts must be unique by email.
+
+    Every contact created or changed gets its outbox event in the same transaction.
+    """
     outcome = BatchOutcome()
+    events: list[ContactChange] = []
     if batch.contacts:
-        rows = []
-        for contact in batch.contacts:
-            row: dict[str, Any] = {"email": contact.email, "submitted_at": contact.submitted_at}
-            custom = {k: v for k, v in contact.fields.items() if k not in STANDARD_COLUMNS}
-            row.update({k: v for k, v in contact.fields.items() if k in STANDARD_COLUMNS})
-            row["custom_fields"] = custom
-            rows.append(row)
-        cur = await conn.execute(UPSERT_CONTACTS, (_records(rows),))
-        for contact_id, email, created in await cur.fetchall():
-            (outcome.created if created else outcome.updated)[email] = contact_id
-        cur = await conn.execute(
-            "SELECT email, id FROM contacts WHERE email = ANY(%s)",
-            ([c.email for c in batch.contacts],),
-        )
-        outcome.contact_ids = {email: cid for email, cid in await cur.fetchall()}
+        emails = [c.email for c in batch.contacts]
+        # Locked in email order, so concurrent batches cannot deadlock on the same contacts.
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(_LOCK_CONTACTS, (emails,))
+            before = {row["email"]: row for row in await cur.fetchall()}
+            await cur.execute(UPSERT_CONTACTS, (_records(_contact_rows(batch.contacts)),))
+            after = {row["email"]: row for row in await cur.fetchall()}
+        newest = _newest_submission(batch.submissions)
+        for email, row in after.items():
+            created = email not in before
+            (outcome.created if created else outcome.updated)[email] = row["id"]
+            sub = newest[email]
+            events.append(
+                change_event(
+                    ContactEventType.CREATED if created else ContactEventType.UPDATED,
+                    row, field_changes(before.get(email), row), Cause(sub.origin), sub.ref(),
+                    restart_workflows=sub.restart_workflows and not created,
+                    sync_run_id=sub.sync_run_id,
+                )
+            )  # fmt: skip
+        outcome.contact_ids = {e: r["id"] for e, r in before.items()} | {
+            e: r["id"] for e, r in after.items()
+        }
 
     if batch.submissions:
         submissions = []
@@ -207,23 +232,46 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             values = {name: getattr(sub, name) for name in _SUBMISSION_NAMES}
             submissions.append({"contact_id": contact_id, **values})
             ledger.append(
-                {
-                    "lead_id": sub.lead_id,
-                    "form_id": sub.form_id,
-                    "contact_id": contact_id,
-                    "submitted_at": sub.submitted_at,
-                    "origin": sub.origin,
-                    "sync_run_id": sub.sync_run_id,
-                }
-            )
+                {"lead_id": sub.lead_id, "form_id": sub.form_id, "contact_id": contact_id,
+                 "submitted_at": sub.submitted_at, "origin": sub.origin,
+                 "sync_run_id": sub.sync_run_id}
+            )  # fmt: skip
         await conn.execute(UPSERT_SUBMISSIONS, (_records(_latest_per_form(submissions)),))
         await conn.execute(RECORD_LEDGER, (_records(ledger),))
+        await conn.execute(
+            "DELETE FROM skipped_leads WHERE lead_id = ANY(%s)",
+            ([s.lead_id for s in batch.submissions],),
+        )
 
-    if batch.errors:
-        await conn.execute(RECORD_ERRORS, (_records([e.__dict__ for e in batch.errors]),))
+    skipped_forms: Counter[int] = Counter()
+    if batch.skipped:
+        cur = await conn.execute(RECORD_SKIPPED, (_records([s.__dict__ for s in batch.skipped]),))
+        skipped_forms.update(row[0] for row in await cur.fetchall())
+        outcome.skipped = sum(skipped_forms.values())
 
-    await conn.execute(BUMP_COUNTERS, (_records(_counter_rows(batch, outcome)),))
+    await write_events(conn, events)
+    await conn.execute(BUMP_COUNTERS, (_records(_counter_rows(batch, outcome, skipped_forms)),))
     return outcome
+
+
+def _contact_rows(contacts: list[ContactRow]) -> list[dict[str, Any]]:
+    rows = []
+    for contact in contacts:
+        row: dict[str, Any] = {"email": contact.email, "submitted_at": contact.submitted_at}
+        row.update({k: v for k, v in contact.fields.items() if k in STANDARD_COLUMNS})
+        row["custom_fields"] = {
+            k: v for k, v in contact.fields.items() if k not in STANDARD_COLUMNS
+        }
+        rows.append(row)
+    return rows
+
+
+def _newest_submission(submissions: list[SubmissionRow]) -> dict[str, SubmissionRow]:
+    newest: dict[str, SubmissionRow] = {}
+    for sub in submissions:
+        if sub.email not in newest or sub.submitted_at >= newest[sub.email].submitted_at:
+            newest[sub.email] = sub
+    return newest
 
 
 def _latest_per_form(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -236,29 +284,23 @@ def _latest_per_form(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-def _counter_rows(batch: BatchWrite, outcome: BatchOutcome) -> list[dict[str, int]]:
+def _counter_rows(
+    batch: BatchWrite, outcome: BatchOutcome, skipped: Counter[int]
+) -> list[dict[str, int]]:
     counts: dict[int, dict[str, int]] = {}
 
-    def bump(form_id: int | None, column: str, by: int = 1) -> None:
-        if form_id is None:
-            return
+    def bump(form_id: int, column: str, by: int = 1) -> None:
         row = counts.setdefault(
             form_id, {"form_id": form_id, "imported": 0, "updated": 0, "errors": 0, "skipped": 0}
         )
         row[column] += by
 
     # A contact is credited to the form of its newest submission in the batch.
-    newest: dict[str, SubmissionRow] = {}
-    for sub in batch.submissions:
-        if sub.email not in newest or sub.submitted_at >= newest[sub.email].submitted_at:
-            newest[sub.email] = sub
-    for email, sub in newest.items():
+    for email, sub in _newest_submission(batch.submissions).items():
         if email in outcome.created:
             bump(sub.form_id, "imported")
         elif email in outcome.updated:
             bump(sub.form_id, "updated")
-    for error in batch.errors:
-        bump(error.form_id, "errors")
-    for form_id, n in batch.skipped.items():
+    for form_id, n in skipped.items():
         bump(form_id, "skipped", n)
     return list(counts.values())

@@ -1,14 +1,15 @@
 """One batch of ``leadsync.leads.raw`` records -> one database transaction.
 
 ``decode`` and ``build_batch`` are pure; ``import_records`` runs them around the database
-reads and writes. Failures that concern one lead (undecodable record, unmappable lead) become
-error-log rows in the same transaction; a database failure propagates so that the agent can
-retry the whole batch (see :mod:`streams.agents`).
+reads and writes. A failure that concerns one lead (undecodable record, unmappable lead)
+becomes an :class:`ErrorEvent` for the caller to publish; a database failure propagates so
+that the agent can retry the whole batch (see :mod:`streams.agents`).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,22 +17,31 @@ from typing import Any
 from psycopg import AsyncConnection
 from pydantic import ValidationError
 
-from schemas.envelopes import RawLead, lead_json
-from schemas.linkedin import Lead
+from schemas.envelopes import EraseRequest, RawLead, lead_json, parse_raw_record
+from schemas.events import ErrorEvent
+from schemas.mappings import ContactField
 from sinks import forms as form_store
+from sinks.erase import erase_leads
 from sinks.forms import FormContext
 from sinks.imports import (
     BatchOutcome,
     BatchWrite,
     ContactRow,
-    ErrorRow,
+    SkippedRow,
     SubmissionRow,
-    already_imported,
+    ledger_state,
     write_batch,
 )
-from streams.mapping import MappingError, auto_mappings, map_lead
+from streams.mapping import MappedLead, MappingError, auto_mappings, map_lead
 
 log = logging.getLogger(__name__)
+
+# Error ids are derived from the record and the failure, so a replay yields the same id.
+_ERROR_NAMESPACE = uuid.UUID("6c656164-7379-6e63-2d65-72726f727300")
+
+# Failure codes that say nothing about a form's configuration but about the data or the
+# code: a large share of them raises the pipeline alarm (see streams.alarm).
+UNEXPECTED_CODES = frozenset({"undecodable_record", "internal_error"})
 
 
 @dataclass(frozen=True)
@@ -50,89 +60,105 @@ class Record:
         """Where to find the record again, plus its first bytes for the error log."""
         return {**self.ref(), "bytes": self.value[:4096].decode("utf-8", "replace")}
 
+    def error(
+        self, stage: str, code: str, message: str, raw: RawLead | None = None,
+        field: str | None = None, form_id: int | None = None, with_bytes: bool = False,
+    ) -> ErrorEvent:  # fmt: skip
+        lead_id = raw.lead.id if raw else None
+        name = f"{self.topic}/{self.partition}/{self.offset}/{stage}/{code}/{lead_id}"
+        return ErrorEvent(
+            error_id=uuid.uuid5(_ERROR_NAMESPACE, name),
+            occurred_at=datetime.now(UTC),
+            stage=stage, code=code, message=message, form_id=form_id, lead_id=lead_id,
+            field=field, origin=raw.origin.value if raw else None,
+            sync_run_id=raw.sync_run_id if raw else None,
+            raw_ref=self.raw_ref() if with_bytes else self.ref(),
+        )  # fmt: skip
+
 
 @dataclass
 class Decoded:
-    leads: list[RawLead] = field(default_factory=list)
-    errors: list[ErrorRow] = field(default_factory=list)
+    leads: list[tuple[Record, RawLead]] = field(default_factory=list)
+    erasures: list[EraseRequest] = field(default_factory=list)
+    errors: list[ErrorEvent] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    outcome: BatchOutcome
+    errors: list[ErrorEvent]
+    erased: int = 0
+
+    def unexpected_failures(self) -> int:
+        return sum(1 for e in self.errors if e.code in UNEXPECTED_CODES)
 
 
 def decode(records: list[Record]) -> Decoded:
     result = Decoded()
     for record in records:
         try:
-            raw = RawLead.from_record(record.value)
-            raw.lead.form_version()  # a lead without a usable form URN cannot be placed
+            parsed = parse_raw_record(record.value)
+            if isinstance(parsed, EraseRequest):
+                result.erasures.append(parsed)
+                continue
+            parsed.lead.form_version()  # a lead without a usable form URN cannot be placed
         except (ValidationError, ValueError) as exc:
+            message = " ".join(str(exc).splitlines()[:3])[:500]
             result.errors.append(
-                ErrorRow(
-                    form_id=None,
-                    lead_id=None,
-                    stage="decode",
-                    code="undecodable_record",
-                    message=_short(exc),
-                    field=None,
-                    origin=None,
-                    sync_run_id=None,
-                    raw_ref=record.raw_ref(),
-                )
+                record.error("decode", "undecodable_record", message, with_bytes=True)
             )
             continue
-        result.leads.append(raw)
+        result.leads.append((record, parsed))
     return result
 
 
-def build_batch(leads: list[RawLead], contexts: dict[tuple[int, int], FormContext]) -> BatchWrite:
+def build_batch(
+    leads: list[tuple[Record, RawLead]],
+    contexts: dict[tuple[int, int], FormContext],
+    fields: dict[str, ContactField],
+) -> tuple[BatchWrite, list[ErrorEvent]]:
     """Map every lead and merge those of one contact (newest submission wins)."""
     batch = BatchWrite()
+    errors: list[ErrorEvent] = []
     contacts: dict[str, ContactRow] = {}
-    for raw in sorted(leads, key=lambda r: r.lead.submitted_at):
+    for record, raw in sorted(leads, key=lambda pair: pair[1].lead.submitted_at):
         lead = raw.lead
-        key = lead.form_version()
-        context = contexts.get(key)
+        form_id, version_id = lead.form_version()
+        submitted = datetime.fromtimestamp(lead.submitted_at / 1000, tz=UTC)
+        context = contexts.get((form_id, version_id))
+        if context is not None and not context.import_enabled:
+            # Import is off for the form: recorded, not an error, recoverable by a manual import.
+            batch.skipped.append(SkippedRow(lead.id, form_id, raw.origin.value, submitted))
+            continue
         try:
             if context is None or not context.known_version:
                 raise MappingError(
                     "form_version_unknown",
-                    f"the questions of form {key[0]} version {key[1]} are not known yet;"
+                    f"the questions of form {form_id} version {version_id} are not known;"
                     " discover the form, then import the lead again",
                 )
-            mapped = map_lead(lead, context.questions, context.mappings)
+            mapped = map_lead(lead, context.version, context.mappings, fields)
         except MappingError as exc:
-            batch.errors.append(
-                ErrorRow(
-                    form_id=key[0],
-                    lead_id=lead.id,
-                    stage="map",
-                    code=exc.code,
-                    message=exc.message,
-                    field=exc.field,
-                    origin=raw.origin.value,
-                    sync_run_id=raw.sync_run_id,
-                    raw_ref={"lead_id": lead.id},
-                )
-            )
+            errors.append(record.error("map", exc.code, exc.message, raw, exc.field, form_id))
             continue
-        submitted = datetime.fromtimestamp(lead.submitted_at / 1000, tz=UTC)
         # Leads are in submission order, so a later one overrides an earlier one's values.
         contact = contacts.setdefault(mapped.email, ContactRow(mapped.email, submitted, {}))
         contact.fields.update(mapped.fields)
         contact.submitted_at = max(contact.submitted_at, submitted)
-        batch.submissions.append(_submission(raw, mapped.email, context, submitted, mapped))
+        batch.submissions.append(_submission(raw, context, submitted, mapped))
     batch.contacts = list(contacts.values())
-    return batch
+    return batch, errors
 
 
 def _submission(
-    raw: RawLead, email: str, context: FormContext, submitted: datetime, mapped: Any
+    raw: RawLead, context: FormContext, submitted: datetime, mapped: MappedLead
 ) -> SubmissionRow:
     lead = raw.lead
-    form = lead.form
     return SubmissionRow(
-        email=email,
+        email=mapped.email,
         form_id=context.form_id,
         lead_id=lead.id,
-        form_name=(form.name if form and form.name else context.name),
+        form_name=lead.form.name if lead.form and lead.form.name else context.name,
         form_version=context.version_id,
         owner_urn=lead.owner_urn(),
         owner_name=_display_name(lead.owner_info),
@@ -144,22 +170,21 @@ def _submission(
         test_lead=lead.test_lead,
         submitted_at=submitted,
         answers=[a.as_json() for a in mapped.answers],
-        consents=[c.model_dump(by_alias=True) for c in lead.form_response.consent_responses],
-        hidden_fields=[h.model_dump(by_alias=True) for h in (form.hidden_fields if form else [])],
+        consents=mapped.consents,
+        hidden_fields=mapped.hidden_fields,
         raw_lead=lead_json(lead),
         origin=raw.origin.value,
         sync_run_id=raw.sync_run_id,
+        restart_workflows=raw.options.restart_workflows,
     )
 
 
 def _display_name(info: Any) -> str | None:
     """The first "name" inside LinkedIn's optional ``*Info`` objects, whatever their nesting."""
     if isinstance(info, dict):
-        name = info.get("name")
-        if isinstance(name, str) and name:
-            return name
-        if isinstance(name, dict) and isinstance(name.get("localized"), dict):
-            return next(iter(name["localized"].values()), None)
+        for key, value in info.items():
+            if key.lower().endswith("name") and isinstance(value, str) and value:
+                return value
         children = list(info.values())
     elif isinstance(info, list):
         children = info
@@ -172,37 +197,36 @@ def _display_name(info: Any) -> str | None:
     return None
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).splitlines()
-    return " ".join(text[:3])[:500]
-
-
-async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> BatchOutcome:
+async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> ImportResult:
     """Import a batch in one transaction. Raises only for database trouble."""
     decoded = decode(records)
     async with conn.transaction():
-        ids = [r.lead.id for r in decoded.leads]
-        seen = await already_imported(conn, ids) if ids else set()
-        fresh: dict[str, RawLead] = {}
-        for raw in decoded.leads:
-            # A lead id already imported is skipped unless the request says to apply it again.
-            if raw.lead.id in seen and not raw.options.reimport_existing:
+        ids = [raw.lead.id for _, raw in decoded.leads]
+        ledger = await ledger_state(conn, ids) if ids else {}
+        erased_ids = {e.erase_lead_id for e in decoded.erasures}
+        erased_ids.update(lead_id for lead_id, erased in ledger.items() if erased)
+        fresh: dict[str, tuple[Record, RawLead]] = {}
+        for record, raw in decoded.leads:
+            lead_id = raw.lead.id
+            # A lead id already imported is skipped unless the request says to apply it
+            # again; one that LinkedIn deleted never comes in (the ledger keeps a tombstone).
+            if lead_id in erased_ids or (lead_id in ledger and not raw.options.reimport_existing):
                 continue
-            previous = fresh.get(raw.lead.id)
-            if previous is None or raw.lead.submitted_at >= previous.lead.submitted_at:
-                fresh[raw.lead.id] = raw
-        leads: list[Lead] = [r.lead for r in fresh.values()]
-        await form_store.register_from_leads(conn, leads, auto_mappings)
-        contexts = await form_store.load_contexts(conn, (lead.form_version() for lead in leads))
-        batch = build_batch(list(fresh.values()), contexts)
-        batch.errors = decoded.errors + batch.errors
+            previous = fresh.get(lead_id)
+            if previous is None or raw.lead.submitted_at >= previous[1].lead.submitted_at:
+                fresh[lead_id] = (record, raw)
+        leads = list(fresh.values())
+        await form_store.register_from_leads(conn, (raw.lead for _, raw in leads), auto_mappings)
+        contexts = await form_store.load_contexts(conn, (r.lead.form_version() for _, r in leads))
+        fields = await form_store.load_contact_fields(conn) if leads else {}
+        batch, errors = build_batch(leads, contexts, fields)
         outcome = await write_batch(conn, batch)
+        erased = await erase_leads(conn, decoded.erasures)
+    result = ImportResult(outcome, decoded.errors + errors, erased)
     log.info(
-        "imported batch: %d records, %d new leads, %d created, %d updated, %d errors",
-        len(records),
-        len(fresh),
-        len(outcome.created),
-        len(outcome.updated),
-        len(batch.errors),
-    )
-    return outcome
+        "imported batch: %d records, %d new leads, %d created, %d updated, %d skipped,"
+        " %d erased, %d errors",
+        len(records), len(fresh), len(outcome.created), len(outcome.updated), outcome.skipped,
+        erased, len(result.errors),
+    )  # fmt: skip
+    return result

@@ -1,0 +1,83 @@
+"""Erasing what a deleted LinkedIn lead brought (a ``DELETED`` notification).
+
+The lead's submission row (with its raw answers) is deleted, the ledger keeps a tombstone so
+the lead is never imported again (even when the erase arrives before the lead), and the
+contact is erased too when LinkedIn was its only source and no other submission remains;
+otherwise the contact stays and only its "Forms filled" relation changes. Idempotent: an
+erase replayed after a crash finds nothing more to delete and writes no second event.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+from schemas.envelopes import EraseRequest
+from schemas.events import Cause, ContactChange, ContactEventType, FieldChange, SubmissionRef
+from sinks.outbox import change_event, write_events
+
+
+async def erase_leads(conn: AsyncConnection[Any], requests: list[EraseRequest]) -> int:
+    """Apply the erase requests; returns how many submissions were erased."""
+    if not requests:
+        return 0
+    lead_ids = sorted({r.erase_lead_id for r in requests})
+    tombstones = [
+        {"lead_id": r.erase_lead_id, "form_id": r.form_id, "origin": r.origin.value}
+        for r in requests
+    ]
+    await conn.execute(
+        "INSERT INTO imported_leads (lead_id, form_id, origin, erased_at)"
+        " SELECT DISTINCT ON (x.lead_id) x.lead_id, x.form_id, x.origin, now()"
+        " FROM jsonb_to_recordset(%s::jsonb) AS x(lead_id text, form_id bigint, origin text)"
+        " ON CONFLICT (lead_id) DO UPDATE"
+        "  SET erased_at = coalesce(imported_leads.erased_at, now())",
+        (json.dumps(tombstones),),
+    )
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "DELETE FROM form_submissions WHERE lead_id = ANY(%s)"
+            " RETURNING contact_id, lead_id, form_id, form_name, form_version, owner_urn,"
+            "           campaign_urn, creative_urn, lead_type, test_lead, submitted_at",
+            (lead_ids,),
+        )
+        erased = await cur.fetchall()
+        if not erased:
+            return 0
+        contact_ids = sorted({row["contact_id"] for row in erased})
+        await cur.execute(
+            "SELECT c.*, coalesce(array_agg(s.form_id ORDER BY s.form_id)"
+            "   FILTER (WHERE s.form_id IS NOT NULL), '{}') AS remaining_forms"
+            " FROM contacts c LEFT JOIN form_submissions s ON s.contact_id = c.id"
+            " WHERE c.id = ANY(%s) GROUP BY c.id ORDER BY c.id FOR UPDATE OF c",
+            (contact_ids,),
+        )
+        contacts = {row["id"]: row for row in await cur.fetchall()}
+    by_contact: dict[Any, list[dict[str, Any]]] = {}
+    for row in erased:
+        by_contact.setdefault(row["contact_id"], []).append(row)
+    events: list[ContactChange] = []
+    to_delete = []
+    for contact_id, rows in by_contact.items():
+        if contact_id not in contacts:
+            continue
+        contact = {k: v for k, v in contacts[contact_id].items() if k != "remaining_forms"}
+        remaining = contacts[contact_id]["remaining_forms"]
+        last = rows[-1]
+        ref = SubmissionRef(**{k: v for k, v in last.items() if k != "contact_id"})
+        if not remaining and contact["sources"] == ["linkedin"]:
+            to_delete.append(contact_id)
+            events.append(change_event(ContactEventType.ERASED, contact, [], Cause.DELETED, ref))
+        else:
+            before = sorted([*remaining, *(r["form_id"] for r in rows)])
+            change = FieldChange(field="linkedin_forms_filled", before=before, after=remaining)
+            events.append(
+                change_event(ContactEventType.UPDATED, contact, [change], Cause.DELETED, ref)
+            )
+    if to_delete:
+        await conn.execute("DELETE FROM contacts WHERE id = ANY(%s)", (to_delete,))
+    await write_events(conn, events)
+    return len(erased)
