@@ -21,6 +21,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(topics_app, name="topics")
 app.add_typer(leads_app, name="leads")
 app.add_typer(sandbox_cli.app, name="sandbox")
+forms_app = typer.Typer(no_args_is_help=True, help="LinkedIn forms and their sync settings.")
+alarm_app = typer.Typer(no_args_is_help=True, help="The pipeline alarm.")
+app.add_typer(forms_app, name="forms")
+app.add_typer(alarm_app, name="alarm")
 
 
 def _settings() -> Settings:
@@ -92,6 +96,94 @@ def leads_publish(
             records.append((raw.lead.id.encode(), raw.to_record()))
     count = publish_all(settings, settings.topics.leads_raw, records)
     typer.echo(f"published {count} lead(s) to {settings.topics.leads_raw}")
+
+
+@forms_app.command("list")
+def forms_list() -> None:
+    """The known forms with their Import switch and counters."""
+    import psycopg
+
+    from sinks.forms import list_forms
+
+    with psycopg.connect(_settings().database_conninfo()) as conn:
+        rows = list_forms(conn)
+    typer.echo(f"{'form':>12}  {'import':6}  {'created':>8} {'updated':>8} {'errors':>7}  name")
+    for r in rows:
+        typer.echo(
+            f"{r['id']:>12}  {'on' if r['import_enabled'] else 'off':6}  {r['imported'] or 0:>8}"
+            f" {r['updated'] or 0:>8} {r['errors'] or 0:>7}  {r['name']}"
+        )
+
+
+@forms_app.command("import")
+def forms_import(
+    form_id: Annotated[int, typer.Argument(help="LinkedIn form id.")],
+    state: Annotated[str, typer.Argument(help="on or off")],
+) -> None:
+    """Switch a form's Import on or off (new forms start with it off)."""
+    import psycopg
+
+    from sinks.forms import set_import
+
+    if state not in ("on", "off"):
+        raise typer.BadParameter("expected on or off", param_hint="STATE")
+    with psycopg.connect(_settings().database_conninfo()) as conn:
+        form = set_import(conn, form_id, state == "on")
+    typer.echo(f"form {form['id']}: import {state}")
+
+
+@alarm_app.command("status")
+def alarm_status() -> None:
+    """Show the pipeline alarm, if one is raised."""
+    import asyncio
+
+    import psycopg
+
+    from sinks.alarms import active_alarm
+
+    async def read() -> object:
+        async with await psycopg.AsyncConnection.connect(_settings().database_conninfo()) as c:
+            return await active_alarm(c)
+
+    alarm = asyncio.run(read())
+    typer.echo(f"ALARM: {alarm}" if alarm else "no alarm")
+
+
+@alarm_app.command("clear")
+def alarm_clear(
+    by: Annotated[str, typer.Option(help="Who clears it (kept with the alarm).")] = "operator",
+) -> None:
+    """Clear the pipeline alarm: processing resumes."""
+    import psycopg
+
+    from sinks.alarms import clear_alarm
+
+    with psycopg.connect(_settings().database_conninfo(), autocommit=True) as conn:
+        alarm = clear_alarm(conn, by)
+    typer.echo(f"cleared: {alarm.reason}" if alarm else "no alarm was raised")
+
+
+@app.command("schemas")
+def schemas_export(
+    directory: Annotated[Path | None, typer.Argument(help="Where to write them.")] = None,
+) -> None:
+    """Write the JSON Schema files of the published events (default: schemas/json/)."""
+    from schemas.export import JSON_DIR, export
+
+    for path in export(directory or JSON_DIR):
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def tail(
+    from_beginning: Annotated[bool, typer.Option(help="Start at the oldest event.")] = False,
+    count: Annotated[int, typer.Option(help="Stop after this many events (0: never).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print whole CloudEvents.")] = False,
+) -> None:
+    """Print contact-change events as they are published."""
+    from streams.tail import tail_changes
+
+    tail_changes(_settings(), from_beginning, count, as_json, typer.echo)
 
 
 @app.command()

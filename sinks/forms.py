@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, Connection
 from psycopg.types.json import Jsonb
 
 from schemas.linkedin import Consent, FormQuestion, Lead
@@ -175,3 +175,36 @@ async def load_contact_fields(conn: AsyncConnection[Any]) -> dict[str, ContactFi
         )
         for key, label, kind, standard, choices, deleted, system in await cur.fetchall()
     }
+
+
+def set_import(conn: Connection[Any], form_id: int, enabled: bool) -> dict[str, Any]:
+    """Switch a form's Import on or off (registering the form by id if it is new).
+
+    The first time Import goes on, the form's watermark starts there: the scheduled pull
+    covers what comes after, older leads come in through a manual import.
+    """
+    with conn.transaction():
+        conn.execute("INSERT INTO forms (id) VALUES (%s) ON CONFLICT DO NOTHING", (form_id,))
+        conn.execute(
+            "INSERT INTO form_counters (form_id) VALUES (%s) ON CONFLICT DO NOTHING", (form_id,)
+        )
+        row = conn.execute(
+            "UPDATE forms SET import_enabled = %(on)s, updated_at = now(),"
+            "  import_enabled_at = CASE WHEN %(on)s AND NOT import_enabled THEN now()"
+            "                           ELSE import_enabled_at END,"
+            "  watermark = CASE WHEN %(on)s THEN coalesce(watermark, now()) ELSE watermark END"
+            " WHERE id = %(id)s RETURNING id, name, import_enabled, watermark",
+            {"on": enabled, "id": form_id},
+        ).fetchone()
+    assert row is not None
+    return dict(zip(("id", "name", "import_enabled", "watermark"), row, strict=True))
+
+
+def list_forms(conn: Connection[Any]) -> list[dict[str, Any]]:
+    cur = conn.execute(
+        "SELECT f.id, f.name, f.import_enabled, f.periodic_sync, f.sync_interval_hours,"
+        "       c.imported, c.updated, c.errors, c.skipped"
+        " FROM forms f LEFT JOIN form_counters c ON c.form_id = f.id ORDER BY f.id"
+    )
+    names = [d.name for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

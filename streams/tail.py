@@ -1,0 +1,59 @@
+"""``leadsync tail``: contact-change events as a consumer sees them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
+
+from leadsync.settings import Settings
+
+
+def describe(event: dict[str, object]) -> str:
+    """One line: when, what, which contact, which fields changed."""
+    data = event.get("data")
+    data = data if isinstance(data, dict) else {}
+    contact = data.get("contact") if isinstance(data.get("contact"), dict) else {}
+    changes = data.get("changes") if isinstance(data.get("changes"), list) else []
+    fields = ", ".join(str(c.get("field")) for c in changes if isinstance(c, dict))
+    kind = str(event.get("type", "?")).rsplit(".", 1)[-1]
+    email = contact.get("email") if isinstance(contact, dict) else None
+    subject = event.get("subject")
+    return f"{event.get('time')} {kind:8} {subject} {email} [{data.get('cause')}] {fields}"
+
+
+def tail_changes(
+    settings: Settings,
+    from_beginning: bool,
+    count: int,
+    as_json: bool,
+    out: Callable[[str], None],
+) -> int:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            # A throw-away group: tailing never moves a real consumer's offsets.
+            "group.id": f"leadsync-tail-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+        }
+    )
+    topic = settings.topics.contact_changes
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        start = OFFSET_BEGINNING if from_beginning else OFFSET_END
+        consumer.assign([TopicPartition(topic, p, start) for p in metadata.partitions])
+        seen = 0
+        while count == 0 or seen < count:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            raw = message.value() or b"{}"
+            out(raw.decode() if as_json else describe(json.loads(raw)))
+            seen += 1
+        return seen
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        consumer.close()
