@@ -1,19 +1,60 @@
-"""Field mapping: a LinkedIn lead plus its form version's questions -> contact values.
+"""Field mapping: a LinkedIn lead plus its form version -> a contact's identity and values.
 
-Pure functions, no I/O: everything they need (questions, mappings) is handed in, so they are
-tested directly. Mappings are keyed on ``predefinedField`` or ``questionId``, never on labels
-(labels are localized and editable).
+Pure functions, no I/O: the form version, the mappings and the contact field registry are
+handed in, so they are tested directly. Mappings are keyed on ``predefinedField``,
+``questionId``, consent id or hidden field name, never on labels.
+
+:func:`map_lead` raises :class:`MappingError` (codes in :mod:`streams.mapping_errors`), the
+first problem found in this order: the identity not mapped; a mapping whose source is on the
+lead's form version but whose field is unknown or deleted (``field_missing``) or a system or
+relation field (``field_not_mappable``); the identity empty or invalid; a value invalid for
+its field, in mapping order. A source the version lacks is not an error (mappings belong to
+the form; versions differ). When two mappings fill one field the first with a value wins.
+An empty answer leaves its field out. Every answer, consent and hidden field is kept as
+received on :class:`MappedLead`, mapped or not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.linkedin import FormQuestion, Lead
-from schemas.mappings import FieldMapping
+from schemas.mappings import ContactField, FieldMapping, FormVersionSpec, JsonValue
+from streams.answers import (
+    ResolvedAnswer,
+    lead_locale,
+    resolve_answers,
+    resolve_consents,
+    resolve_hidden_fields,
+)
+from streams.coerce import coerce, parse_email
+from streams.mapping_checks import IDENTITY_FIELD, check_mappings, target_problem
+from streams.mapping_errors import (
+    FIELD_MISSING,
+    FIELD_NOT_MAPPABLE,
+    IDENTITY_MISSING,
+    IDENTITY_NOT_MAPPED,
+    INVALID_VALUE,
+    MappingError,
+    MappingProblem,
+    ValueRejected,
+)
 
-IDENTITY_FIELD = "email"
+__all__ = [
+    "IDENTITY_FIELD",
+    "PREDEFINED_FIELDS",
+    "MappedLead",
+    "MappingError",
+    "MappingProblem",
+    "ResolvedAnswer",
+    "auto_mappings",
+    "check_mappings",
+    "map_lead",
+    "normalise_email",
+    "resolve_answers",
+]
 
 # LinkedIn's predefined fields and the standard contact field each fills by default.
 # predefinedField is an open enum: values not listed here are kept raw on the submission.
@@ -39,44 +80,16 @@ PREDEFINED_FIELDS: dict[str, str] = {
     "LINKEDIN_PROFILE_LINK": "linkedin_profile_url",
 }
 
-
-@dataclass(frozen=True)
-class ResolvedAnswer:
-    """One answer joined to its question; what the submission row keeps, mapped or not."""
-
-    question_id: int
-    name: str
-    predefined_field: str | None
-    value: str | list[str] | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "questionId": self.question_id,
-            "name": self.name,
-            "predefinedField": self.predefined_field,
-            "value": self.value,
-        }
+SourceValue = str | list[str] | bool | None
 
 
 @dataclass(frozen=True)
 class MappedLead:
-    email: str
-    fields: dict[str, Any] = field(default_factory=dict)
+    email: str  # normalised identity
+    fields: dict[str, JsonValue] = field(default_factory=dict)  # coerced; identity excluded
     answers: list[ResolvedAnswer] = field(default_factory=list)
-
-
-class MappingError(Exception):
-    """A lead that cannot become a contact as configured; never retriable.
-
-    ``code`` is stable (it is counted and shown in the error log), ``field`` names the
-    contact field concerned when there is one.
-    """
-
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
+    consents: list[dict[str, Any]] = field(default_factory=list)
+    hidden_fields: list[dict[str, Any]] = field(default_factory=list)
 
 
 def auto_mappings(questions: list[FormQuestion]) -> list[FieldMapping]:
@@ -97,61 +110,126 @@ def auto_mappings(questions: list[FormQuestion]) -> list[FieldMapping]:
     return result
 
 
-def resolve_answers(lead: Lead, questions: dict[int, FormQuestion]) -> list[ResolvedAnswer]:
-    """Join the lead's answers to its form version's questions; option ids become labels."""
-    resolved = []
-    for answer in lead.form_response.answers:
-        question = questions.get(answer.question_id)
-        value: str | list[str] | None = answer.text()
-        if value is None and answer.answer_details.multiple_choice_answer is not None:
-            labels = {o.id: o.text.text() for o in question.options()} if question else {}
-            value = [labels.get(i, str(i)) for i in answer.option_ids()]
-        resolved.append(
-            ResolvedAnswer(
-                question_id=answer.question_id,
-                name=question.name if question else "",
-                predefined_field=question.predefined_field if question else None,
-                value=value,
-            )
-        )
-    return resolved
-
-
 def map_lead(
-    lead: Lead, questions: dict[int, FormQuestion], mappings: list[FieldMapping]
+    lead: Lead,
+    version: FormVersionSpec,
+    mappings: Sequence[FieldMapping],
+    fields: Mapping[str, ContactField],
 ) -> MappedLead:
-    """Contact values for one lead, or :class:`MappingError` when it cannot be imported."""
-    answers = resolve_answers(lead, questions)
-    by_predefined = {a.predefined_field: a for a in answers if a.predefined_field}
-    by_question = {str(a.question_id): a for a in answers}
-    values: dict[str, Any] = {}
-    for mapping in mappings:
-        if mapping.source_kind == "predefined":
-            answer = by_predefined.get(mapping.source_key)
-        elif mapping.source_kind == "question":
-            answer = by_question.get(mapping.source_key)
-        else:  # consents and hidden fields are mapped by the import pipeline's later stages
-            continue
-        if answer is None or answer.value in (None, "", []):
-            continue
-        value = answer.value
-        values[mapping.field_key] = ", ".join(value) if isinstance(value, list) else value.strip()
-
+    """The contact values of one lead, or :class:`MappingError` when it cannot be imported."""
+    locale = lead_locale(lead, version)
+    answers = resolve_answers(lead, version.questions, locale)
+    hidden = resolve_hidden_fields(lead, version)
+    sources = _Sources(lead, version, answers, hidden)
     if not any(m.field_key == IDENTITY_FIELD for m in mappings):
         raise MappingError(
-            "identity_not_mapped",
-            "no question of this form is mapped to the identity field 'email'",
+            IDENTITY_NOT_MAPPED,
+            f"nothing on this form is mapped to the identity field '{IDENTITY_FIELD}'",
             IDENTITY_FIELD,
         )
-    email = normalise_email(values.pop(IDENTITY_FIELD, None))
-    return MappedLead(email=email, fields=values, answers=answers)
+    for mapping in mappings:
+        problem = target_problem(mapping, fields) if sources.present(mapping) else None
+        # incompatible_source is left to coerce, which names the value's problem.
+        if problem is not None and problem.code in (FIELD_MISSING, FIELD_NOT_MAPPABLE):
+            raise MappingError(problem.code, problem.message, problem.field)
+    identity = next(
+        (v for m in mappings if m.field_key == IDENTITY_FIELD if (v := sources.value(m))), None
+    )
+    email = normalise_email(identity)
+    values: dict[str, JsonValue] = {}
+    for mapping in mappings:
+        key = mapping.field_key
+        raw = sources.value(mapping)
+        if key == IDENTITY_FIELD or key in values or raw is None:
+            continue
+        coerced = coerce(raw, fields[key])
+        if coerced is not None:
+            values[key] = coerced
+    return MappedLead(
+        email=email,
+        fields=values,
+        answers=answers,
+        consents=resolve_consents(lead, version.consents, locale),
+        hidden_fields=[{"name": k, "value": v} for k, v in hidden.items()],
+    )
 
 
 def normalise_email(value: object) -> str:
+    """The identity as stored: trimmed and lowercased; ``identity_missing`` if empty."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool | list):
+        raise MappingError(
+            INVALID_VALUE, "the email address is not valid: it is not a single text", IDENTITY_FIELD
+        )
     if not isinstance(value, str) or not value.strip():
-        raise MappingError("identity_missing", "the lead has no email address", IDENTITY_FIELD)
-    email = value.strip().lower()
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or any(c.isspace() for c in email):
-        raise MappingError("invalid_value", "the email address is not valid", IDENTITY_FIELD)
-    return email
+        raise MappingError(IDENTITY_MISSING, "the lead has no email address", IDENTITY_FIELD)
+    try:
+        return parse_email(value)
+    except ValueRejected as rejected:
+        raise MappingError(
+            INVALID_VALUE, f"the email address is not valid: {rejected.reason}", IDENTITY_FIELD
+        ) from None
+
+
+class _Sources:
+    """A lead's values by mapping source, and which sources its form version has."""
+
+    def __init__(
+        self,
+        lead: Lead,
+        version: FormVersionSpec,
+        answers: list[ResolvedAnswer],
+        hidden: dict[str, str | None],
+    ) -> None:
+        self._version = version
+        self._by_question = {str(a.question_id): a.value for a in reversed(answers)}
+        self._by_predefined = {
+            a.predefined_field: a.value for a in reversed(answers) if a.predefined_field
+        }
+        self._consents = {
+            str(r.consent_id): r.accepted for r in lead.form_response.consent_responses
+        }
+        self._hidden = hidden
+        self._predefined_in_version = {
+            q.predefined_field for q in version.questions.values() if q.predefined_field
+        }
+
+    def present(self, mapping: FieldMapping) -> bool:
+        """Whether the mapping concerns this lead: its source is on the version or the lead."""
+        kind, key = mapping.source_kind, _source_key(mapping)
+        if kind == "predefined":
+            return key in self._predefined_in_version or key in self._by_predefined
+        if kind == "question":
+            return key in self._by_question or _as_id(key) in self._version.questions
+        if kind == "consent":
+            return key in self._consents or _as_id(key) in self._version.consents
+        return key in self._hidden or key in self._version.hidden_fields
+
+    def value(self, mapping: FieldMapping) -> SourceValue:
+        """The lead's value for this source; ``None`` when absent or empty."""
+        kind, key = mapping.source_kind, _source_key(mapping)
+        if kind == "consent":
+            return self._consents.get(key)
+        value: str | list[str] | None
+        if kind == "predefined":
+            value = self._by_predefined.get(key)
+        elif kind == "question":
+            value = self._by_question.get(key)
+        else:
+            value = self._hidden.get(key)
+        if isinstance(value, list):
+            return value if any(v.strip() for v in value) else None
+        return value if value and value.strip() else None
+
+
+def _source_key(mapping: FieldMapping) -> str:
+    """Question and consent ids compare as numbers ("0707" is question 707)."""
+    if mapping.source_kind in ("question", "consent"):
+        number = _as_id(mapping.source_key)
+        return str(number) if number is not None else mapping.source_key
+    return mapping.source_key
+
+
+def _as_id(key: str) -> int | None:
+    return int(key) if key.isascii() and key.isdigit() else None
