@@ -137,6 +137,8 @@ def parse_email(value: str) -> str:
     email = value.strip().strip(_EDGE_INVISIBLES).strip().lower()
     if any(c.isspace() for c in email):
         raise ValueRejected("it contains spaces")
+    if len(email) > 254:
+        raise ValueRejected(f"it has {len(email)} characters, more than 254")
     if email.count("@") != 1:
         raise ValueRejected("it has no @" if "@" not in email else "it has more than one @")
     local, domain = email.split("@")
@@ -145,7 +147,7 @@ def parse_email(value: str) -> str:
         raise ValueRejected("the part before the @ is empty, too long or has invalid characters")
     if len(labels) < 2 or not all(_DOMAIN_LABEL.match(x) and len(x) <= 63 for x in labels):
         raise ValueRejected("the domain is not a name with a dot (e.g. example.com)")
-    if len(labels[-1]) < 2 or labels[-1].isdigit() or len(email) > 254:
+    if len(labels[-1]) < 2 or labels[-1].isdigit():
         raise ValueRejected("the domain does not end in a valid top-level domain")
     return email
 
