@@ -29,7 +29,8 @@ from streams.answers import (
     resolve_consents,
     resolve_hidden_fields,
 )
-from streams.coerce import coerce, parse_email
+from streams.coerce import coerce
+from streams.contact_points import parse_email
 from streams.mapping_checks import IDENTITY_FIELD, check_mappings, target_problem
 from streams.mapping_errors import (
     FIELD_MISSING,

@@ -452,6 +452,7 @@ SIZES = ("Small", "Medium business", "Large, enterprise")
         (["medium business"], SIZES, "Medium business"),
         ("anything  goes", None, "anything goes"),
         ("Sì", ("Si", "Sì"), "Sì"),  # accents are not ignored: they tell choices apart
+        ("yes", ("Yes", "YES"), "Yes"),  # choices equal but for case: the first one
     ],
 )
 def test_single_choice(raw: Raw, choices: tuple[str, ...] | None, expected: str) -> None:
