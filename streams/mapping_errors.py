@@ -65,8 +65,8 @@ class ValueRejected(Exception):
     """A parser's refusal; ``reason`` never quotes the value, so it can reach the error log.
 
     The parsers (:mod:`streams.numbers`, :mod:`streams.dates`, :mod:`streams.contact_points`)
-    raise only this, never a bare
-    ``ValueError``, whose library messages often quote their input.
+    raise only this, never a bare ``ValueError``, whose library messages often quote their
+    input.
     """
 
     def __init__(self, reason: str) -> None:
