@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     # Consumer timeouts; tests lower them so the first partition assignment is quick.
     kafka_session_timeout_s: float = Field(default=30.0, gt=0)
     kafka_heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    # How often the worker commits the offsets of events it has finished (faust's default).
+    kafka_commit_interval_s: float = Field(default=2.8, gt=0)
 
     log_level: str = "info"
 

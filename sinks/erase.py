@@ -49,13 +49,15 @@ async def erase_leads(conn: AsyncConnection[Any], requests: list[EraseRequest]) 
             return 0
         contact_ids = sorted({row["contact_id"] for row in erased})
         await cur.execute(
-            "SELECT c.*, coalesce(array_agg(s.form_id ORDER BY s.form_id)"
-            "   FILTER (WHERE s.form_id IS NOT NULL), '{}') AS remaining_forms"
-            " FROM contacts c LEFT JOIN form_submissions s ON s.contact_id = c.id"
-            " WHERE c.id = ANY(%s) GROUP BY c.id ORDER BY c.id FOR UPDATE OF c",
-            (contact_ids,),
+            "SELECT * FROM contacts WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (contact_ids,)
         )
         contacts = {row["id"]: row for row in await cur.fetchall()}
+        await cur.execute(
+            "SELECT contact_id, array_agg(form_id ORDER BY form_id) AS forms"
+            " FROM form_submissions WHERE contact_id = ANY(%s) GROUP BY contact_id",
+            (contact_ids,),
+        )
+        remaining_forms = {row["contact_id"]: row["forms"] for row in await cur.fetchall()}
     by_contact: dict[Any, list[dict[str, Any]]] = {}
     for row in erased:
         by_contact.setdefault(row["contact_id"], []).append(row)
@@ -64,8 +66,8 @@ async def erase_leads(conn: AsyncConnection[Any], requests: list[EraseRequest]) 
     for contact_id, rows in by_contact.items():
         if contact_id not in contacts:
             continue
-        contact = {k: v for k, v in contacts[contact_id].items() if k != "remaining_forms"}
-        remaining = contacts[contact_id]["remaining_forms"]
+        contact = contacts[contact_id]
+        remaining = remaining_forms.get(contact_id, [])
         last = rows[-1]
         ref = SubmissionRef(**{k: v for k, v in last.items() if k != "contact_id"})
         if not remaining and contact["sources"] == ["linkedin"]:

@@ -245,8 +245,10 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
 
     skipped_forms: Counter[int] = Counter()
     if batch.skipped:
-        cur = await conn.execute(RECORD_SKIPPED, (_records([s.__dict__ for s in batch.skipped]),))
-        skipped_forms.update(row[0] for row in await cur.fetchall())
+        inserted = await conn.execute(
+            RECORD_SKIPPED, (_records([s.__dict__ for s in batch.skipped]),)
+        )
+        skipped_forms.update(row[0] for row in await inserted.fetchall())
         outcome.skipped = sum(skipped_forms.values())
 
     await write_events(conn, events)

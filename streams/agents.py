@@ -140,7 +140,6 @@ def register(app: faust.App, settings: Settings) -> None:
     changes_topic = app.topic(
         settings.topics.contact_changes, value_type=bytes, value_serializer="raw"
     )
-    stopping = asyncio.Event()
 
     def records_of(events: list[Any]) -> list[Record]:
         return [
@@ -165,16 +164,11 @@ def register(app: faust.App, settings: Settings) -> None:
         ):
             await pipeline.record_error_events(records_of(events))
 
-    @app.task
     async def relay() -> None:
-        await run_relay(changes_topic, settings, stopping)
+        await run_relay(changes_topic, settings)
 
-    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]  # faust's signals are untyped
-    async def _stop(app: faust.App, **_: Any) -> None:
-        stopping.set()
-        await pipeline.pool.close()
-
-    del import_leads, record_errors_agent, relay, _stop  # registered on the app
+    app.task(relay)
+    del import_leads, record_errors_agent  # registered on the app
 
 
 async def retry_while_unavailable(operation: Callable[[], Awaitable[T]], backoff_max_s: float) -> T:

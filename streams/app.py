@@ -27,6 +27,7 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=settings.kafka_heartbeat_interval_s,
+        broker_commit_interval=settings.kafka_commit_interval_s,
         broker_rebalance_timeout=max(settings.kafka_session_timeout_s, 10.0),
         web_enabled=False,
         autodiscover=False,

@@ -8,7 +8,6 @@ id. One relay publishes at a time (a PostgreSQL session lock), whatever the numb
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -24,25 +23,24 @@ log = logging.getLogger(__name__)
 CLOUDEVENTS_JSON = [("content-type", b"application/cloudevents+json; charset=utf-8")]
 
 
-async def run_relay(topic: faust.TopicT, settings: Settings, stopping: asyncio.Event) -> None:
+async def run_relay(topic: faust.TopicT, settings: Settings) -> None:
+    """Publish outbox rows until the worker stops (faust cancels this task)."""
     delay = 0.1
-    while not stopping.is_set():
+    while True:
         try:
             async with await psycopg.AsyncConnection.connect(
                 settings.database_conninfo(), autocommit=True
             ) as conn:
-                while not await try_become_relay(conn):
-                    await _sleep(stopping, 5.0)
-                    if stopping.is_set():
-                        return
+                while not await try_become_relay(conn):  # noqa: ASYNC110 - polls PostgreSQL
+                    await asyncio.sleep(5.0)
                 log.info("outbox relay active")
                 delay = 0.1
-                await _relay_rows(conn, topic, settings, stopping)
+                await _relay_rows(conn, topic, settings)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the database or Kafka is unavailable: wait, then resume
             log.warning("outbox relay paused (%s); retrying in %.1f s", exc, delay)
-            await _sleep(stopping, delay)
+            await asyncio.sleep(delay)
             delay = min(delay * 2, settings.retry_backoff_max_s)
 
 
@@ -50,12 +48,11 @@ async def _relay_rows(
     conn: psycopg.AsyncConnection[Any],
     topic: faust.TopicT,
     settings: Settings,
-    stopping: asyncio.Event,
 ) -> None:
-    while not stopping.is_set():
+    while True:
         rows = await unpublished(conn, settings.relay_batch_size)
         if not rows:
-            await _sleep(stopping, settings.relay_idle_s)
+            await asyncio.sleep(settings.relay_idle_s)
             continue
         pending = [
             await topic.send(
@@ -67,8 +64,3 @@ async def _relay_rows(
         ]
         await asyncio.gather(*pending)  # every event acknowledged by Kafka
         await mark_published(conn, [row_id for row_id, _, _ in rows])
-
-
-async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), timeout=seconds)

@@ -5,21 +5,20 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
 
 from leadsync.settings import Settings
 
 
-def describe(event: dict[str, object]) -> str:
+def describe(event: dict[str, Any]) -> str:
     """One line: when, what, which contact, which fields changed."""
-    data = event.get("data")
-    data = data if isinstance(data, dict) else {}
-    contact = data.get("contact") if isinstance(data.get("contact"), dict) else {}
-    changes = data.get("changes") if isinstance(data.get("changes"), list) else []
-    fields = ", ".join(str(c.get("field")) for c in changes if isinstance(c, dict))
+    data = event.get("data") or {}
+    contact = data.get("contact") or {}
+    fields = ", ".join(str(c.get("field")) for c in data.get("changes") or [])
     kind = str(event.get("type", "?")).rsplit(".", 1)[-1]
-    email = contact.get("email") if isinstance(contact, dict) else None
+    email = contact.get("email")
     subject = event.get("subject")
     return f"{event.get('time')} {kind:8} {subject} {email} [{data.get('cause')}] {fields}"
 

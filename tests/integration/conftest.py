@@ -37,6 +37,7 @@ def settings() -> Iterator[Settings]:
                 # Short timeouts so the worker's first partition assignment is quick.
                 kafka_session_timeout_s=6,
                 kafka_heartbeat_interval_s=1,
+                kafka_commit_interval_s=0.3,
                 import_batch_window_s=0.1,
             )
             upgrade(settings.database_conninfo())

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import psycopg
+import pytest
 from psycopg import AsyncConnection
 
 from leadsync.settings import Settings
+from sinks.forms import set_import
 from tests.integration.produce import example_lead, publish_raw
 from tests.integration.worker import Worker
 
 Conn = AsyncConnection[tuple[object, ...]]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _import_on(settings: Settings) -> None:
+    """An operator switched Import on for the example form before its leads arrive."""
+    with psycopg.connect(settings.database_conninfo()) as conn:
+        set_import(conn, 7234246, True)
 
 
 async def _rows(db: Conn, query: str, *params: object) -> list[tuple[object, ...]]:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from leadsync.settings import Settings
@@ -105,6 +106,20 @@ class Worker:
                 time.sleep(0.3)
         finally:
             consumer.close()
+
+    def settle(self, timeout_s: float = 90) -> None:
+        """Wait until every lead, error event and outbox row so far has been dealt with."""
+        self.wait_caught_up(self.settings.topics.leads_raw, timeout_s)
+        self.wait_caught_up(self.settings.topics.errors, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        with psycopg.connect(self.settings.database_conninfo(), autocommit=True) as conn:
+            while True:
+                row = conn.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                if row.fetchone() == (0,):
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"outbox not drained:\n{self.log_tail()}")
+                time.sleep(0.2)
 
     @staticmethod
     def _caught_up(consumer: Consumer, partitions: list[TopicPartition]) -> bool:

@@ -6,11 +6,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from schemas.envelopes import Origin, RawLead
+from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.linkedin import Lead
+from schemas.mappings import ContactField, FormVersionSpec
 from sinks.forms import FormContext
 from streams.importer import Record, build_batch, decode
 from streams.mapping import auto_mappings
+
+FIELDS = {
+    "email": ContactField("email", "Email", "email", standard=True),
+    "first_name": ContactField("first_name", "First name", "text", standard=True),
+}
 
 EXAMPLE = json.loads((Path(__file__).parent.parent / "data" / "lead_example.json").read_text())
 
@@ -23,31 +29,45 @@ def _lead(**changes: Any) -> dict[str, Any]:
     return {**EXAMPLE, **changes}
 
 
-def _context() -> FormContext:
+def _context(import_enabled: bool = True) -> FormContext:
     lead = Lead.model_validate(EXAMPLE)
     assert lead.form
     assert lead.form.content
     questions = lead.form.content.typed_questions()
     return FormContext(
-        form_id=7234246,
-        version_id=1,
         name="Test Form",
-        import_enabled=True,
-        questions={q.question_id: q for q in questions},
+        import_enabled=import_enabled,
+        version=FormVersionSpec.from_form(lead.form, 1),
         mappings=auto_mappings(questions),
         known_version=True,
     )
 
 
+def _raw(
+    lead: dict[str, Any], origin: Origin = Origin.PUSH, offset: int = 0
+) -> tuple[Record, RawLead]:
+    raw = RawLead(lead=Lead.model_validate(lead), origin=origin)
+    return _record(raw.to_record(), offset), raw
+
+
 def test_bare_lead_is_a_manual_import_and_envelope_keeps_its_origin() -> None:
     bare = decode([_record(json.dumps(EXAMPLE).encode())])
-    assert bare.leads[0].origin is Origin.MANUAL
+    assert bare.leads[0][1].origin is Origin.MANUAL
     wrapped = decode([_record(json.dumps({"lead": EXAMPLE, "origin": "schedule"}).encode())])
-    assert wrapped.leads[0].origin is Origin.SCHEDULE
-    assert wrapped.leads[0].lead.id == EXAMPLE["id"]
+    assert wrapped.leads[0][1].origin is Origin.SCHEDULE
+    assert wrapped.leads[0][1].lead.id == EXAMPLE["id"]
 
 
-def test_undecodable_records_become_error_rows_with_their_position() -> None:
+def test_erase_request_is_told_apart_from_a_lead() -> None:
+    request = {"erase_lead_id": "gone-1", "form_id": 7, "occurred_at": "2026-11-27T10:00:00Z"}
+    decoded = decode([_record(json.dumps(request).encode())])
+    assert decoded.leads == []
+    assert decoded.erasures == [
+        EraseRequest(erase_lead_id="gone-1", form_id=7, occurred_at="2026-11-27T10:00:00Z")
+    ]
+
+
+def test_undecodable_records_become_error_events_with_their_position_and_bytes() -> None:
     decoded = decode(
         [
             _record(b"\xff not json", offset=7),
@@ -62,8 +82,15 @@ def test_undecodable_records_become_error_rows_with_their_position() -> None:
     assert "not json" in decoded.errors[0].raw_ref["bytes"]
 
 
+def test_error_ids_are_stable_for_a_replayed_record() -> None:
+    first = decode([_record(b"garbage", offset=3)]).errors[0]
+    again = decode([_record(b"garbage", offset=3)]).errors[0]
+    other = decode([_record(b"garbage", offset=4)]).errors[0]
+    assert first.error_id == again.error_id
+    assert first.error_id != other.error_id
+
+
 def test_two_leads_of_one_person_merge_newest_values_last() -> None:
-    old = RawLead(lead=Lead.model_validate(_lead(id="old", submittedAt=1000)), origin=Origin.PUSH)
     new_answers = {
         "answers": [
             {
@@ -73,11 +100,10 @@ def test_two_leads_of_one_person_merge_newest_values_last() -> None:
             {"questionId": 107234246, "answerDetails": {"textQuestionAnswer": {"answer": "Kev"}}},
         ]
     }
-    new = RawLead(
-        lead=Lead.model_validate(_lead(id="new", submittedAt=2000, formResponse=new_answers)),
-        origin=Origin.PUSH,
-    )
-    batch = build_batch([new, old], {(7234246, 1): _context()})
+    old = _raw(_lead(id="old", submittedAt=1000))
+    new = _raw(_lead(id="new", submittedAt=2000, formResponse=new_answers), offset=1)
+    batch, errors = build_batch([new, old], {(7234246, 1): _context()}, FIELDS)
+    assert errors == []
     assert len(batch.contacts) == 1
     assert batch.contacts[0].fields == {"first_name": "Kev"}
     assert batch.contacts[0].submitted_at.timestamp() == 2.0
@@ -85,16 +111,32 @@ def test_two_leads_of_one_person_merge_newest_values_last() -> None:
 
 
 def test_lead_of_an_unknown_form_version_is_an_error_not_a_contact() -> None:
-    raw = RawLead(
-        lead=Lead.model_validate(
-            _lead(
-                versionedLeadGenFormUrn="urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7234246,9)"
-            )
-        ),
-        origin=Origin.SCHEDULE,
-    )
-    batch = build_batch([raw], {(7234246, 1): _context()})
+    urn = "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7234246,9)"
+    raw = _raw(_lead(versionedLeadGenFormUrn=urn), Origin.SCHEDULE)
+    batch, errors = build_batch([raw], {(7234246, 1): _context()}, FIELDS)
     assert batch.contacts == []
-    assert [(e.code, e.form_id, e.lead_id, e.origin) for e in batch.errors] == [
-        ("form_version_unknown", 7234246, EXAMPLE["id"], "schedule")
+    assert [(e.stage, e.code, e.form_id, e.lead_id, e.origin) for e in errors] == [
+        ("map", "form_version_unknown", 7234246, EXAMPLE["id"], "schedule")
     ]
+
+
+def test_import_off_skips_the_lead_without_an_error() -> None:
+    batch, errors = build_batch([_raw(EXAMPLE)], {(7234246, 1): _context(False)}, FIELDS)
+    assert errors == []
+    assert batch.contacts == []
+    assert [(s.lead_id, s.form_id, s.origin) for s in batch.skipped] == [
+        (EXAMPLE["id"], 7234246, "push")
+    ]
+
+
+def test_submission_carries_attribution_and_raw_answers() -> None:
+    batch, _ = build_batch([_raw(EXAMPLE)], {(7234246, 1): _context()}, FIELDS)
+    sub = batch.submissions[0]
+    assert (sub.owner_urn, sub.campaign_urn, sub.creative_urn, sub.test_lead) == (
+        "urn:li:sponsoredAccount:1234567",
+        "urn:li:sponsoredCampaign:198356826",
+        "urn:li:sponsoredCreative:241257736",
+        True,
+    )
+    assert sub.raw_lead["id"] == EXAMPLE["id"]
+    assert len(sub.answers) == 3

@@ -1,0 +1,376 @@
+"""The import pipeline's rules on the real broker and database (architecture.md 3-5)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import psycopg
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from psycopg import AsyncConnection
+
+from leadsync.settings import Settings
+from sinks.forms import set_import
+from tests.integration.produce import envelope, erase_request, lead_for, publish_raw
+from tests.integration.worker import Worker
+
+Conn = AsyncConnection[tuple[Any, ...]]
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _new_form(settings: Settings, enabled: bool = True) -> int:
+    form_id = int(uuid.uuid4().int % 900_000_000) + 100_000_000
+    with psycopg.connect(settings.database_conninfo()) as conn:
+        set_import(conn, form_id, enabled)
+    return form_id
+
+
+async def _all(db: Conn, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    cur = await db.execute(query, params)
+    return await cur.fetchall()
+
+
+async def _counters(db: Conn, form_id: int) -> tuple[Any, ...]:
+    rows = await _all(
+        db,
+        "SELECT imported, updated, errors, skipped FROM form_counters WHERE form_id = %s",
+        form_id,
+    )
+    return rows[0]
+
+
+def _events(settings: Settings) -> list[dict[str, Any]]:
+    """Every event on the contact-changes topic so far."""
+    topic = settings.topics.contact_changes
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": _unique("test-reader"),
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p))[1] for p in partitions}
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        events: list[dict[str, Any]] = []
+        remaining = sum(ends.values())
+        while remaining > 0:
+            message = consumer.poll(5)
+            assert message is not None, "contact-change events missing from the topic"
+            if message.error():
+                continue
+            events.append(json.loads(message.value() or b""))
+            remaining -= 1
+        return events
+    finally:
+        consumer.close()
+
+
+async def test_same_person_through_two_forms_is_one_contact_with_two_submissions(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    email = f"{_unique('two-forms')}@example.com"
+    form_a, form_b = _new_form(settings), _new_form(settings)
+    publish_raw(
+        settings,
+        envelope(lead_for(_unique("a"), email, form_id=form_a, first_name="Ann")),
+        envelope(
+            lead_for(
+                _unique("b"),
+                email,
+                form_id=form_b,
+                first_name="Anne",
+                submitted_at=1_700_000_100_000,
+            )
+        ),
+    )
+    worker.settle()
+
+    assert await _all(db, "SELECT first_name FROM contacts WHERE email = %s", email) == [("Anne",)]
+    forms = await _all(
+        db,
+        "SELECT s.form_id FROM form_submissions s JOIN contacts c ON c.id = s.contact_id"
+        " WHERE c.email = %s ORDER BY s.form_id",
+        email,
+    )
+    assert forms == sorted([(form_a,), (form_b,)])
+
+
+async def test_same_form_twice_keeps_one_row_with_the_latest_submission(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    email = f"{_unique('twice')}@example.com"
+    form = _new_form(settings)
+    first, second = _unique("first"), _unique("second")
+    publish_raw(settings, envelope(lead_for(first, email, form_id=form, first_name="Old")))
+    worker.settle()
+    publish_raw(
+        settings,
+        envelope(
+            lead_for(second, email, form_id=form, first_name="New", submitted_at=1_700_000_500_000)
+        ),
+    )
+    worker.settle()
+
+    rows = await _all(
+        db,
+        "SELECT s.lead_id, c.first_name FROM form_submissions s"
+        " JOIN contacts c ON c.id = s.contact_id WHERE c.email = %s",
+        email,
+    )
+    assert rows == [(second, "New")]
+    assert await _counters(db, form) == (1, 1, 0, 0)
+
+
+async def test_an_older_lead_never_overwrites_a_newer_one(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    email = f"{_unique('order')}@example.com"
+    form = _new_form(settings)
+    newer, older = _unique("newer"), _unique("older")
+    publish_raw(
+        settings,
+        envelope(
+            lead_for(newer, email, form_id=form, first_name="Newer", submitted_at=1_700_000_900_000)
+        ),
+    )
+    worker.settle()
+    publish_raw(
+        settings,
+        envelope(
+            lead_for(older, email, form_id=form, first_name="Older", submitted_at=1_700_000_000_000)
+        ),
+    )
+    worker.settle()
+
+    rows = await _all(
+        db,
+        "SELECT c.first_name, s.lead_id FROM contacts c"
+        " JOIN form_submissions s ON s.contact_id = c.id WHERE c.email = %s",
+        email,
+    )
+    assert rows == [("Newer", newer)]
+    # The older lead is in the ledger (it will not come again), but changed nothing.
+    assert await _all(db, "SELECT count(*) FROM imported_leads WHERE lead_id = %s", older) == [(1,)]
+    assert await _counters(db, form) == (1, 0, 0, 0)
+
+
+async def test_a_mapping_error_is_logged_counted_and_the_partition_keeps_flowing(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    form = _new_form(settings)
+    bad, good = _unique("no-email"), _unique("after-bad")
+    bad_lead = lead_for(bad, "   ", form_id=form)
+    good_email = f"{good}@example.com"
+    # The same key puts both on one partition, the bad one first.
+    publish_raw(
+        settings,
+        envelope(bad_lead),
+        envelope(lead_for(good, good_email, form_id=form)),
+        key=b"one-partition",
+    )
+    worker.settle()
+
+    log = await _all(db, "SELECT stage, code, field, origin FROM error_log WHERE lead_id = %s", bad)
+    assert log == [("map", "identity_missing", "email", "push")]
+    assert await _all(db, "SELECT count(*) FROM contacts WHERE email = %s", good_email) == [(1,)]
+    assert await _counters(db, form) == (1, 0, 1, 0)
+    # The failed lead is not in the ledger: a corrected mapping can import it later.
+    assert await _all(db, "SELECT count(*) FROM imported_leads WHERE lead_id = %s", bad) == [(0,)]
+
+
+async def test_an_undecodable_record_goes_to_the_error_log_with_its_bytes(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    marker = _unique("garbage")
+    publish_raw(settings, f'{{"not a lead": "{marker}"'.encode())
+    worker.settle()
+
+    rows = await _all(
+        db,
+        "SELECT stage, code, raw_ref ->> 'topic' FROM error_log WHERE raw_ref ->> 'bytes' LIKE %s",
+        f"%{marker}%",
+    )
+    assert rows == [("decode", "undecodable_record", settings.topics.leads_raw)]
+
+
+async def test_a_test_lead_is_imported_and_flagged_for_filters(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    email = f"{_unique('tester')}@example.com"
+    form = _new_form(settings)
+    publish_raw(
+        settings,
+        envelope(
+            lead_for(_unique("t"), email, form_id=form, test_lead=True, form_name="Test Form")
+        ),
+    )
+    worker.settle()
+
+    # "contacts whose submissions are test leads of form Test Form"
+    rows = await _all(
+        db,
+        "SELECT c.email FROM contacts c JOIN form_submissions s ON s.contact_id = c.id"
+        " WHERE s.test_lead AND s.form_name = 'Test Form' AND s.form_id = %s",
+        form,
+    )
+    assert rows == [(email,)]
+
+
+async def test_import_off_records_the_lead_as_skipped_not_as_an_error(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    email = f"{_unique('skipped')}@example.com"
+    form = _new_form(settings, enabled=False)
+    lead_id = _unique("skip")
+    publish_raw(settings, envelope(lead_for(lead_id, email, form_id=form)))
+    worker.settle()
+
+    assert await _all(db, "SELECT count(*) FROM contacts WHERE email = %s", email) == [(0,)]
+    assert await _all(db, "SELECT form_id FROM skipped_leads WHERE lead_id = %s", lead_id) == [
+        (form,)
+    ]
+    assert await _counters(db, form) == (0, 0, 0, 1)
+
+    # Recoverable: once Import is on, the same lead (e.g. from a manual import) comes in.
+    with psycopg.connect(settings.database_conninfo()) as conn:
+        set_import(conn, form, True)
+    publish_raw(settings, envelope(lead_for(lead_id, email, form_id=form), origin="manual"))
+    worker.settle()
+    assert await _all(db, "SELECT count(*) FROM contacts WHERE email = %s", email) == [(1,)]
+    assert await _all(db, "SELECT count(*) FROM skipped_leads WHERE lead_id = %s", lead_id) == [
+        (0,)
+    ]
+
+
+async def test_reimport_option_applies_an_already_imported_lead_again(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    email = f"{_unique('again')}@example.com"
+    form = _new_form(settings)
+    lead_id = _unique("again")
+    publish_raw(settings, envelope(lead_for(lead_id, email, form_id=form, first_name="Wrong")))
+    worker.settle()
+    fixed = lead_for(lead_id, email, form_id=form, first_name="Right")
+    publish_raw(settings, envelope(fixed, origin="manual"))  # plain re-delivery: ignored
+    worker.settle()
+    assert await _all(db, "SELECT first_name FROM contacts WHERE email = %s", email) == [("Wrong",)]
+
+    publish_raw(
+        settings,
+        envelope(fixed, origin="manual", reimport_existing=True, restart_workflows=True),
+    )
+    worker.settle()
+    assert await _all(db, "SELECT first_name FROM contacts WHERE email = %s", email) == [("Right",)]
+    contact_id = (await _all(db, "SELECT id FROM contacts WHERE email = %s", email))[0][0]
+    last = [e for e in _events(settings) if e["subject"] == str(contact_id)][-1]
+    assert last["type"] == "com.leadsync.contact.updated"
+    assert last["data"]["restart_workflows"] is True
+    assert last["data"]["cause"] == "manual"
+    assert {"field": "first_name", "before": "Wrong", "after": "Right"} in last["data"]["changes"]
+
+
+async def test_a_deleted_lead_erases_its_submission_and_its_only_source_contact(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    email = f"{_unique('erase')}@example.com"
+    form = _new_form(settings)
+    lead_id = _unique("erase")
+    publish_raw(settings, envelope(lead_for(lead_id, email, form_id=form)))
+    worker.settle()
+    contact_id = (await _all(db, "SELECT id FROM contacts WHERE email = %s", email))[0][0]
+
+    publish_raw(settings, erase_request(lead_id, form))
+    worker.settle()
+
+    assert await _all(db, "SELECT count(*) FROM contacts WHERE email = %s", email) == [(0,)]
+    assert await _all(db, "SELECT count(*) FROM form_submissions WHERE lead_id = %s", lead_id) == [
+        (0,)
+    ]
+    kinds = [e["type"] for e in _events(settings) if e["subject"] == str(contact_id)]
+    assert kinds == ["com.leadsync.contact.created", "com.leadsync.contact.erased"]
+
+    # The lead never comes back, even if a pull brings it again.
+    publish_raw(settings, envelope(lead_for(lead_id, email, form_id=form), origin="schedule"))
+    worker.settle()
+    assert await _all(db, "SELECT count(*) FROM contacts WHERE email = %s", email) == [(0,)]
+
+
+async def test_a_deleted_lead_keeps_a_contact_that_filled_another_form(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    email = f"{_unique('keep')}@example.com"
+    form_a, form_b = _new_form(settings), _new_form(settings)
+    lead_a = _unique("a")
+    publish_raw(
+        settings,
+        envelope(lead_for(lead_a, email, form_id=form_a)),
+        envelope(lead_for(_unique("b"), email, form_id=form_b)),
+    )
+    worker.settle()
+    publish_raw(settings, erase_request(lead_a, form_a))
+    worker.settle()
+
+    forms = await _all(
+        db,
+        "SELECT s.form_id FROM contacts c JOIN form_submissions s ON s.contact_id = c.id"
+        " WHERE c.email = %s",
+        email,
+    )
+    assert forms == [(form_b,)]
+
+
+async def test_every_change_has_exactly_one_outbox_row_and_one_event(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    email = f"{_unique('events')}@example.com"
+    form = _new_form(settings)
+    publish_raw(settings, envelope(lead_for(_unique("e1"), email, form_id=form, first_name="A")))
+    worker.settle()
+    publish_raw(
+        settings,
+        envelope(
+            lead_for(
+                _unique("e2"), email, form_id=form, first_name="B", submitted_at=1_700_000_200_000
+            )
+        ),
+    )
+    worker.settle()
+
+    contact_id = (await _all(db, "SELECT id FROM contacts WHERE email = %s", email))[0][0]
+    outbox = await _all(
+        db,
+        "SELECT event_id::text, event_type FROM outbox WHERE contact_id = %s ORDER BY id",
+        contact_id,
+    )
+    assert [kind for _, kind in outbox] == [
+        "com.leadsync.contact.created",
+        "com.leadsync.contact.updated",
+    ]
+    events = [e for e in _events(settings) if e["subject"] == str(contact_id)]
+    assert [e["id"] for e in events] == [event_id for event_id, _ in outbox]
+    created, updated = events
+    assert created["specversion"] == "1.0"
+    assert created["data"]["contact"]["email"] == email
+    assert created["data"]["submission"]["form_id"] == form
+    assert {"field": "first_name", "before": "A", "after": "B"} in updated["data"]["changes"]
+
+
+async def test_counters_count_created_contacts(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    form = _new_form(settings)
+    publish_raw(
+        settings,
+        *[
+            envelope(lead_for(_unique("n"), f"{_unique('n')}@example.com", form_id=form))
+            for _ in range(5)
+        ],
+    )
+    worker.settle()
+    assert await _counters(db, form) == (5, 0, 0, 0)
