@@ -12,6 +12,8 @@ default to the values the bundled LinkedIn sandbox expects.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from functools import cached_property
 from typing import Annotated, Self
@@ -33,12 +35,14 @@ LOCAL_DATABASE = "postgresql://leadsync:leadsync@127.0.0.1:25432/leadsync"
 DEMO_CLIENT_ID = "leadsync-demo-client"
 DEMO_CLIENT_SECRET = "leadsync-demo-client-secret"  # noqa: S105 - public, demo mode only
 DEMO_ADMIN_TOKEN = "leadsync-demo-admin-token"  # noqa: S105 - public, demo mode only
+DEMO_TOKEN_KEY = "bGVhZHN5bmMtZGVtby10b2tlbi1rZXktMzItYnl0ZXM="  # noqa: S105 - demo only
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
 _HOST_PORT = re.compile(r"^\[?[A-Za-z0-9.:_-]+\]?:\d{1,5}$")
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+_REQUIRED_SECRETS = ("linkedin_client_id", "linkedin_client_secret", "admin_token", "token_key")
 
 
 class ConfigurationError(Exception):
@@ -88,6 +92,12 @@ class Settings(BaseSettings):
     linkedin_version: str = "202611"
 
     admin_token: SecretStr = SecretStr("")
+    # Key that encrypts LinkedIn tokens at rest (a Fernet key: 32 url-safe base64 bytes).
+    token_key: SecretStr = SecretStr("")
+
+    # Status indicator: a form with Import on is "yellow" when no contact was imported or
+    # updated for this long.
+    status_stale_hours: int = Field(default=72, ge=1, le=24 * 365)
 
     ingress_port: Port = 8080
     admin_port: Port = 8000
@@ -157,6 +167,17 @@ class Settings(BaseSettings):
             raise ValueError("expected YYYYMM, e.g. 202611")
         return value
 
+    @field_validator("token_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw and not _is_fernet_key(raw):
+            raise ValueError(
+                "expected a Fernet key (32 url-safe base64-encoded bytes), e.g. the output of"
+                " `leadsync keygen`"
+            )
+        return value
+
     @field_validator("topic_prefix")
     @classmethod
     def _topic_prefix(cls, value: str) -> str:
@@ -180,6 +201,7 @@ class Settings(BaseSettings):
                 "linkedin_client_id": DEMO_CLIENT_ID,
                 "linkedin_client_secret": SecretStr(DEMO_CLIENT_SECRET),
                 "admin_token": SecretStr(DEMO_ADMIN_TOKEN),
+                "token_key": SecretStr(DEMO_TOKEN_KEY),
             }
             for name, default in defaults.items():
                 current = getattr(self, name)
@@ -189,7 +211,7 @@ class Settings(BaseSettings):
             return self
         missing = [
             f"LEADSYNC_{name.upper()}"
-            for name in ("linkedin_client_id", "linkedin_client_secret", "admin_token")
+            for name in _REQUIRED_SECRETS
             if _is_placeholder(getattr(self, name))
         ]
         if missing:
@@ -209,6 +231,13 @@ class Settings(BaseSettings):
 
     def database_conninfo(self) -> str:
         return self.database_url.get_secret_value()
+
+
+def _is_fernet_key(raw: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(raw.encode())) == 32
+    except (ValueError, binascii.Error):
+        return False
 
 
 def _is_placeholder(value: str | SecretStr) -> bool:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.linkedin import Lead
 
@@ -27,6 +27,15 @@ class SyncOptions(BaseModel):
     reimport_existing: bool = False
     restart_workflows: bool = False
     all_submissions: bool = False
+
+    @model_validator(mode="after")
+    def _restart_needs_reimport(self) -> SyncOptions:
+        if self.restart_workflows and not self.reimport_existing:
+            raise ValueError(
+                "restart_workflows is only allowed together with reimport_existing"
+                " (workflows restart for contacts that are synced again)"
+            )
+        return self
 
 
 class RawLead(BaseModel):
@@ -50,6 +59,26 @@ class RawLead(BaseModel):
 
     def to_record(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
+
+
+class SyncTrigger(StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+
+
+class SyncRequest(BaseModel):
+    """Value of ``leadsync.sync-requests``: pull one form (a recorded sync run)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: UUID
+    form_id: int
+    trigger: SyncTrigger
+    options: SyncOptions = Field(default_factory=SyncOptions)
+    requested_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def to_record(self) -> bytes:
+        return self.model_dump_json().encode()
 
 
 class EraseRequest(BaseModel):
