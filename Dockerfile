@@ -12,6 +12,7 @@ COPY streams streams
 COPY sinks sinks
 COPY schemas schemas
 COPY sandbox sandbox
+COPY admin admin
 COPY examples examples
 RUN uv sync --frozen --no-dev
 ENV PATH="/app/.venv/bin:$PATH"

@@ -187,6 +187,18 @@ def tail(
 
 
 @app.command()
+def admin() -> None:
+    """Serve the admin API (OpenAPI at /docs) on LEADSYNC_ADMIN_PORT."""
+    from admin.server import serve
+    from sinks.migrate import upgrade
+
+    settings = _settings()
+    _logging(settings)
+    upgrade(settings.database_conninfo())
+    serve(settings)
+
+
+@app.command()
 def worker() -> None:
     """Run the stream processors (faust worker): raw leads -> contacts."""
     from leadsync.topics import ensure_topics, wait_for_kafka
