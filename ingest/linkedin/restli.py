@@ -18,10 +18,13 @@ from urllib.parse import quote
 
 # The projection a lead is fetched with, as LinkedIn's own Lead Sync collection writes it.
 # Commas, colons and parentheses are Rest.li syntax here and must stay literal.
-LEAD_FIELDS = (
+# The reference page's projection, plus the fields that carry the campaign and creative URNs
+# and the submitter (a projection returns only what it names; the *Info fields hold names).
+REFERENCE_LEAD_FIELDS = (
     "ownerInfo,associatedEntityInfo,leadMetadataInfo,owner,leadType,versionedLeadGenFormUrn,"
     "id,submittedAt,testLead,formResponse,form:(hiddenFields,creationLocale,name,id,content)"
 )
+LEAD_FIELDS = REFERENCE_LEAD_FIELDS + ",leadMetadata,associatedEntity,submitter"
 
 _URN = re.compile(r"^urn:li:[A-Za-z]+:\S+$")
 

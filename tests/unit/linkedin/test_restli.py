@@ -85,10 +85,11 @@ def test_unknown_lead_type_is_refused_before_any_call() -> None:
         restli.lead_type_param("JOB")
 
 
-def test_projection_is_the_reference_one_verbatim() -> None:
+def test_projection_is_the_reference_one_plus_the_urn_fields() -> None:
     assert LEAD_FIELDS == (
         "ownerInfo,associatedEntityInfo,leadMetadataInfo,owner,leadType,versionedLeadGenFormUrn,"
         "id,submittedAt,testLead,formResponse,form:(hiddenFields,creationLocale,name,id,content)"
+        ",leadMetadata,associatedEntity,submitter"
     )
 
 

@@ -14,6 +14,7 @@ from .fakes import ACCESS, FakeClock, Script, collection, lead, make_client, ok,
 FIELDS = (
     "ownerInfo,associatedEntityInfo,leadMetadataInfo,owner,leadType,versionedLeadGenFormUrn,"
     "id,submittedAt,testLead,formResponse,form:(hiddenFields,creationLocale,name,id,content)"
+    ",leadMetadata,associatedEntity,submitter"
 )
 LEAD_ID = "249592fc-d272-44ba-a7db-c2bdce579507-6"
 SPONSORED_123 = "(sponsoredAccount:urn%3Ali%3AsponsoredAccount%3A123)"
