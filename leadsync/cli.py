@@ -23,8 +23,10 @@ app.add_typer(leads_app, name="leads")
 app.add_typer(sandbox_cli.app, name="sandbox")
 forms_app = typer.Typer(no_args_is_help=True, help="LinkedIn forms and their sync settings.")
 alarm_app = typer.Typer(no_args_is_help=True, help="The pipeline alarm.")
+linkedin_app = typer.Typer(no_args_is_help=True, help="The LinkedIn connection.")
 app.add_typer(forms_app, name="forms")
 app.add_typer(alarm_app, name="alarm")
+app.add_typer(linkedin_app, name="linkedin")
 
 
 def _settings() -> Settings:
@@ -96,6 +98,175 @@ def leads_publish(
             records.append((raw.lead.id.encode(), raw.to_record()))
     count = publish_all(settings, settings.topics.leads_raw, records)
     typer.echo(f"published {count} lead(s) to {settings.topics.leads_raw}")
+
+
+@linkedin_app.command("connect")
+def linkedin_connect(
+    access_token: Annotated[
+        str | None, typer.Option(help="Store this access token instead of the OAuth flow.")
+    ] = None,
+    refresh_token: Annotated[str | None, typer.Option(help="Its refresh token.")] = None,
+    expires_in: Annotated[int, typer.Option(help="Access token lifetime, seconds.")] = 5_184_000,
+    discover: Annotated[bool, typer.Option(help="Discover ad accounts and forms.")] = True,
+) -> None:
+    """Connect a LinkedIn member (OAuth), store the tokens encrypted, discover forms."""
+    import asyncio
+    import time
+
+    import psycopg
+    from pydantic import SecretStr
+
+    from ingest.connect import authorize
+    from ingest.discovery import discover as run_discovery
+    from ingest.linkedin import TokenPair
+    from sinks.connections import TokenCipher, save_connection
+
+    settings = _settings()
+    if access_token:
+        tokens = TokenPair(
+            access_token=SecretStr(access_token),
+            access_expires_at=time.time() + expires_in,
+            refresh_token=SecretStr(refresh_token) if refresh_token else None,
+        )
+    else:
+        tokens = asyncio.run(authorize(settings, typer.echo))
+    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        connection_id = save_connection(conn, TokenCipher(settings), tokens, member_urn="member")
+        typer.echo(f"connected (connection {connection_id}); tokens stored encrypted")
+        if discover:
+            found = asyncio.run(run_discovery(settings, conn, connection_id))
+            typer.echo(
+                f"{len(found.ad_accounts)} ad accounts, {len(found.organizations)} organizations,"
+                f" {found.forms} forms ({len(found.new_forms)} new, Import off until switched on)"
+            )
+
+
+@forms_app.command("discover")
+def forms_discover() -> None:
+    """List the forms of the connected ad accounts and organizations and record them."""
+    import asyncio
+
+    import psycopg
+
+    from ingest.discovery import discover as run_discovery
+    from sinks.connections import connections
+
+    settings = _settings()
+    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        active = [c for c in connections(conn) if c.status == "active"]
+        if not active:
+            typer.echo("no active LinkedIn connection: run `leadsync linkedin connect`", err=True)
+            raise typer.Exit(1)
+        for connection in active:
+            found = asyncio.run(run_discovery(settings, conn, connection.id))
+            typer.echo(
+                f"connection {connection.id}: {found.forms} forms"
+                f" ({len(found.new_forms)} new: {found.new_forms})"
+            )
+
+
+@app.command()
+def sync(
+    form_id: Annotated[int, typer.Argument(help="LinkedIn form id.")],
+    reimport_existing: Annotated[
+        bool, typer.Option(help="Apply already-imported leads again (fixes a wrong mapping).")
+    ] = False,
+    restart_workflows: Annotated[
+        bool, typer.Option(help="Re-synced contacts enter their workflows again.")
+    ] = False,
+    all_submissions: Annotated[
+        bool, typer.Option(help="From the form's creation (within LinkedIn's retention).")
+    ] = False,
+    wait: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = True,
+) -> None:
+    """Start a manual import of a form (resets its counters) and follow it."""
+    import asyncio
+    import time
+
+    import psycopg
+    from pydantic import ValidationError
+
+    from ingest.publisher import AsyncPublisher
+    from ingest.scheduler import request_run
+    from schemas.envelopes import SyncOptions, SyncTrigger
+    from sinks import sync_runs
+
+    settings = _settings()
+    try:
+        options = SyncOptions(
+            reimport_existing=reimport_existing,
+            restart_workflows=restart_workflows,
+            all_submissions=all_submissions,
+        )
+    except ValidationError as exc:
+        typer.echo(exc.errors()[0]["msg"].removeprefix("Value error, "), err=True)
+        raise typer.Exit(2) from None
+    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        try:
+            run_id = sync_runs.create_run(conn, form_id, SyncTrigger.MANUAL, options, "cli")
+        except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm) as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
+
+        async def send() -> None:
+            publisher = AsyncPublisher(settings)
+            try:
+                await request_run(settings, publisher, run_id, form_id, SyncTrigger.MANUAL, options)
+            finally:
+                publisher.close()
+
+        asyncio.run(send())
+        typer.echo(f"manual import {run_id} requested for form {form_id}")
+        if not wait:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
+            task = bar.add_task("waiting for the puller", total=None)
+            while True:
+                run = sync_runs.get_run(conn, run_id)
+                assert run is not None
+                bar.update(
+                    task,
+                    description=f"{run['status']}: page {run['pages']}",
+                    completed=run["leads_published"],
+                    total=run["leads_total"],
+                )
+                if run["status"] in ("succeeded", "failed"):
+                    break
+                time.sleep(0.5)
+    typer.echo(
+        f"{run['status']}: {run['leads_published']} leads published, {run['imported']} contacts"
+        f" imported, {run['updated']} updated, {run['errors']} errors"
+        + (f" ({run['error']})" if run["error"] else "")
+    )
+    if run["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run periodic syncs and execute sync requests (manual imports)."""
+    import asyncio
+
+    from ingest.scheduler import run_scheduler
+    from leadsync.topics import ensure_topics, wait_for_kafka
+    from sinks.migrate import upgrade
+
+    settings = _settings()
+    _logging(settings)
+    upgrade(settings.database_conninfo())
+    wait_for_kafka(settings)
+    ensure_topics(settings)
+    asyncio.run(run_scheduler(settings))
+
+
+@app.command()
+def keygen() -> None:
+    """Print a new key for LEADSYNC_TOKEN_KEY (encrypts LinkedIn tokens at rest)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
 
 
 @forms_app.command("list")

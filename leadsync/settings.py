@@ -128,6 +128,14 @@ class Settings(BaseSettings):
     alarm_failure_ratio: float = Field(default=0.5, gt=0, le=1)
     alarm_min_failures: int = Field(default=100, ge=1)
 
+    # Pulls: each window starts this much before the watermark (bounds are undocumented, so
+    # windows overlap and dedupe absorbs the repeats); LinkedIn keeps leads this long.
+    pull_overlap_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    linkedin_retention_days: int = Field(default=365, ge=1, le=3650)
+    pull_page_size: int = Field(default=500, ge=1, le=1000)
+    # How often the scheduler looks for forms whose periodic sync is due.
+    scheduler_tick_s: float = Field(default=60.0, gt=0, le=3600)
+
     # Consumer timeouts; tests lower them so the first partition assignment is quick.
     kafka_session_timeout_s: float = Field(default=30.0, gt=0)
     kafka_heartbeat_interval_s: float = Field(default=3.0, gt=0)

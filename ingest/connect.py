@@ -1,0 +1,86 @@
+"""Connecting leadsync to a LinkedIn member: the OAuth authorization-code flow.
+
+The member opens the authorization page; LinkedIn redirects to a loopback callback that this
+process serves for the duration, with the code, which is exchanged for tokens (stored
+encrypted). Against the bundled sandbox (a loopback OAuth URL) the page approves at once, so
+the flow completes without a browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from ingest.linkedin import InMemoryTokenStore, LinkedInClient, TokenPair
+from leadsync.settings import Settings
+
+
+class ConnectFailed(Exception):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+async def authorize(
+    settings: Settings, say: Callable[[str], None], timeout_s: float = 300.0
+) -> TokenPair:
+    """Run the code flow; ``say`` tells the operator where to go."""
+    port = _free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/linkedin/callback"
+    state = secrets.token_urlsafe(24)
+    arrived: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def callback(request: Request) -> Response:
+        params = request.query_params
+        if params.get("state") != state:
+            return PlainTextResponse("state mismatch: start again", status_code=400)
+        if "code" not in params:
+            reason = params.get("error_description") or params.get("error") or "no code"
+            if not arrived.done():
+                arrived.set_exception(ConnectFailed(f"LinkedIn did not authorize: {reason}"))
+            return PlainTextResponse(f"not connected: {reason}", status_code=400)
+        if not arrived.done():
+            arrived.set_result(params["code"])
+        return PlainTextResponse("leadsync is connected to LinkedIn; you can close this tab.")
+
+    app = Starlette(routes=[Route("/linkedin/callback", callback)])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    linkedin = LinkedInClient.from_settings(settings, InMemoryTokenStore())
+    async with linkedin, httpx.AsyncClient(timeout=30) as http:
+        url = linkedin.oauth.authorization_url(redirect_uri, state)
+        try:
+            if _is_loopback(settings.linkedin_oauth_url):
+                # The sandbox approves at once: follow its redirect ourselves.
+                answer = await http.get(url, follow_redirects=False)
+                location = answer.headers.get("location", "")
+                code = parse_qs(urlsplit(location).query).get("code", [""])[0]
+                if not code:
+                    raise ConnectFailed(f"the OAuth page answered {answer.status_code}")
+            else:
+                say(f"Open this page and approve leadsync:\n  {url}")
+                code = await asyncio.wait_for(arrived, timeout_s)
+            return await linkedin.connect(code, redirect_uri)
+        finally:
+            server.should_exit = True
+            await serving

@@ -1,0 +1,62 @@
+"""An asyncio face on confluent-kafka's producer: ``await publish(...)`` returns once Kafka
+acknowledged the record (acks=all, idempotent).
+
+A plain ``Producer`` served by one poll thread resolves asyncio futures from its delivery
+callbacks (stack-notes: ~6 ms median, ~40k msg/s; confluent's experimental AIOProducer is
+far slower). The event loop never blocks on the producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from ingest.producer import PublishError, producer_config
+from leadsync.settings import Settings
+
+
+class AsyncPublisher:
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        self._producer = Producer(producer_config(settings, **overrides))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="kafka-poll", daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.05)
+
+    def send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
+        """Queue a record; the future resolves when Kafka acknowledged it (or fails)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+            loop.call_soon_threadsafe(_settle, future, err)
+
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+                return future
+            except BufferError:  # the local queue is full: let the poll thread drain it
+                self._producer.poll(0.1)
+
+    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        await self.send(topic, key, value)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self._producer.flush(timeout_s)
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+
+def _settle(future: asyncio.Future[None], err: KafkaError | None) -> None:
+    if future.done():
+        return
+    if err is None:
+        future.set_result(None)
+    else:
+        future.set_exception(PublishError(f"Kafka did not acknowledge the record: {err.str()}"))

@@ -1,0 +1,251 @@
+"""The puller: executes one sync run, LinkedIn -> ``leadsync.leads.raw``.
+
+Guarantee: every lead LinkedIn returns for the run's window is on the raw topic (acks=all)
+before the run is marked succeeded and before the form's watermark moves past it. A run
+interrupted by a crash is executed again from the start of its window when its request is
+redelivered; the lead-id ledger absorbs what the first attempt already published.
+
+Errors (drawn as the client's tree, see ingest.linkedin.errors):
+- ``ReconnectRequired``: the connection is marked expired/revoked (the form turns red) and the
+  run fails with a sentence saying so;
+- ``RetriableError`` after the client's own retries: the run starts over after a pause, a
+  bounded number of times, then fails (the next tick or request tries again);
+- any other ``LinkedInError``: the run fails with LinkedIn's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from ingest.linkedin import (
+    LinkedInClient,
+    LinkedInError,
+    Owner,
+    Page,
+    ReconnectRequired,
+    Rejected,
+    RetriableError,
+)
+from ingest.publisher import AsyncPublisher
+from ingest.pull_window import FormPullState, Window, next_watermark, plan_window
+from leadsync.settings import Settings
+from schemas.envelopes import RawLead, SyncRequest, SyncTrigger
+from schemas.events import ErrorEvent
+from schemas.linkedin import Lead
+from sinks import sync_runs
+from sinks.connections import PostgresTokenStore, mark_connection
+
+log = logging.getLogger(__name__)
+
+ORGANIC_LEAD_TYPES = ("COMPANY", "EVENT", "ORGANIZATION_PRODUCT")
+RUN_ATTEMPTS = 3
+
+
+class RunRefused(Exception):
+    """The form cannot be pulled as it is configured; the message says why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    state: FormPullState
+    owner_urn: str
+    lead_type: str | None
+    connection_id: int
+
+    def owner(self) -> Owner:
+        if ":organization:" in self.owner_urn:
+            return Owner.organization(self.owner_urn)
+        return Owner.sponsored_account(self.owner_urn)
+
+    def lead_types(self) -> tuple[str, ...]:
+        if self.lead_type:
+            return (self.lead_type,)
+        return ("SPONSORED",) if ":sponsoredAccount:" in self.owner_urn else ORGANIC_LEAD_TYPES
+
+
+@dataclass
+class Progress:
+    pages: int = 0
+    published: int = 0
+    total: int | None = None
+
+
+def load_target(conn: psycopg.Connection[Any], form_id: int) -> Target:
+    row = conn.execute(
+        "SELECT id, import_enabled, watermark, import_enabled_at, created_on_linkedin,"
+        " owner_urn, lead_type, connection_id FROM forms WHERE id = %s",
+        (form_id,),
+    ).fetchone()
+    if row is None:
+        raise RunRefused(f"form {form_id} is not known")
+    state = FormPullState(*row[:5])
+    if not state.import_enabled:
+        raise RunRefused(f"Import is off for form {form_id}: switch it on to pull its leads")
+    if row[5] is None or row[7] is None:
+        raise RunRefused(
+            f"form {form_id} has no LinkedIn owner or connection: run `leadsync forms discover`"
+        )
+    return Target(state, row[5], row[6], row[7])
+
+
+class Puller:
+    def __init__(self, settings: Settings, publisher: AsyncPublisher) -> None:
+        self.settings = settings
+        self.publisher = publisher
+
+    async def execute(
+        self, request: SyncRequest, on_progress: Callable[[Progress], None] | None = None
+    ) -> None:
+        """Run the request to its end, recording everything on its sync run."""
+        settings = self.settings
+        with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+            run = sync_runs.get_run(conn, request.run_id)
+            if run is None or run["status"] in ("succeeded", "failed"):
+                return  # a redelivered request whose run already ended
+            try:
+                target = load_target(conn, request.form_id)
+            except RunRefused as exc:
+                sync_runs.finish_run(conn, request.run_id, str(exc))
+                return
+            window = plan_window(
+                target.state,
+                request.trigger,
+                request.options,
+                datetime.now(UTC),
+                timedelta(minutes=settings.pull_overlap_minutes),
+                timedelta(days=settings.linkedin_retention_days),
+            )
+            sync_runs.start_run(conn, request.run_id, window.start, window.end)
+            error = await self._attempts(conn, request, target, window, on_progress)
+            if error is None:
+                conn.execute(
+                    "UPDATE forms SET watermark = %s, last_synced_at = now() WHERE id = %s",
+                    (next_watermark(target.state.watermark, window), request.form_id),
+                )
+            sync_runs.finish_run(conn, request.run_id, error)
+            log.info(
+                "sync run %s of form %s: %s", request.run_id, request.form_id, error or "succeeded"
+            )
+
+    async def _attempts(
+        self,
+        conn: psycopg.Connection[Any],
+        request: SyncRequest,
+        target: Target,
+        window: Window,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> str | None:
+        for attempt in range(1, RUN_ATTEMPTS + 1):
+            try:
+                await self._pull(conn, request, target, window, on_progress)
+                return None
+            except ReconnectRequired as exc:
+                status = "expired" if "expired" in str(exc).lower() else "revoked"
+                reason = f"LinkedIn refused the connection's tokens ({status}): reconnect"
+                mark_connection(conn, target.connection_id, status, reason)
+                return reason
+            except RetriableError as exc:
+                log.warning(
+                    "sync run %s: LinkedIn unavailable (%s), attempt %d of %d",
+                    request.run_id,
+                    exc,
+                    attempt,
+                    RUN_ATTEMPTS,
+                )
+                await asyncio.sleep(min(60.0, 5.0 * attempt))
+            except LinkedInError as exc:
+                return f"LinkedIn answered {exc.status}: {exc.message}"
+        return f"LinkedIn stayed unavailable after {RUN_ATTEMPTS} attempts; will retry later"
+
+    async def _pull(
+        self,
+        conn: psycopg.Connection[Any],
+        request: SyncRequest,
+        target: Target,
+        window: Window,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> None:
+        settings = self.settings
+        origin = "schedule" if request.trigger is SyncTrigger.SCHEDULE else "manual"
+        progress = Progress()
+        start_ms, end_ms = window.epoch_ms()
+        store = PostgresTokenStore(settings, target.connection_id)
+        async with LinkedInClient.from_settings(settings, store) as linkedin:
+            for lead_type in target.lead_types():
+                pages = linkedin.iter_lead_pages(
+                    target.owner(),
+                    lead_type,
+                    start_ms,
+                    end_ms,
+                    page_size=settings.pull_page_size,
+                )
+                async for page in pages:
+                    await self._publish_page(page, request, origin)
+                    progress.pages += 1
+                    progress.published += sum(
+                        1 for lead in page.elements if _form_of(lead) == request.form_id
+                    )
+                    progress.total = page.total
+                    sync_runs.record_progress(
+                        conn, request.run_id, progress.pages, progress.published, progress.total
+                    )
+                    if on_progress:
+                        on_progress(progress)
+
+    async def _publish_page(self, page: Page[Lead], request: SyncRequest, origin: str) -> None:
+        topic = self.settings.topics.leads_raw
+        pending = []
+        for lead in page.elements:
+            # The finder answers for the owner; other forms' leads belong to their own runs.
+            if _form_of(lead) != request.form_id:
+                continue
+            raw = RawLead.model_validate(
+                {
+                    "lead": lead,
+                    "origin": origin,
+                    "sync_run_id": request.run_id,
+                    "options": request.options,
+                }
+            )
+            pending.append(self.publisher.send(topic, lead.id.encode(), raw.to_record()))
+        for rejected in page.rejected:
+            log.error(
+                "sync run %s: LinkedIn returned an unreadable lead (%s)",
+                request.run_id,
+                rejected.reason,
+            )
+        await asyncio.gather(*pending)
+
+
+def _unreadable(rejected: Rejected, request: SyncRequest, origin: str) -> ErrorEvent:
+    raw = rejected.raw if isinstance(rejected.raw, dict) else {}
+    lead_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    text = json.dumps(rejected.raw, default=str)[:4096]
+    return ErrorEvent(
+        error_id=uuid.uuid5(uuid.NAMESPACE_URL, f"leadsync:{request.run_id}:{lead_id}:{text}"),
+        occurred_at=datetime.now(UTC),
+        stage="pull",
+        code="unreadable_lead",
+        message=f"LinkedIn returned a lead leadsync cannot read: {rejected.reason}",
+        form_id=request.form_id,
+        lead_id=lead_id,
+        origin=origin,
+        sync_run_id=request.run_id,
+        raw_ref={"bytes": text},
+    )
+
+
+def _form_of(lead: Lead) -> int | None:
+    try:
+        return lead.form_version()[0]
+    except ValueError:
+        return None

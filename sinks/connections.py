@@ -1,0 +1,156 @@
+"""LinkedIn connections: the member's token pair, encrypted at rest, and its health.
+
+Tokens are Fernet-encrypted (AES-128-CBC with HMAC-SHA256) under ``LEADSYNC_TOKEN_KEY``
+before they reach the database and are decrypted only in the process that calls LinkedIn.
+A connection whose refresh failed is marked ``expired`` or ``revoked``: the forms behind it
+turn red until the member connects again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from cryptography.fernet import Fernet, InvalidToken
+from pydantic import SecretStr
+
+from ingest.linkedin.tokens import TokenPair
+from leadsync.settings import Settings
+
+
+class TokenKeyMismatch(Exception):
+    """The stored tokens were encrypted under another LEADSYNC_TOKEN_KEY."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    id: int
+    member_urn: str | None
+    member_name: str | None
+    status: str
+    status_reason: str | None
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return value.timestamp() if value else None
+
+
+def _time(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+class TokenCipher:
+    def __init__(self, settings: Settings) -> None:
+        self._fernet = Fernet(settings.token_key.get_secret_value().encode())
+
+    def seal(self, secret: SecretStr | None) -> bytes | None:
+        return self._fernet.encrypt(secret.get_secret_value().encode()) if secret else None
+
+    def open(self, sealed: bytes | None) -> SecretStr | None:
+        if sealed is None:
+            return None
+        try:
+            return SecretStr(self._fernet.decrypt(bytes(sealed)).decode())
+        except InvalidToken:
+            raise TokenKeyMismatch(
+                "stored LinkedIn tokens cannot be decrypted with LEADSYNC_TOKEN_KEY;"
+                " restore the key they were stored with or run `leadsync linkedin connect`"
+            ) from None
+
+
+def save_connection(
+    conn: psycopg.Connection[Any],
+    cipher: TokenCipher,
+    tokens: TokenPair,
+    member_urn: str | None = None,
+    member_name: str | None = None,
+) -> int:
+    """Store a freshly connected member's tokens (replacing that member's old ones)."""
+    row = conn.execute(
+        "INSERT INTO linkedin_connections (member_urn, member_name, access_token,"
+        " access_expires_at, refresh_token, refresh_expires_at, scope)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (member_urn) DO UPDATE SET member_name = excluded.member_name,"
+        "  access_token = excluded.access_token, access_expires_at = excluded.access_expires_at,"
+        "  refresh_token = excluded.refresh_token,"
+        "  refresh_expires_at = excluded.refresh_expires_at, scope = excluded.scope,"
+        "  status = 'active', status_reason = NULL, updated_at = now()"
+        " RETURNING id",
+        (
+            member_urn,
+            member_name,
+            cipher.seal(tokens.access_token),
+            _time(tokens.access_expires_at),
+            cipher.seal(tokens.refresh_token),
+            _time(tokens.refresh_expires_at),
+            tokens.scope,
+        ),
+    ).fetchone()
+    assert row is not None
+    connection_id: int = row[0]
+    return connection_id
+
+
+def mark_connection(
+    conn: psycopg.Connection[Any], connection_id: int, status: str, reason: str
+) -> None:
+    conn.execute(
+        "UPDATE linkedin_connections SET status = %s, status_reason = %s, updated_at = now()"
+        " WHERE id = %s",
+        (status, reason, connection_id),
+    )
+
+
+def connections(conn: psycopg.Connection[Any]) -> list[Connection]:
+    rows = conn.execute(
+        "SELECT id, member_urn, member_name, status, status_reason FROM linkedin_connections"
+        " ORDER BY id"
+    ).fetchall()
+    return [Connection(*row) for row in rows]
+
+
+class PostgresTokenStore:
+    """The client's token store for one connection (see ingest.linkedin.TokenStore)."""
+
+    def __init__(self, settings: Settings, connection_id: int) -> None:
+        self._conninfo = settings.database_conninfo()
+        self._cipher = TokenCipher(settings)
+        self.connection_id = connection_id
+
+    async def load(self) -> TokenPair | None:
+        async with await psycopg.AsyncConnection.connect(self._conninfo) as conn:
+            cur = await conn.execute(
+                "SELECT access_token, access_expires_at, refresh_token, refresh_expires_at,"
+                " scope FROM linkedin_connections WHERE id = %s AND status = 'active'",
+                (self.connection_id,),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        access = self._cipher.open(row[0])
+        assert access is not None
+        return TokenPair(
+            access_token=access,
+            access_expires_at=row[1].timestamp(),
+            refresh_token=self._cipher.open(row[2]),
+            refresh_expires_at=_epoch(row[3]),
+            scope=row[4],
+        )
+
+    async def save(self, tokens: TokenPair) -> None:
+        async with await psycopg.AsyncConnection.connect(self._conninfo) as conn:
+            await conn.execute(
+                "UPDATE linkedin_connections SET access_token = %s, access_expires_at = %s,"
+                " refresh_token = %s, refresh_expires_at = %s, scope = %s, updated_at = now()"
+                " WHERE id = %s",
+                (
+                    self._cipher.seal(tokens.access_token),
+                    _time(tokens.access_expires_at),
+                    self._cipher.seal(tokens.refresh_token),
+                    _time(tokens.refresh_expires_at),
+                    tokens.scope,
+                    self.connection_id,
+                ),
+            )

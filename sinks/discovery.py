@@ -1,0 +1,101 @@
+"""Recording what discovery found on LinkedIn: ad accounts, forms and their latest versions.
+
+New forms start with Import off and Periodic sync on (24 h), their predefined questions
+mapped automatically; a form already known keeps its settings and mappings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from schemas.linkedin import LeadForm
+from sinks.forms import AutoMapper
+
+
+def save_ad_account(
+    conn: psycopg.Connection[Any],
+    connection_id: int,
+    urn: str,
+    name: str | None,
+    role: str | None,
+    organization_urn: str | None,
+    test: bool,
+    status: str | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO ad_accounts (urn, connection_id, name, role, organization_urn, test, status)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (urn) DO UPDATE SET connection_id = excluded.connection_id,"
+        "  name = excluded.name, role = excluded.role,"
+        "  organization_urn = excluded.organization_urn, test = excluded.test,"
+        "  status = excluded.status, updated_at = now()",
+        (urn, connection_id, name, role, organization_urn, test, status),
+    )
+
+
+def save_form(
+    conn: psycopg.Connection[Any],
+    form: LeadForm,
+    owner_urn: str,
+    connection_id: int,
+    lead_type: str | None,
+    auto_map: AutoMapper,
+) -> bool:
+    """Record a discovered form and its current version; True when the form is new."""
+    extra = form.model_extra or {}
+    created = extra.get("created")
+    created_at = (
+        datetime.fromtimestamp(created / 1000, UTC) if isinstance(created, int | float) else None
+    )
+    content = form.content
+    questions = content.typed_questions() if content else []
+    consents = content.legal_info.consents if content and content.legal_info else []
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO forms (id, name, owner_urn, state, locale, created_on_linkedin,"
+            " connection_id, lead_type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+            "  owner_urn = excluded.owner_urn, state = excluded.state,"
+            "  locale = excluded.locale, created_on_linkedin = excluded.created_on_linkedin,"
+            "  connection_id = excluded.connection_id,"
+            "  lead_type = coalesce(excluded.lead_type, forms.lead_type), updated_at = now()"
+            " RETURNING (xmax = 0)",
+            (
+                form.id,
+                form.name,
+                owner_urn,
+                extra.get("state"),
+                form.locale(),
+                created_at,
+                connection_id,
+                lead_type,
+            ),
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO form_counters (form_id) VALUES (%s) ON CONFLICT DO NOTHING", (form.id,)
+        )
+        if form.version_id is not None:
+            conn.execute(
+                "INSERT INTO form_versions (form_id, version_id, questions, consents,"
+                " hidden_fields) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (form_id, version_id) DO UPDATE SET questions = excluded.questions,"
+                "  consents = excluded.consents, hidden_fields = excluded.hidden_fields",
+                (
+                    form.id,
+                    form.version_id,
+                    Jsonb([q.model_dump(mode="json", by_alias=True) for q in questions]),
+                    Jsonb([c.model_dump(mode="json", by_alias=True) for c in consents]),
+                    Jsonb([h.model_dump(mode="json", by_alias=True) for h in form.hidden_fields]),
+                ),
+            )
+        for mapping in auto_map(questions):
+            conn.execute(
+                "INSERT INTO field_mappings (form_id, source_kind, source_key, field_key,"
+                " automatic) VALUES (%s, %s, %s, %s, true) ON CONFLICT DO NOTHING",
+                (form.id, mapping.source_kind, mapping.source_key, mapping.field_key),
+            )
+    return bool(row and row[0])
