@@ -1,9 +1,24 @@
-"""Serves the admin API (placeholder until the API lands)."""
+"""Serves the admin API with uvicorn on 127.0.0.1:LEADSYNC_ADMIN_PORT."""
 
 from __future__ import annotations
 
+import uvicorn
+
+from admin.app import create_app
 from leadsync.settings import Settings
+
+# Loopback only: the API changes what gets imported; expose it through a reverse proxy
+# with TLS, never directly.
+HOST = "127.0.0.1"
 
 
 def serve(settings: Settings) -> None:
-    raise NotImplementedError("the admin API is not built yet")
+    uvicorn.run(
+        create_app(settings),
+        host=HOST,
+        port=settings.admin_port,
+        log_level=settings.log_level,
+        # The default server header names the software; nothing gains from it.
+        server_header=False,
+        proxy_headers=False,
+    )

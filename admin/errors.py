@@ -1,0 +1,122 @@
+"""The admin API's one error shape, and how every failure becomes it.
+
+Every error answer is JSON ``{"error": code, "message": sentence, "details": [...]}``:
+``error`` is a stable machine code, ``message`` a sentence for a person, ``details`` the
+individual problems (validation errors, mapping problems) when there are several.
+
+Exception tree::
+
+    ApiError                 raised by routes: status, code, message, details
+    fastapi.HTTPException    starlette's (unknown route, wrong method, body too large)
+    RequestValidationError   a request that does not match its schema -> 422
+    psycopg.OperationalError, PoolTimeout
+                             PostgreSQL unreachable -> 503 (retrying later can help)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """What every error answer of the admin API looks like."""
+
+    error: str = Field(description="Stable machine-readable code, e.g. `invalid_mappings`.")
+    message: str = Field(description="What went wrong, in one sentence.")
+    details: list[dict[str, Any]] = Field(
+        default_factory=list, description="The individual problems, when there are several."
+    )
+
+
+class ApiError(Exception):
+    """An answer other than success, raised by a route."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Sequence[dict[str, Any]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = list(details)
+        self.headers = headers
+
+
+def not_found(what: str, key: object) -> ApiError:
+    return ApiError(404, "not_found", f"{what} {key} does not exist")
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Sequence[dict[str, Any]] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=code, message=message, details=list(details))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+# Stable codes for the statuses starlette raises itself (phrases differ between Pythons).
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "content_too_large"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]  # narrower type
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
+
+
+async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    phrase = HTTPStatus(exc.status_code).phrase
+    code = _HTTP_CODES.get(exc.status_code) or phrase.lower().replace(" ", "_").replace("-", "_")
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else phrase
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    details = [_validation_detail(error) for error in exc.errors()]
+    message = "; ".join(f"{d['location']}: {d['message']}" for d in details) or "invalid request"
+    return error_response(422, "invalid_request", message, details)
+
+
+def _validation_detail(error: Any) -> dict[str, Any]:
+    location = ".".join(str(part) for part in error.get("loc", ()))
+    message = str(error.get("msg", "invalid"))
+    # pydantic prefixes the text of a validator's ValueError; the sentence stands alone.
+    message = message.removeprefix("Value error, ")
+    return {"location": location, "message": message, "type": error.get("type")}
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("admin API: database unavailable: %s", exc)
+    return error_response(
+        503,
+        "database_unavailable",
+        "the database is unreachable; try again shortly",
+        headers={"Retry-After": "5"},
+    )

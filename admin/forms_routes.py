@@ -1,0 +1,110 @@
+"""``/api/forms``: the forms list with status and counters, one form, its settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter
+
+from admin.dependencies import DatabaseDep, SettingsDep
+from admin.errors import ErrorBody, not_found
+from admin.models import Counters, Form, FormList, FormSettingsChange, RunSummary, StatusIndicator
+from admin.status import FormHealth, form_status
+from sinks.form_settings import get_form_row, list_form_rows, update_form_settings
+from sinks.sync_runs import UnknownForm
+
+router = APIRouter(tags=["forms"])
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+
+
+@router.get("/forms", summary="Every form with its status indicator and counters")
+async def list_forms(db: DatabaseDep, settings: SettingsDep) -> FormList:
+    async with db.connection() as conn:
+        rows = await list_form_rows(conn)
+    now = datetime.now(UTC)
+    stale = timedelta(hours=settings.status_stale_hours)
+    return FormList(forms=[form_out(row, now, stale) for row in rows])
+
+
+@router.get("/forms/{form_id}", summary="One form", responses=_NOT_FOUND)
+async def get_form(form_id: int, db: DatabaseDep, settings: SettingsDep) -> Form:
+    return await _read_form(form_id, db, settings)
+
+
+@router.patch(
+    "/forms/{form_id}",
+    summary="Change the Import switch, Periodic sync checkbox or sync interval",
+    responses={**_NOT_FOUND, 422: {"model": ErrorBody}},
+)
+async def change_form(
+    form_id: int, change: FormSettingsChange, db: DatabaseDep, settings: SettingsDep
+) -> Form:
+    """Turning Import on for the first time starts the form's watermark there: the periodic
+    sync covers what comes after; older leads come in through a manual import."""
+    try:
+        await db.run_sync(
+            lambda conn: update_form_settings(
+                conn,
+                form_id,
+                import_enabled=change.import_enabled,
+                periodic_sync=change.periodic_sync,
+                sync_interval_hours=change.sync_interval_hours,
+            )
+        )
+    except UnknownForm:
+        raise not_found("form", form_id) from None
+    return await _read_form(form_id, db, settings)
+
+
+async def _read_form(form_id: int, db: DatabaseDep, settings: SettingsDep) -> Form:
+    async with db.connection() as conn:
+        row = await get_form_row(conn, form_id)
+    if row is None:
+        raise not_found("form", form_id)
+    return form_out(row, datetime.now(UTC), timedelta(hours=settings.status_stale_hours))
+
+
+def form_out(row: dict[str, Any], now: datetime, stale_after: timedelta) -> Form:
+    health = FormHealth(
+        import_enabled=row["import_enabled"],
+        import_enabled_at=row["import_enabled_at"],
+        last_imported_at=row["last_imported_at"],
+        connection_status=row["connection_status"],
+        connection_reason=row["connection_reason"],
+    )
+    status = form_status(health, now, stale_after)
+    last_run = None
+    if row["run_id"] is not None:
+        last_run = RunSummary(
+            id=row["run_id"],
+            trigger=row["run_trigger"],
+            status=row["run_status"],
+            requested_at=row["run_requested_at"],
+            finished_at=row["run_finished_at"],
+            error=row["run_error"],
+        )
+    return Form(
+        id=row["id"],
+        name=row["name"],
+        owner_urn=row["owner_urn"],
+        owner_name=row["owner_name"],
+        state=row["state"],
+        status=StatusIndicator(color=status.color, reason=status.reason),
+        import_enabled=row["import_enabled"],
+        import_enabled_at=row["import_enabled_at"],
+        periodic_sync=row["periodic_sync"],
+        sync_interval_hours=row["sync_interval_hours"],
+        counters=Counters(
+            imported=row["imported"],
+            updated=row["updated"],
+            errors=row["errors"],
+            skipped=row["skipped"],
+            reset_at=row["reset_at"],
+        ),
+        last_imported_at=row["last_imported_at"],
+        last_synced_at=row["last_synced_at"],
+        watermark=row["watermark"],
+        connection_status=row["connection_status"],
+        last_run=last_run,
+    )

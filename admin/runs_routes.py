@@ -1,0 +1,135 @@
+"""Manual imports and sync runs: start one, follow it, list a form's runs.
+
+Starting a manual import records the run (which resets the form's counters, a product rule)
+and then publishes its :class:`~schemas.envelopes.SyncRequest`, keyed by form id, to the
+sync-requests topic. The answer is 202 only once Kafka acknowledged the request; if it did
+not, the run is marked failed so it does not stay "queued" forever, and the answer is 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated, Any
+from uuid import UUID
+
+from confluent_kafka import KafkaException
+from fastapi import APIRouter, Body, Query, Response
+
+from admin.dependencies import DatabaseDep, SettingsDep
+from admin.errors import ApiError, ErrorBody, not_found
+from admin.models import Run, RunList
+from ingest.producer import PublishError, publish_all
+from leadsync.settings import Settings
+from schemas.envelopes import SyncOptions, SyncRequest, SyncTrigger
+from sinks.form_settings import form_exists, get_form_row
+from sinks.sync_runs import RunAlreadyActive, UnknownForm, create_run, finish_run, get_run
+from sinks.sync_runs import list_runs as list_form_runs
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["sync runs"])
+REQUESTED_BY = "admin-api"
+
+
+@router.post(
+    "/forms/{form_id}/imports",
+    status_code=202,
+    summary="Start a manual import (resets the form's counters)",
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody, "description": "A run is active, or Import is off."},
+        422: {"model": ErrorBody},
+        503: {"model": ErrorBody, "description": "Kafka did not take the request."},
+    },
+)
+async def start_import(
+    form_id: int,
+    response: Response,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    options: Annotated[SyncOptions, Body()] = SyncOptions(),  # noqa: B008 - immutable
+) -> Run:
+    """Follow the run at the ``Location`` answered (``GET /api/runs/{id}``)."""
+    async with db.connection() as conn:
+        form = await get_form_row(conn, form_id)
+    if form is None:
+        raise not_found("form", form_id)
+    if not form["import_enabled"]:
+        # The importer records leads of a form whose Import is off as skipped: the run would
+        # reset the counters and bring nothing in.
+        raise ApiError(
+            409,
+            "import_disabled",
+            f"Import is off for form {form_id}: switch it on first"
+            " (PATCH /api/forms/{id} with import_enabled true)",
+        )
+    try:
+        run_id = await db.run_sync(
+            lambda conn: create_run(conn, form_id, SyncTrigger.MANUAL, options, REQUESTED_BY)
+        )
+    except UnknownForm:
+        raise not_found("form", form_id) from None
+    except RunAlreadyActive as exc:
+        raise ApiError(
+            409,
+            "run_active",
+            f"form {form_id} already has a sync run in progress ({exc.run_id}); wait for it to end",
+            [{"run_id": str(exc.run_id), "location": f"/api/runs/{exc.run_id}"}],
+        ) from None
+    request = SyncRequest(
+        run_id=run_id, form_id=form_id, trigger=SyncTrigger.MANUAL, options=options
+    )
+    try:
+        await asyncio.to_thread(_publish, settings, request)
+    except (PublishError, KafkaException) as exc:
+        log.warning("sync request for run %s not published: %s", run_id, exc)
+        reason = f"not queued: {exc}"
+        await db.run_sync(lambda conn: finish_run(conn, run_id, reason))
+        raise ApiError(
+            503,
+            "kafka_unavailable",
+            "the import could not be queued: Kafka did not acknowledge the request;"
+            " the run is marked failed, try again shortly",
+            [{"run_id": str(run_id)}],
+            headers={"Retry-After": "10"},
+        ) from None
+    response.headers["Location"] = f"/api/runs/{run_id}"
+    return await _read_run(db, run_id)
+
+
+@router.get(
+    "/runs/{run_id}",
+    summary="A sync run and what it imported",
+    responses={404: {"model": ErrorBody}},
+)
+async def get_sync_run(run_id: UUID, db: DatabaseDep) -> Run:
+    return await _read_run(db, run_id)
+
+
+@router.get(
+    "/forms/{form_id}/runs",
+    summary="A form's latest sync runs, newest first",
+    responses={404: {"model": ErrorBody}},
+)
+async def list_runs(
+    form_id: int,
+    db: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> RunList:
+    async with db.connection() as conn:
+        if not await form_exists(conn, form_id):
+            raise not_found("form", form_id)
+    rows = await db.run_sync(lambda conn: list_form_runs(conn, form_id, limit))
+    return RunList(runs=[Run.model_validate(row) for row in rows])
+
+
+def _publish(settings: Settings, request: SyncRequest) -> None:
+    key = str(request.form_id).encode()
+    publish_all(settings, settings.topics.sync_requests, [(key, request.to_record())])
+
+
+async def _read_run(db: DatabaseDep, run_id: UUID) -> Run:
+    row: dict[str, Any] | None = await db.run_sync(lambda conn: get_run(conn, run_id))
+    if row is None:
+        raise not_found("sync run", run_id)
+    return Run.model_validate(row)

@@ -1,0 +1,79 @@
+"""Forms as the admin API shows and edits them: settings, counters, connection, last run.
+
+Changing settings is one transaction: the Import switch goes through
+:func:`sinks.forms.set_import` (which starts the first watermark), the periodic-sync
+checkbox and interval are written beside it, so a failed request changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection, Connection
+from psycopg.rows import dict_row
+
+from sinks.forms import set_import
+from sinks.sync_runs import UnknownForm
+
+_FORMS = """
+SELECT f.id, f.name, f.owner_urn, f.owner_name, f.state, f.locale, f.lead_type,
+       f.created_on_linkedin, f.import_enabled, f.import_enabled_at, f.periodic_sync,
+       f.sync_interval_hours, f.watermark, f.last_synced_at, f.last_imported_at,
+       f.discovered_at, f.updated_at,
+       f.connection_id, lc.status AS connection_status, lc.status_reason AS connection_reason,
+       coalesce(c.imported, 0) AS imported, coalesce(c.updated, 0) AS updated,
+       coalesce(c.errors, 0) AS errors, coalesce(c.skipped, 0) AS skipped, c.reset_at,
+       r.id AS run_id, r.trigger AS run_trigger, r.status AS run_status,
+       r.requested_at AS run_requested_at, r.finished_at AS run_finished_at,
+       r.error AS run_error
+FROM forms f
+LEFT JOIN form_counters c ON c.form_id = f.id
+LEFT JOIN linkedin_connections lc ON lc.id = f.connection_id
+LEFT JOIN LATERAL (
+    SELECT id, trigger, status, requested_at, finished_at, error FROM sync_runs
+    WHERE form_id = f.id ORDER BY requested_at DESC LIMIT 1
+) r ON true
+"""
+
+
+async def list_form_rows(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
+    """Every form with its counters, connection status and latest sync run, by id."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_FORMS + " ORDER BY f.id")
+        return await cur.fetchall()
+
+
+async def get_form_row(conn: AsyncConnection[Any], form_id: int) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_FORMS + " WHERE f.id = %s", (form_id,))
+        return await cur.fetchone()
+
+
+async def form_exists(conn: AsyncConnection[Any], form_id: int) -> bool:
+    cur = await conn.execute("SELECT 1 FROM forms WHERE id = %s", (form_id,))
+    return await cur.fetchone() is not None
+
+
+def update_form_settings(
+    conn: Connection[Any],
+    form_id: int,
+    *,
+    import_enabled: bool | None = None,
+    periodic_sync: bool | None = None,
+    sync_interval_hours: int | None = None,
+) -> None:
+    """Change what is given (``None``: leave as is); :class:`UnknownForm` if there is no form."""
+    with conn.transaction():
+        # Locked so a concurrent change cannot interleave with the watermark's start.
+        found = conn.execute("SELECT 1 FROM forms WHERE id = %s FOR UPDATE", (form_id,))
+        if found.fetchone() is None:
+            raise UnknownForm(form_id)
+        if import_enabled is not None:
+            set_import(conn, form_id, import_enabled)
+        if periodic_sync is not None or sync_interval_hours is not None:
+            conn.execute(
+                "UPDATE forms SET periodic_sync = coalesce(%s, periodic_sync),"
+                " sync_interval_hours = coalesce(%s, sync_interval_hours), updated_at = now()"
+                " WHERE id = %s",
+                (periodic_sync, sync_interval_hours, form_id),
+            )
