@@ -1,0 +1,528 @@
+"""How fast one worker imports leads (leads/s to committed rows), against two baselines.
+
+A program, not a test. Each round, on loopback and with its own throwaway database and
+topic prefix:
+
+1. pre-loads the generated leads onto ``<prefix>.leads.raw`` (several forms with Import
+   switched on, distinct people plus some people on two forms);
+2. starts ONE ``leadsync worker`` subprocess and measures leads/s from its start to the last
+   ``imported_leads`` row committed (the time to the first row is shown on its own, so
+   start-up is visible), sampling the worker's RSS from /proc;
+3. baseline "faust": a trivial faust agent in a subprocess (own consumer group, same topic,
+   ``take_events`` batches of the same size) that only counts: leads/s from its start to the
+   last lead counted, the ceiling faust itself sets;
+4. baseline "psycopg": a bare batched upsert of the same contact rows (no Kafka, no mapping;
+   ``executemany`` INSERT ... ON CONFLICT, one commit per batch of the same size): rows/s.
+
+Figures are medians over the rounds; the machines are noisy, so compare ratios. Goal: at
+least 3,000 leads/s and at least half of the slower baseline, with flat worker memory.
+
+    .venv/bin/python bench/pipeline.py [--leads 100000] [--rounds 3] [--profile out.prof]
+
+Kafka and PostgreSQL are the local stack (127.0.0.1:29092, 127.0.0.1:25432) unless
+LEADSYNC_KAFKA_BOOTSTRAP_SERVERS / LEADSYNC_DATABASE_URL say otherwise. Other LEADSYNC_*
+variables (e.g. LEADSYNC_IMPORT_BATCH_SIZE) reach the worker. Everything it creates is
+removed at the end, also on Ctrl-C; it stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import psycopg
+from confluent_kafka.admin import AdminClient
+from pydantic import SecretStr
+
+from ingest.producer import publish_all
+from leadsync.settings import LOCAL_DATABASE, LOCAL_KAFKA, Settings, load_settings
+from leadsync.topics import ensure_topics, wait_for_kafka
+from sinks.forms import set_import
+from sinks.migrate import upgrade
+from tests.integration.worker import settings_env
+from tests.services import run_database
+
+EXAMPLE = Path(__file__).parent.parent / "tests" / "data" / "lead_example.json"
+GOAL_LEADS_PER_S = 3000.0
+GOAL_RATIO = 0.5
+POLL_S = 0.2
+STALL_S = 90.0  # no new row for this long: the run failed
+
+FIRST_NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"]
+LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"]
+COMPANIES = ["Initech", "Globex", "Umbrella", "Hooli", "Acme", "Stark", "Wayne", "Tyrell"]
+TITLES = ["Engineer", "CTO", "Analyst", "Product Manager", "Designer", "Buyer"]
+
+
+# --- the leads ----------------------------------------------------------------------------
+
+
+@dataclass
+class Workload:
+    records: list[tuple[bytes, bytes]]  # (key, value) for the raw topic
+    contact_rows: list[tuple[Any, ...]]  # what the psycopg baseline upserts, one per lead
+    forms: list[int]
+    people: int
+
+
+def _question(qid: int, name: str, predefined: str | None, text: str) -> dict[str, Any]:
+    question: dict[str, Any] = {
+        "questionId": qid,
+        "name": name,
+        "question": {"localized": {"en_US": text}},
+        "questionDetails": {"textQuestionDetails": {"maxResponseLength": 200}},
+        "responseRequired": True,
+    }
+    if predefined:
+        question["predefinedField"] = predefined
+    return question
+
+
+def _form(form_id: int) -> dict[str, Any]:
+    """The example form, with a few more predefined questions, under its own id."""
+    form: dict[str, Any] = json.loads(EXAMPLE.read_text())["form"]
+    form["id"] = form_id
+    form["name"] = f"Bench form {form_id}"
+    form["content"]["questions"] += [
+        _question(form_id * 10 + 1, "Last name", "LAST_NAME", "Last name"),
+        _question(form_id * 10 + 2, "Company", "COMPANY_NAME", "Company"),
+        _question(form_id * 10 + 3, "Job title", "JOB_TITLE", "Job title"),
+    ]
+    return form
+
+
+def generate(leads: int, forms: int, seed: int = 7) -> Workload:
+    """``leads`` leads over ``forms`` forms: ~90% distinct people, the rest on a 2nd form."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    template = json.loads(EXAMPLE.read_text())
+    form_ids = [900_000_001 + i for i in range(forms)]
+    form_docs = {f: _form(f) for f in form_ids}
+    people = leads - leads // 10
+    records: list[tuple[bytes, bytes]] = []
+    rows: list[tuple[Any, ...]] = []
+    start_ms = 1_780_000_000_000
+    for n in range(leads):
+        person = n if n < people else rng.randrange(people)
+        form_id = form_ids[person % forms] if n < people else form_ids[(person + 1) % forms]
+        email = f"person{person}@bench{person % 97}.example.com"
+        first, last = FIRST_NAMES[person % 8], LAST_NAMES[person // 8 % 8]
+        company, title = COMPANIES[person % 7], TITLES[person % 6]
+        lead_id = f"bench-{n:08d}"
+        submitted = start_ms + n * 1000
+        answers = [
+            (307234246, email),
+            (form_id * 10 + 1, last),
+            (form_id * 10 + 2, company),
+            (form_id * 10 + 3, title),
+            (107234246, first),
+        ]
+        lead = {
+            **{k: v for k, v in template.items() if k != "form"},
+            "id": lead_id,
+            "versionedLeadGenFormUrn": (
+                f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{form_id},1)"
+            ),
+            "submittedAt": submitted,
+            "testLead": False,
+            "formResponse": {
+                "consentResponses": [{"consentId": 0, "accepted": bool(n % 3)}],
+                "answers": [
+                    {"questionId": q, "answerDetails": {"textQuestionAnswer": {"answer": a}}}
+                    for q, a in answers
+                ]
+                + [
+                    {
+                        "questionId": 707234246,
+                        "answerDetails": {"multipleChoiceAnswer": {"options": [n % 2]}},
+                    }
+                ],
+            },
+            "form": form_docs[form_id],
+        }
+        value = json.dumps({"lead": lead, "origin": "push", "options": {}}).encode()
+        records.append((lead_id.encode(), value))
+        rows.append((email, first, last, company, title, submitted))
+    return Workload(records, rows, form_ids, people)
+
+
+# --- the services -------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    kafka: str
+    admin_url: str
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    prefixes: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+
+    def settings(self, round_no: int, database_url: str) -> Settings:
+        prefix = f"leadsync-bench-{self.token}-{round_no}"
+        self.prefixes.append(prefix)
+        return load_settings(
+            demo=True,
+            kafka_bootstrap_servers=self.kafka,
+            database_url=SecretStr(database_url),
+            topic_prefix=prefix,
+        )
+
+    def clean_kafka(self) -> None:
+        admin = AdminClient({"bootstrap.servers": self.kafka})
+        topics = [
+            t
+            for t in admin.list_topics(timeout=10).topics
+            if any(t.startswith(p) for p in self.prefixes)
+        ]
+        if topics:
+            for future in admin.delete_topics(topics, operation_timeout=30).values():
+                with contextlib.suppress(Exception):
+                    future.result()
+        if self.groups:
+            for future in admin.delete_consumer_groups(self.groups).values():
+                with contextlib.suppress(Exception):  # a group may never have existed
+                    future.result()
+
+
+@contextlib.contextmanager
+def child(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+# --- the measurements ---------------------------------------------------------------------
+
+
+@dataclass
+class PipelineRun:
+    first_row_s: float
+    total_s: float
+    leads: int
+    rss: list[tuple[int, float]]  # (rows committed, RSS MiB)
+    contacts: int
+    submissions: int
+    errors: int
+
+    @property
+    def leads_per_s(self) -> float:
+        return self.leads / self.total_s
+
+    @property
+    def steady_per_s(self) -> float:
+        return self.leads / max(self.total_s - self.first_row_s, 1e-9)
+
+    def rss_at(self, share: float) -> float:
+        """RSS at the first sample with at least ``share`` of the rows committed."""
+        for rows, rss in self.rss:
+            if rows >= max(1.0, share * self.leads):
+                return rss
+        return self.rss[-1][1]
+
+
+def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None) -> PipelineRun:
+    argv = [sys.executable, "-m", "leadsync.cli", "worker"]
+    if profile:
+        argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
+    rss: list[tuple[int, float]] = []
+    first: float | None = None
+    with (
+        psycopg.connect(settings.database_conninfo(), autocommit=True) as conn,
+        child(argv, settings_env(settings), log) as worker,
+    ):
+        started = time.monotonic()
+        rows, last_change = 0, started
+        while rows < leads:
+            time.sleep(POLL_S)
+            if worker.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{_tail(log)}")
+            row = conn.execute("SELECT count(*) FROM imported_leads").fetchone()
+            now = time.monotonic()
+            count = int(row[0]) if row else 0
+            if count and first is None:
+                first = now
+            if count != rows:
+                rows, last_change = count, now
+            elif now - last_change > STALL_S:
+                raise RuntimeError(f"no progress at {rows} rows:\n{_tail(log)}")
+            mib = _rss_mib(worker.pid)
+            if mib is not None:
+                rss.append((rows, mib))
+        done = time.monotonic()
+        # Stopped before the sanity counts, so they do not compete with the relay.
+        worker.terminate()
+        worker.wait(30)
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM form_submissions),"
+            " (SELECT count(*) FROM error_log)"
+        ).fetchone()
+    assert counts is not None
+    assert first is not None
+    return PipelineRun(first - started, done - started, leads, rss, *counts)
+
+
+COUNT_AGENT = "_count-agent"
+
+
+def count_agent(argv: list[str]) -> None:
+    """The faust baseline (child process): count the raw topic's records, report, idle."""
+    import faust
+
+    topic_name, app_id, expect, batch, window, kafka, report_path = argv
+    app = faust.App(
+        app_id,
+        broker=[f"kafka://{s}" for s in kafka.split(",")],
+        store="memory://",
+        processing_guarantee="at_least_once",
+        topic_disable_leader=True,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        autodiscover=False,
+    )
+    topic = app.topic(topic_name, value_type=bytes, value_serializer="raw")
+    started = time.time()
+
+    @app.agent(topic, concurrency=1)
+    async def count(stream: Any) -> None:
+        seen, first = 0, 0.0
+        async for events in stream.take_events(int(batch), within=float(window)):
+            if not seen:
+                first = time.time()
+            seen += len(events)
+            if seen >= int(expect):
+                report = {"started": started, "first": first, "done": time.time()}
+                _write_report(report_path, report)
+
+    del count
+    faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+
+
+def _write_report(path: str, report: dict[str, float]) -> None:
+    Path(f"{path}.tmp").write_text(json.dumps(report))
+    os.replace(f"{path}.tmp", path)  # the parent never reads half a report
+
+
+@dataclass
+class FaustRun:
+    first_s: float
+    total_s: float
+    leads: int
+
+    @property
+    def leads_per_s(self) -> float:
+        return self.leads / self.total_s
+
+    @property
+    def steady_per_s(self) -> float:
+        return self.leads / max(self.total_s - self.first_s, 1e-9)
+
+
+def run_faust_baseline(stack: Stack, settings: Settings, leads: int, log: Path) -> FaustRun:
+    group = f"bench-count-{uuid.uuid4().hex[:8]}"
+    stack.groups.append(group)
+    report_file = Path(tempfile.mkstemp(prefix="bench-count-", suffix=".json")[1])
+    argv = [
+        sys.executable, __file__, COUNT_AGENT, settings.topics.leads_raw, group, str(leads),
+        str(settings.import_batch_size), str(settings.import_batch_window_s), stack.kafka,
+        str(report_file),
+    ]  # fmt: skip
+    try:
+        with child(argv, dict(os.environ), log) as agent:
+            deadline = time.monotonic() + STALL_S + leads / 500
+            while not report_file.read_text():
+                if agent.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"count agent failed:\n{_tail(log)}")
+                time.sleep(POLL_S)
+        report = json.loads(report_file.read_text())
+    finally:
+        report_file.unlink()
+    started = report["started"]
+    return FaustRun(report["first"] - started, report["done"] - started, leads)
+
+
+BASELINE_UPSERT = """
+INSERT INTO contacts AS c (email, first_name, last_name, company, job_title,
+                           linkedin_submitted_at, linkedin_imported, sources)
+VALUES (%s, %s, %s, %s, %s, to_timestamp(%s / 1000.0), true, ARRAY['linkedin'])
+ON CONFLICT (email) DO UPDATE SET
+  first_name = excluded.first_name, last_name = excluded.last_name,
+  company = excluded.company, job_title = excluded.job_title,
+  linkedin_submitted_at = excluded.linkedin_submitted_at, updated_at = now()
+WHERE c.linkedin_submitted_at IS NULL OR excluded.linkedin_submitted_at >= c.linkedin_submitted_at
+"""
+
+
+def run_psycopg_baseline(database_url: str, rows: list[tuple[Any, ...]], batch: int) -> float:
+    """rows/s of a bare batched upsert into an empty ``contacts`` table."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("TRUNCATE contacts CASCADE")
+        conn.commit()
+        started = time.monotonic()
+        for i in range(0, len(rows), batch):
+            with conn.cursor() as cur:
+                cur.executemany(BASELINE_UPSERT, rows[i : i + batch])
+            conn.commit()
+        return len(rows) / (time.monotonic() - started)
+
+
+# --- the program --------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    pipeline: list[PipelineRun] = field(default_factory=list)
+    faust: list[FaustRun] = field(default_factory=list)
+    psycopg: list[float] = field(default_factory=list)
+
+
+def one_round(
+    stack: Stack, round_no: int, work: Workload, results: Results, args: argparse.Namespace
+) -> None:
+    leads = len(work.records)
+    with run_database(stack.admin_url) as database_url:
+        settings = stack.settings(round_no, database_url)
+        stack.groups.append(settings.worker_app_id)
+        upgrade(database_url)
+        ensure_topics(settings)
+        with psycopg.connect(database_url) as conn:
+            for form_id in work.forms:
+                set_import(conn, form_id, True)
+        loaded = time.monotonic()
+        publish_all(settings, settings.topics.leads_raw, work.records, timeout_s=300)
+        print(f"round {round_no}: {leads:,} leads on {settings.topics.leads_raw}"
+              f" in {time.monotonic() - loaded:.1f} s", flush=True)  # fmt: skip
+        log = Path(tempfile.gettempdir()) / f"bench-worker-{stack.token}-{round_no}.log"
+        profile = args.profile if args.profile and round_no == 1 else None
+        run = run_pipeline(settings, leads, log, profile)
+        results.pipeline.append(run)
+        print(f"  pipeline: {run.leads_per_s:,.0f} leads/s (first row after"
+              f" {run.first_row_s:.1f} s, {run.total_s:.1f} s in all); RSS"
+              f" {run.rss_at(0):.0f}/{run.rss_at(0.5):.0f}/{run.rss_at(1):.0f} MiB;"
+              f" {run.contacts:,} contacts, {run.submissions:,} submissions,"
+              f" {run.errors} errors; log {log}", flush=True)  # fmt: skip
+        if run.contacts != work.people or run.errors:
+            print(f"  WARNING: expected {work.people:,} contacts and no errors", flush=True)
+        faust_run = run_faust_baseline(stack, settings, leads, log.with_suffix(".count.log"))
+        results.faust.append(faust_run)
+        print(f"  faust count agent: {faust_run.leads_per_s:,.0f} leads/s"
+              f" (first batch after {faust_run.first_s:.1f} s)", flush=True)  # fmt: skip
+        rate = run_psycopg_baseline(database_url, work.contact_rows, settings.import_batch_size)
+        results.psycopg.append(rate)
+        print(f"  psycopg upsert: {rate:,.0f} rows/s", flush=True)
+
+
+def report(results: Results, batch: int, window: float) -> bool:
+    med = statistics.median
+    pipeline = med(r.leads_per_s for r in results.pipeline)
+    steady = med(r.steady_per_s for r in results.pipeline)
+    first = med(r.first_row_s for r in results.pipeline)
+    faust_rate = med(r.leads_per_s for r in results.faust)
+    faust_steady = med(r.steady_per_s for r in results.faust)
+    psycopg_rate = med(results.psycopg)
+    slower_name, slower = min(("faust", faust_rate), ("psycopg", psycopg_rate), key=lambda x: x[1])
+    ratio = pipeline / slower
+    rss = [(r.rss_at(0), r.rss_at(0.5), r.rss_at(1), max(m for _, m in r.rss))
+           for r in results.pipeline]  # fmt: skip
+    n = len(results.pipeline)
+    print()
+    print(f"medians of {n} round(s); batch {batch}, window {window} s; one worker")
+    print(f"{'':34}{'per s':>10}{'steady/s':>10}{'1st (s)':>9}")
+    faust_first = med(r.first_s for r in results.faust)
+    print(f"{'pipeline (leads -> committed rows)':34}{pipeline:>10,.0f}{steady:>10,.0f}"
+          f"{first:>9.1f}")  # fmt: skip
+    print(f"{'baseline faust count agent':34}{faust_rate:>10,.0f}{faust_steady:>10,.0f}"
+          f"{faust_first:>9.1f}")  # fmt: skip
+    print(f"{'baseline psycopg upsert (rows)':34}{psycopg_rate:>10,.0f}")
+    print(f"ratio pipeline / slower baseline ({slower_name}): {ratio:.2f}")
+    for i, (start, mid, end, peak) in enumerate(rss, 1):
+        print(f"worker RSS round {i}: first row {start:.0f} MiB, half {mid:.0f} MiB,"
+              f" end {end:.0f} MiB, peak {peak:.0f} MiB")  # fmt: skip
+    ok = pipeline >= GOAL_LEADS_PER_S and ratio >= GOAL_RATIO
+    print(f"goal (>= {GOAL_LEADS_PER_S:,.0f} leads/s and >= {GOAL_RATIO} of the slower"
+          f" baseline): {'MET' if ok else 'MISSED'}")  # fmt: skip
+    print("('per s' counts from process start, start-up included; 'steady' from the first row)")
+    return ok
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == COUNT_AGENT:
+        count_agent(sys.argv[2:])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--forms", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--max-minutes", type=float, default=15, help="no new round after")
+    parser.add_argument("--profile", type=Path, help="cProfile output of round 1's worker")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    kafka = os.environ.get("LEADSYNC_KAFKA_BOOTSTRAP_SERVERS", LOCAL_KAFKA)
+    stack = Stack(kafka, os.environ.get("LEADSYNC_DATABASE_URL", LOCAL_DATABASE))
+    started = time.monotonic()
+    work = generate(args.leads, args.forms)
+    size = sum(len(v) for _, v in work.records) / len(work.records)
+    took = time.monotonic() - started
+    print(f"{len(work.records):,} leads ({size:,.0f} bytes each), {work.people:,} people,"
+          f" {args.forms} forms; generated in {took:.1f} s", flush=True)  # fmt: skip
+    results = Results()
+    try:
+        wait_for_kafka(load_settings(demo=True, kafka_bootstrap_servers=kafka), 30)
+        for round_no in range(1, args.rounds + 1):
+            if time.monotonic() - started > args.max_minutes * 60:
+                print(f"time limit: stopping after {round_no - 1} round(s)")
+                break
+            one_round(stack, round_no, work, results, args)
+    except KeyboardInterrupt:
+        print("interrupted; cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        stack.clean_kafka()
+    settings = load_settings(demo=True)
+    return 0 if report(results, settings.import_batch_size, settings.import_batch_window_s) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
