@@ -64,4 +64,5 @@ def _duration(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
     if hours < 48:
         return f"{hours} hour{'' if hours == 1 else 's'}"
-    return f"{hours // 24} days"
+    days, rest = divmod(hours, 24)
+    return f"{days} days" + (f" {rest} hour{'' if rest == 1 else 's'}" if rest else "")

@@ -1,0 +1,639 @@
+"""The admin API on the real database and broker: auth, validation, imports, CSV, contacts."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from admin import runs_routes
+from admin.app import create_app
+from ingest.producer import PublishError
+from leadsync.settings import Settings
+from schemas.linkedin import Lead
+from sinks.forms import register_from_leads
+from streams.mapping import auto_mappings
+from tests.integration.produce import lead_for
+
+Conn = AsyncConnection[tuple[Any, ...]]
+# The example form's questions (tests/data/lead_example.json).
+EMAIL_QUESTION, COLOUR_QUESTION = "307234246", "707234246"
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    token = settings.admin_token.get_secret_value()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://admin.test",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as http:
+        yield http
+    await app.state.database.close()
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def _form(db: Conn, *, enabled: bool = True, name: str | None = None) -> int:
+    """A form discovered from the example lead (predefined questions mapped), Import set."""
+    form_id = int(uuid.uuid4().int % 900_000_000) + 100_000_000
+    lead = Lead.model_validate(lead_for("seed", "seed@example.com", form_id=form_id))
+    await register_from_leads(db, [lead], auto_mappings)
+    await db.execute(
+        "UPDATE forms SET name = %s, import_enabled = %s,"
+        " import_enabled_at = CASE WHEN %s THEN now() END WHERE id = %s",
+        (name or f"Form {form_id}", enabled, enabled, form_id),
+    )
+    return form_id
+
+
+async def _one(db: Conn, query: str, *params: Any) -> tuple[Any, ...]:
+    cur = await db.execute(query, params)
+    row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["error"] == code, body
+    assert body["message"]
+    return body
+
+
+# -- authentication, limits, the document ------------------------------------------------
+
+
+async def test_every_api_route_needs_the_admin_token(client: httpx.AsyncClient) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong-token"}):
+        for method, path in (
+            ("GET", "/api/forms"),
+            ("PATCH", "/api/forms/1"),
+            ("GET", "/api/errors.csv"),
+            ("GET", "/api/contacts"),
+            ("POST", "/api/forms/1/imports"),
+        ):
+            response = await client.request(method, path, headers=headers, json={})
+            body = _error(response, 401, "unauthorized")
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            assert "Bearer" in body["message"]
+    basic = await client.get("/api/forms", headers={"Authorization": "Basic YWRtaW46YWRtaW4="})
+    _error(basic, 401, "unauthorized")
+    assert (await client.get("/api/forms")).status_code == 200
+
+
+async def test_the_openapi_document_is_public_and_declares_bearer_auth(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/openapi.json", headers={"Authorization": ""})
+    assert response.status_code == 200
+    document = response.json()
+    assert document["components"]["securitySchemes"]["AdminToken"]["scheme"] == "bearer"
+    assert "/api/forms/{form_id}/imports" in document["paths"]
+    assert (await client.get("/docs", headers={"Authorization": ""})).status_code == 200
+
+
+async def test_a_body_over_the_limit_is_refused_with_413(client: httpx.AsyncClient) -> None:
+    huge = json.dumps({"mappings": [], "padding": "x" * (1024 * 1024 + 1)}).encode()
+    response = await client.put(
+        "/api/forms/1/mappings", content=huge, headers={"Content-Type": "application/json"}
+    )
+    _error(response, 413, "content_too_large")
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(5):
+            yield b" " * (300 * 1024)
+
+    streamed = await client.put(
+        "/api/forms/1/mappings", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    _error(streamed, 413, "content_too_large")
+
+
+async def test_unknown_routes_answer_in_the_error_shape(client: httpx.AsyncClient) -> None:
+    _error(await client.get("/api/nothing-here"), 404, "not_found")
+    _error(await client.delete("/api/forms"), 405, "method_not_allowed")
+
+
+# -- forms: status indicator and settings --------------------------------------------------
+
+
+async def test_the_forms_list_shows_the_four_status_colours(
+    client: httpx.AsyncClient, db: Conn, settings: Settings
+) -> None:
+    grey = await _form(db, enabled=False)
+    green = await _form(db)
+    await db.execute(
+        "UPDATE form_counters SET imported = 3, updated = 1 WHERE form_id = %s", (green,)
+    )
+    yellow = await _form(db)
+    long_ago = datetime.now(UTC) - timedelta(hours=settings.status_stale_hours + 5)
+    await db.execute(
+        "UPDATE forms SET last_imported_at = %s, import_enabled_at = %s WHERE id = %s",
+        (long_ago, long_ago, yellow),
+    )
+    red = await _form(db)
+    (connection_id,) = await _one(
+        db,
+        "INSERT INTO linkedin_connections (access_token, access_expires_at, status, status_reason)"
+        " VALUES ('\\x00', now(), 'revoked', 'the member revoked the app') RETURNING id",
+    )
+    await db.execute("UPDATE forms SET connection_id = %s WHERE id = %s", (connection_id, red))
+
+    response = await client.get("/api/forms")
+    assert response.status_code == 200
+    forms = {form["id"]: form for form in response.json()["forms"]}
+    colours = {form_id: forms[form_id]["status"]["color"] for form_id in (grey, green, yellow, red)}
+    assert colours == {grey: "grey", green: "green", yellow: "yellow", red: "red"}
+    assert "off" in forms[grey]["status"]["reason"]
+    assert "revoked" in forms[red]["status"]["reason"]
+    assert forms[yellow]["status"]["reason"] == (
+        "No contact imported for 3 days 5 hours (threshold 3 days)."
+    )
+    assert forms[green]["counters"] | {"reset_at": None} == {
+        "imported": 3,
+        "updated": 1,
+        "errors": 0,
+        "skipped": 0,
+        "reset_at": None,
+    }
+    assert forms[green]["last_imported_at"] is not None  # the trigger on form_counters
+    assert (forms[green]["import_enabled"], forms[grey]["import_enabled"]) == (True, False)
+    assert (forms[green]["periodic_sync"], forms[green]["sync_interval_hours"]) == (True, 24)
+
+
+async def test_settings_change_and_import_on_starts_the_watermark(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form_id = await _form(db, enabled=False)
+    response = await client.patch(
+        f"/api/forms/{form_id}",
+        json={"import_enabled": True, "periodic_sync": False, "sync_interval_hours": 6},
+    )
+    assert response.status_code == 200, response.text
+    form = response.json()
+    assert (form["import_enabled"], form["periodic_sync"], form["sync_interval_hours"]) == (
+        True,
+        False,
+        6,
+    )
+    assert None not in (form["watermark"], form["import_enabled_at"])
+    row = await _one(
+        db,
+        "SELECT import_enabled, periodic_sync, sync_interval_hours, watermark IS NOT NULL"
+        " FROM forms WHERE id = %s",
+        form_id,
+    )
+    assert row == (True, False, 6, True)
+
+    off = await client.patch(f"/api/forms/{form_id}", json={"import_enabled": False})
+    assert off.json()["import_enabled"] is False
+    assert off.json()["watermark"] == form["watermark"]  # kept for when Import is on again
+    assert off.json()["sync_interval_hours"] == 6
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"sync_interval_hours": 0}, "sync_interval_hours"),
+        ({"sync_interval_hours": 1.5}, "sync_interval_hours"),
+        ({"sync_interval_hours": "24"}, "sync_interval_hours"),
+        ({"sync_interval_hours": 8761}, "sync_interval_hours"),
+        ({"import_enabled": "yes"}, "import_enabled"),
+        ({"paused": True}, "paused"),
+    ],
+)
+async def test_invalid_settings_are_refused_and_change_nothing(
+    client: httpx.AsyncClient, db: Conn, body: dict[str, Any], where: str
+) -> None:
+    form_id = await _form(db)
+    response = await client.patch(f"/api/forms/{form_id}", json=body)
+    error = _error(response, 422, "invalid_request")
+    assert any(detail["location"].endswith(where) for detail in error["details"]), error
+    assert where in error["message"]
+    assert await _one(db, "SELECT sync_interval_hours FROM forms WHERE id = %s", form_id) == (24,)
+
+
+async def test_an_unknown_form_is_404_everywhere(client: httpx.AsyncClient) -> None:
+    missing = 1
+    for method, path, body in (
+        ("GET", f"/api/forms/{missing}", None),
+        ("PATCH", f"/api/forms/{missing}", {"import_enabled": True}),
+        ("GET", f"/api/forms/{missing}/mappings", None),
+        ("PUT", f"/api/forms/{missing}/mappings", {"mappings": []}),
+        ("POST", f"/api/forms/{missing}/imports", {}),
+        ("GET", f"/api/forms/{missing}/runs", None),
+        ("GET", f"/api/forms/{missing}/errors.csv", None),
+        ("GET", f"/api/runs/{uuid.uuid4()}", None),
+    ):
+        response = await client.request(method, path, json=body)
+        _error(response, 404, "not_found")
+
+
+# -- mappings ----------------------------------------------------------------------------
+
+
+async def test_the_mapping_page_has_the_form_content_and_the_field_registry(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form_id = await _form(db)
+    response = await client.get(f"/api/forms/{form_id}/mappings")
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert page["version_id"] == 1
+    sources = {(q["source_kind"], q["source_key"]): q for q in page["questions"]}
+    assert sources[("predefined", "EMAIL")]["label"] == "Indirizzo email"
+    colour = sources[("question", COLOUR_QUESTION)]
+    assert [o["label"] for o in colour["options"]] == ["Rosso", "Blu"]
+    assert page["consents"][0]["source_key"] == "0"
+    assert page["hidden_fields"] == [
+        {
+            "name": "utm_source",
+            "value": "linkedin",
+            "source_kind": "hidden",
+            "source_key": "utm_source",
+        }
+    ]
+    assert {(m["source_key"], m["field_key"], m["automatic"]) for m in page["mappings"]} == {
+        ("EMAIL", "email", True),
+        ("FIRST_NAME", "first_name", True),
+    }
+    assert page["problems"] == []
+
+    fields = (await client.get("/api/fields")).json()["fields"]
+    by_key = {f["key"]: f for f in fields}
+    assert by_key["email"]["type"] == "email"
+    assert by_key["linkedin_imported"]["system"] is True
+
+
+async def test_a_valid_mapping_set_replaces_the_old_one(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form_id = await _form(db)
+    wanted = [
+        {"source_kind": "predefined", "source_key": "EMAIL", "field_key": "email"},
+        {"source_kind": "question", "source_key": COLOUR_QUESTION, "field_key": "industry"},
+        {"source_kind": "hidden", "source_key": "utm_source", "field_key": "company"},
+    ]
+    response = await client.put(f"/api/forms/{form_id}/mappings", json={"mappings": wanted})
+    assert response.status_code == 200, response.text
+    stored = {
+        (m["source_key"], m["field_key"], m["automatic"]) for m in response.json()["mappings"]
+    }
+    assert stored == {
+        ("EMAIL", "email", True),
+        (COLOUR_QUESTION, "industry", False),
+        ("utm_source", "company", False),
+    }
+    cur = await db.execute(
+        "SELECT source_key, field_key FROM field_mappings WHERE form_id = %s ORDER BY 1", (form_id,)
+    )
+    assert set(await cur.fetchall()) == {
+        ("EMAIL", "email"),
+        (COLOUR_QUESTION, "industry"),
+        ("utm_source", "company"),
+    }
+
+
+async def test_each_mapping_problem_is_refused_with_its_code_and_nothing_changes(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form_id = await _form(db)
+    deleted = _unique("gone").replace("-", "_")
+    await db.execute(
+        "INSERT INTO contact_fields (key, label, type, deleted_at)"
+        " VALUES (%s, 'Gone', 'text', now())",
+        (deleted,),
+    )
+    email = {"source_kind": "predefined", "source_key": "EMAIL", "field_key": "email"}
+    cases: list[tuple[list[dict[str, str]], str, str]] = [
+        (
+            [
+                email,
+                {
+                    "source_kind": "question",
+                    "source_key": COLOUR_QUESTION,
+                    "field_key": "shoe_size",
+                },
+            ],
+            "field_missing",
+            "does not exist",
+        ),
+        (
+            [
+                email,
+                {"source_kind": "question", "source_key": COLOUR_QUESTION, "field_key": deleted},
+            ],
+            "field_missing",
+            "was deleted",
+        ),
+        (
+            [{"source_kind": "predefined", "source_key": "FIRST_NAME", "field_key": "first_name"}],
+            "identity_not_mapped",
+            "identity",
+        ),
+        (
+            [email, {"source_kind": "question", "source_key": "999", "field_key": "company"}],
+            "source_missing",
+            "is not on form",
+        ),
+        (
+            [
+                email,
+                {"source_kind": "consent", "source_key": "0", "field_key": "linkedin_imported"},
+            ],
+            "field_not_mappable",
+            "written by leadsync",
+        ),
+    ]
+    for mappings, code, words in cases:
+        response = await client.put(f"/api/forms/{form_id}/mappings", json={"mappings": mappings})
+        error = _error(response, 422, "invalid_mappings")
+        assert [d["code"] for d in error["details"]] == [code], error
+        assert words in error["details"][0]["message"]
+        assert words in error["message"]
+    cur = await db.execute("SELECT count(*) FROM field_mappings WHERE form_id = %s", (form_id,))
+    assert await cur.fetchone() == (2,)  # the automatic mappings, untouched
+
+
+async def test_every_mapping_problem_is_listed_at_once(client: httpx.AsyncClient, db: Conn) -> None:
+    form_id = await _form(db)
+    mappings = [
+        {"source_kind": "question", "source_key": COLOUR_QUESTION, "field_key": "shoe_size"},
+        {"source_kind": "hidden", "source_key": "utm_campaign", "field_key": "company"},
+    ]
+    response = await client.put(f"/api/forms/{form_id}/mappings", json={"mappings": mappings})
+    error = _error(response, 422, "invalid_mappings")
+    assert [(d["code"], d["field"], d["source"]) for d in error["details"]] == [
+        ("identity_not_mapped", "email", None),
+        ("field_missing", "shoe_size", f"question:{COLOUR_QUESTION}"),
+        ("source_missing", "company", "hidden:utm_campaign"),
+    ]
+    assert "3 problems" in error["message"]
+
+
+async def test_a_malformed_mapping_is_a_request_error(client: httpx.AsyncClient, db: Conn) -> None:
+    form_id = await _form(db)
+    bad = {"source_kind": "label", "source_key": "Email", "field_key": "email"}
+    response = await client.put(f"/api/forms/{form_id}/mappings", json={"mappings": [bad]})
+    error = _error(response, 422, "invalid_request")
+    assert error["details"][0]["location"] == "body.mappings.0.source_kind"
+
+
+# -- manual imports and runs -------------------------------------------------------------
+
+
+def _sync_requests(settings: Settings, run_id: str, timeout_s: float = 20) -> dict[str, Any]:
+    """The SyncRequest of ``run_id`` on the sync-requests topic, with its key."""
+    topic = settings.topics.sync_requests
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": _unique("admin-test-reader"),
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            message = consumer.poll(1)
+            if message is None or message.error():
+                continue
+            value = json.loads(message.value() or b"")
+            if value["run_id"] == run_id:
+                return {"key": (message.key() or b"").decode(), **value}
+        raise AssertionError(f"no sync request for run {run_id} on {topic}")
+    finally:
+        consumer.close()
+
+
+async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the_request(
+    client: httpx.AsyncClient, db: Conn, settings: Settings
+) -> None:
+    form_id = await _form(db)
+    await db.execute(
+        "UPDATE form_counters SET imported = 5, updated = 2, errors = 1 WHERE form_id = %s",
+        (form_id,),
+    )
+    options = {"reimport_existing": True, "restart_workflows": True, "all_submissions": True}
+    response = await client.post(f"/api/forms/{form_id}/imports", json=options)
+    assert response.status_code == 202, response.text
+    run = response.json()
+    assert response.headers["Location"] == f"/api/runs/{run['id']}"
+    assert (run["status"], run["trigger"], run["form_id"]) == ("queued", "manual", form_id)
+    assert all(run[name] for name in options)
+    assert await _one(
+        db, "SELECT imported, updated, errors FROM form_counters WHERE form_id = %s", form_id
+    ) == (0, 0, 0)
+    assert await _one(db, "SELECT status FROM sync_runs WHERE id = %s", uuid.UUID(run["id"])) == (
+        "queued",
+    )
+    request = _sync_requests(settings, run["id"])
+    assert request["key"] == str(form_id)
+    assert (request["form_id"], request["trigger"], request["options"]) == (
+        form_id,
+        "manual",
+        options,
+    )
+
+    followed = await client.get(response.headers["Location"])
+    assert followed.status_code == 200
+    assert followed.json() | {"imported": 0, "updated": 0, "errors": 0} == followed.json()
+    runs = (await client.get(f"/api/forms/{form_id}/runs")).json()["runs"]
+    assert [r["id"] for r in runs] == [run["id"]]
+    listed = (await client.get(f"/api/forms/{form_id}")).json()
+    assert listed["last_run"]["id"] == run["id"]
+
+    again = await client.post(f"/api/forms/{form_id}/imports", json={})
+    error = _error(again, 409, "run_active")
+    assert run["id"] in error["message"]
+    assert error["details"] == [{"run_id": run["id"], "location": f"/api/runs/{run['id']}"}]
+
+
+async def test_restart_workflows_without_reimport_is_refused(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form_id = await _form(db)
+    await db.execute("UPDATE form_counters SET imported = 4 WHERE form_id = %s", (form_id,))
+    response = await client.post(f"/api/forms/{form_id}/imports", json={"restart_workflows": True})
+    error = _error(response, 422, "invalid_request")
+    assert "restart_workflows is only allowed together with reimport_existing" in error["message"]
+    assert await _one(db, "SELECT count(*) FROM sync_runs WHERE form_id = %s", form_id) == (0,)
+    assert await _one(db, "SELECT imported FROM form_counters WHERE form_id = %s", form_id) == (4,)
+
+
+async def test_a_manual_import_of_a_form_with_import_off_is_refused(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form_id = await _form(db, enabled=False)
+    _error(await client.post(f"/api/forms/{form_id}/imports"), 409, "import_disabled")
+
+
+async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
+    client: httpx.AsyncClient, db: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broker_down(*_args: object, **_kwargs: object) -> int:
+        raise PublishError("publishing failed: Local: Message timed out")
+
+    monkeypatch.setattr(runs_routes, "publish_all", broker_down)
+    form_id = await _form(db)
+    response = await client.post(f"/api/forms/{form_id}/imports", json={})
+    error = _error(response, 503, "kafka_unavailable")
+    run_id = uuid.UUID(error["details"][0]["run_id"])
+    status, reason = await _one(db, "SELECT status, error FROM sync_runs WHERE id = %s", run_id)
+    assert status == "failed"
+    assert "timed out" in reason
+    # Failed, not active: the next request may go ahead.
+    monkeypatch.undo()
+    assert (await client.post(f"/api/forms/{form_id}/imports")).status_code == 202
+
+
+# -- error log CSV -----------------------------------------------------------------------
+
+
+async def test_the_error_log_downloads_as_injection_safe_csv(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form_id = await _form(db, name="=Evil Form")
+    run_id = uuid.uuid4()
+    await db.execute(
+        "INSERT INTO error_log (occurred_at, form_id, lead_id, stage, code, message, field,"
+        " origin, sync_run_id) VALUES"
+        " ('2026-11-01T10:00:00Z', %(f)s, 'lead-1', 'mapping', 'identity_missing',"
+        "  'the lead has no email, \"quoted\"', 'email', 'push', NULL),"
+        " ('2026-11-01T11:00:00Z', %(f)s, '-2+3', 'mapping', 'invalid_value',"
+        "  '=HYPERLINK(\"http://evil\")', '@company', 'manual', %(r)s)",
+        {"f": form_id, "r": run_id},
+    )
+    response = await client.get(f"/api/forms/{form_id}/errors.csv")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith(f'attachment; filename="leadsync-errors-form-{form_id}-')
+    assert disposition.endswith('.csv"')
+    lines = response.text.split("\r\n")
+    assert lines[0] == ("time,form id,form name,lead id,stage,code,message,field,origin,sync run")
+    assert lines[1] == (
+        f"2026-11-01T10:00:00+00:00,{form_id},'=Evil Form,lead-1,mapping,identity_missing,"
+        '"the lead has no email, ""quoted""",email,push,'
+    )
+    assert lines[2] == (
+        f"2026-11-01T11:00:00+00:00,{form_id},'=Evil Form,'-2+3,mapping,invalid_value,"
+        f'"\'=HYPERLINK(""http://evil"")",\'@company,manual,{run_id}'
+    )
+    assert lines[3:] == [""]
+
+    everything = await client.get("/api/errors.csv")
+    assert everything.status_code == 200
+    assert 'filename="leadsync-errors-all-forms-' in everything.headers["content-disposition"]
+    assert lines[1] in everything.text.split("\r\n")
+
+
+# -- contacts ----------------------------------------------------------------------------
+
+
+async def _contact(
+    db: Conn,
+    form_id: int,
+    form_name: str,
+    *,
+    test_lead: bool,
+    owner: str = "urn:li:sponsoredAccount:1234567",
+    campaign: str = "urn:li:sponsoredCampaign:198356826",
+    import_date: datetime | None = None,
+) -> str:
+    (contact_id,) = await _one(
+        db,
+        "INSERT INTO contacts (email, linkedin_imported, linkedin_import_date, sources)"
+        " VALUES (%s, true, %s, '{linkedin}') RETURNING id",
+        f"{_unique('contact')}@example.com",
+        import_date or datetime.now(UTC),
+    )
+    await db.execute(
+        "INSERT INTO form_submissions (contact_id, form_id, lead_id, form_name, form_version,"
+        " owner_urn, campaign_urn, lead_type, test_lead, submitted_at, raw_lead)"
+        " VALUES (%s, %s, %s, %s, 1, %s, %s, 'SPONSORED', %s, now(), %s)",
+        (contact_id, form_id, _unique("lead"), form_name, owner, campaign, test_lead, Jsonb({})),
+    )
+    return str(contact_id)
+
+
+async def _ids(client: httpx.AsyncClient, **params: Any) -> set[str]:
+    response = await client.get("/api/contacts", params=params)
+    assert response.status_code == 200, response.text
+    return {contact["id"] for contact in response.json()["contacts"]}
+
+
+async def test_contacts_are_filtered_by_their_linkedin_fields(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    name = _unique("Test Form")
+    form, other = await _form(db, name=name), await _form(db)
+    test_of_form = await _contact(db, form, name, test_lead=True)
+    real_of_form = await _contact(
+        db,
+        form,
+        name,
+        test_lead=False,
+        owner="urn:li:sponsoredAccount:7654321",
+        campaign="urn:li:sponsoredCampaign:42",
+        import_date=datetime(2026, 1, 15, tzinfo=UTC),
+    )
+    test_of_other = await _contact(db, other, "Other", test_lead=True)
+
+    # "contacts whose submissions are test leads of form Test Form": one submission, both.
+    assert await _ids(client, form_name=name.upper(), test_lead=True) == {test_of_form}
+    assert await _ids(client, form_id=form) == {test_of_form, real_of_form}
+    assert await _ids(client, form_id=form, test_lead=False) == {real_of_form}
+    assert await _ids(client, form_id=other, test_lead=True) == {test_of_other}
+    assert await _ids(client, form_id=form, ad_account="7654321") == {real_of_form}
+    assert await _ids(client, form_id=form, ad_account="urn:li:sponsoredAccount:1234567") == {
+        test_of_form
+    }
+    assert await _ids(client, form_id=form, campaign="42") == {real_of_form}
+    assert await _ids(
+        client, form_id=form, imported_from="2026-01-01T00:00:00Z", imported_to="2026-02-01"
+    ) == {real_of_form}
+    assert await _ids(client, form_id=form, imported=False) == set()
+
+    page = (await client.get("/api/contacts", params={"form_id": form})).json()["contacts"]
+    submission = next(c for c in page if c["id"] == test_of_form)["submissions"][0]
+    assert (submission["form_name"], submission["test_lead"]) == (name, True)
+
+
+async def test_contacts_come_in_pages_that_never_repeat(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form = await _form(db)
+    created = {await _contact(db, form, "Paged", test_lead=False) for _ in range(5)}
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"form_id": form, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/api/contacts", params=params)).json()
+        seen += [contact["id"] for contact in page["contacts"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(created)
+    _error(
+        await client.get("/api/contacts", params={"cursor": "not-a-cursor"}), 400, "invalid_cursor"
+    )
+    _error(await client.get("/api/contacts", params={"limit": 0}), 422, "invalid_request")
