@@ -11,6 +11,7 @@ Exception tree::
     RequestValidationError   a request that does not match its schema -> 422
     psycopg.OperationalError, PoolTimeout
                              PostgreSQL unreachable -> 503 (retrying later can help)
+    Exception                anything else: a bug -> 500, logged with its traceback
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
+    # Anything else is a bug: the answer keeps the shape and says nothing of the internals.
+    app.add_exception_handler(Exception, _internal_error)
 
 
 async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -120,3 +123,8 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
         "the database is unreachable; try again shortly",
         headers={"Retry-After": "5"},
     )
+
+
+async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("admin API: unexpected error", exc_info=exc)
+    return error_response(500, "internal_error", "an unexpected error occurred; see the logs")

@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from admin.database import Database
 from admin.dependencies import DatabaseDep, SettingsDep
 from admin.errors import ErrorBody, not_found
 from admin.models import Counters, Form, FormList, FormSettingsChange, RunSummary, StatusIndicator
 from admin.status import FormHealth, form_status
+from leadsync.settings import Settings
 from sinks.form_settings import get_form_row, list_form_rows, update_form_settings
 from sinks.sync_runs import UnknownForm
 
@@ -57,7 +59,7 @@ async def change_form(
     return await _read_form(form_id, db, settings)
 
 
-async def _read_form(form_id: int, db: DatabaseDep, settings: SettingsDep) -> Form:
+async def _read_form(form_id: int, db: Database, settings: Settings) -> Form:
     async with db.connection() as conn:
         row = await get_form_row(conn, form_id)
     if row is None:

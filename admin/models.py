@@ -15,7 +15,7 @@ from schemas.mappings import FieldType, SourceKind
 IntervalHours = Annotated[int, Field(ge=1, le=8760, strict=True)]
 
 
-class Request(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -66,7 +66,7 @@ class FormList(BaseModel):
     forms: list[Form]
 
 
-class FormSettingsChange(Request):
+class FormSettingsChange(RequestBody):
     """Only the settings given change; the Import switch starts the first watermark."""
 
     import_enabled: bool | None = Field(default=None, strict=True)
@@ -88,7 +88,7 @@ class FieldList(BaseModel):
     fields: list[ContactFieldOut]
 
 
-class MappingIn(Request):
+class MappingIn(RequestBody):
     source_kind: SourceKind
     source_key: str = Field(
         min_length=1,
@@ -105,7 +105,7 @@ class MappingOut(BaseModel):
     automatic: bool = Field(description="Created on discovery (a predefined field).")
 
 
-class MappingSet(Request):
+class MappingSet(RequestBody):
     mappings: list[MappingIn] = Field(max_length=1000)
 
 

@@ -16,6 +16,7 @@ from uuid import UUID
 from confluent_kafka import KafkaException
 from fastapi import APIRouter, Body, Query, Response
 
+from admin.database import Database
 from admin.dependencies import DatabaseDep, SettingsDep
 from admin.errors import ApiError, ErrorBody, not_found
 from admin.models import Run, RunList
@@ -128,7 +129,7 @@ def _publish(settings: Settings, request: SyncRequest) -> None:
     publish_all(settings, settings.topics.sync_requests, [(key, request.to_record())])
 
 
-async def _read_run(db: DatabaseDep, run_id: UUID) -> Run:
+async def _read_run(db: Database, run_id: UUID) -> Run:
     row: dict[str, Any] | None = await db.run_sync(lambda conn: get_run(conn, run_id))
     if row is None:
         raise not_found("sync run", run_id)

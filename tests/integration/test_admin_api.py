@@ -15,7 +15,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from admin import runs_routes
+from admin import forms_routes, runs_routes
 from admin.app import create_app
 from ingest.producer import PublishError
 from leadsync.settings import Settings
@@ -637,3 +637,20 @@ async def test_contacts_come_in_pages_that_never_repeat(
         await client.get("/api/contacts", params={"cursor": "not-a-cursor"}), 400, "invalid_cursor"
     )
     _error(await client.get("/api/contacts", params={"limit": 0}), 422, "invalid_request")
+
+
+async def test_an_unexpected_failure_keeps_the_error_shape(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: object) -> list[dict[str, Any]]:
+        raise RuntimeError("relation does not exist")
+
+    monkeypatch.setattr(forms_routes, "list_form_rows", broken)
+    app = create_app(settings)
+    token = settings.admin_token.get_secret_value()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://admin.test") as http:
+        response = await http.get("/api/forms", headers={"Authorization": f"Bearer {token}"})
+    body = _error(response, 500, "internal_error")
+    assert "relation" not in body["message"]
+    await app.state.database.close()
