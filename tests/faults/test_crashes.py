@@ -1,0 +1,133 @@
+"""Crashes and outages while leads flow: afterwards every lead is imported exactly once.
+
+architecture.md 3.2 and 3.5: a crash at any point replays work without a second contact, a
+second submission row or a lost lead; every committed change has one outbox row, published
+at least once with a stable id.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+from pydantic import SecretStr
+
+from leadsync.settings import Settings
+from tests.faults.checks import assert_imported_exactly_once
+from tests.faults.dataset import build
+from tests.faults.flow import LogWatch, Publisher
+from tests.faults.proxy import TcpProxy
+from tests.integration.worker import Worker
+
+pytestmark = pytest.mark.integration
+
+MIN_KILLS = 4
+MAX_KILLS = 8
+OUTAGE_S = 30.0
+
+
+def _rng(name: str) -> random.Random:
+    seed = int(os.environ.get("LEADSYNC_FAULTS_SEED", time.time_ns() % 1_000_000))
+    print(f"{name}: seed {seed} (LEADSYNC_FAULTS_SEED={seed} repeats the run)")
+    return random.Random(seed)
+
+
+def test_worker_killed_repeatedly(settings: Settings) -> None:
+    rng = _rng("kills")
+    stream = build(settings, 10_000, rng)
+    ready: list[float] = []  # seconds from each start of the worker to "Worker ready"
+    first_batch: list[float] = []  # ... and to its first imported batch
+    kills_while_publishing = 0
+    with Worker(settings) as worker, Publisher(settings, stream, 200, 0.4) as publisher:
+        watch = LogWatch(worker)
+        while len(ready) < MIN_KILLS or (publisher.is_alive() and len(ready) < MAX_KILLS):
+            # One round: the (re)started worker gets ready, imports, and is killed at random.
+            ready.append(watch.wait_for("Worker ready", 90))
+            if publisher.is_alive():  # importing, so that the kill lands in the middle of work
+                first_batch.append(watch.wait_for("imported batch", 60))
+            time.sleep(rng.uniform(0.2, 3.0))
+            assert worker.process is not None
+            os.kill(worker.process.pid, signal.SIGKILL)
+            worker.process.wait(10)
+            if publisher.is_alive():
+                kills_while_publishing += 1
+            watch.mark()
+            worker.start()
+        publisher.finish()
+        settle_start = time.monotonic()
+        worker.settle(timeout_s=150)
+        settled = time.monotonic() - settle_start
+
+    outcome = assert_imported_exactly_once(settings, stream.expected, worker.log_path)
+    assert kills_while_publishing >= 2, "leads were not flowing during the kills"
+    print(
+        f"kills: {len(ready)} ({kills_while_publishing} while publishing); seconds from each"
+        f" start to ready {[round(s, 1) for s in ready]}, to the first batch"
+        f" {[round(s, 1) for s in first_batch]}; settled {settled:.1f} s after publishing"
+        f" ended; {outcome}; records published {len(stream.records)}"
+    )
+
+
+def test_postgres_unreachable_for_30s(settings: Settings) -> None:
+    rng = _rng("outage")
+    stream = build(settings, 6_000, rng)
+    server = urlsplit(settings.database_conninfo())
+    assert server.hostname is not None
+    assert server.port is not None
+    with TcpProxy(server.hostname, server.port) as proxy:
+        through_proxy = settings.model_copy(
+            update={
+                "database_url": SecretStr(
+                    server._replace(netloc=_netloc(server.netloc, proxy.port)).geturl()
+                )
+            }
+        )
+        with Worker(through_proxy) as worker, Publisher(settings, stream, 200, 0.4) as publisher:
+            watch = LogWatch(worker)
+            watch.wait_for("imported batch", 90)
+            time.sleep(rng.uniform(0.5, 3.0))
+            watch.mark()
+            proxy.outage()
+            at_start = _imported(settings, stream.expected.forms)
+            time.sleep(OUTAGE_S)
+            at_end = _imported(settings, stream.expected.forms)
+            during = watch.since_mark()
+            watch.mark()
+            proxy.recover()
+            recovery = watch.wait_for("imported batch", 90)
+            publisher.finish()
+            worker.settle(timeout_s=150)
+            # One process all along: it neither exited nor had to be restarted.
+            assert worker.process is not None
+            assert worker.process.poll() is None, f"the worker exited:\n{worker.log_tail()}"
+
+    # The outage was real: the worker saw it, and nothing reached the database meanwhile.
+    assert "unavailable (" in during, f"the worker never noticed the outage:\n{during[-3000:]}"
+    assert at_start == at_end < len(stream.expected.lead_ids), (at_start, at_end)
+    outcome = assert_imported_exactly_once(settings, stream.expected, worker.log_path)
+    print(
+        f"outage: {at_start} leads imported when it began, {len(stream.expected.lead_ids)}"
+        f" distinct leads in all; {during.count('unavailable (')} 'unavailable' warnings;"
+        f" first batch {recovery:.1f} s after recovery; {outcome}"
+    )
+
+
+def _netloc(netloc: str, port: int) -> str:
+    """The same user and password, at the proxy's address."""
+    credentials, _, _ = netloc.rpartition("@")
+    return f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
+
+
+def _imported(settings: Settings, forms: list[int]) -> int:
+    """Leads of these forms in the ledger, read from the server directly (not the proxy)."""
+    with psycopg.connect(settings.database_conninfo()) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM imported_leads WHERE form_id = ANY(%s)", (forms,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
