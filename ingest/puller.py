@@ -148,9 +148,12 @@ class Puller:
             try:
                 await self._pull(conn, request, target, window, on_progress)
                 return None
-            except ReconnectRequired as exc:
-                status = "expired" if "expired" in str(exc).lower() else "revoked"
-                reason = f"LinkedIn refused the connection's tokens ({status}): reconnect"
+            except ReconnectRequired:
+                status = _why_refused(conn, target.connection_id)
+                reason = (
+                    f"the LinkedIn connection was {status}: the member must reconnect"
+                    " (`leadsync linkedin connect`)"
+                )
                 mark_connection(conn, target.connection_id, status, reason)
                 return reason
             except RetriableError as exc:
@@ -224,6 +227,17 @@ class Puller:
                 rejected.reason,
             )
         await asyncio.gather(*pending)
+
+
+def _why_refused(conn: psycopg.Connection[Any], connection_id: int) -> str:
+    """ "expired" when the stored tokens had run out, else "revoked": LinkedIn refused tokens
+    that were still within their lifetime (its refresh error does not say which)."""
+    row = conn.execute(
+        "SELECT coalesce(refresh_expires_at, access_expires_at) <= now()"
+        " FROM linkedin_connections WHERE id = %s",
+        (connection_id,),
+    ).fetchone()
+    return "expired" if row and row[0] else "revoked"
 
 
 def _unreadable(rejected: Rejected, request: SyncRequest, origin: str) -> ErrorEvent:

@@ -42,9 +42,12 @@ class ThrottleConfig(_Model):
 
 
 class FaultConfig(_Model):
-    """Faults on the REST API: a share of 5xx answers and added latency."""
+    """Faults on the REST API: a share of 5xx answers, of 429 answers, and added latency."""
 
     error_rate: float = Field(default=0.0, ge=0, le=1)
+    # A "429 storm": this share of calls is throttled (short-term limits, beside the daily
+    # budgets of ThrottleConfig), with a 1 s Retry-After when ThrottleConfig.retry_after is on.
+    throttle_rate: float = Field(default=0.0, ge=0, le=1)
     error_statuses: tuple[int, ...] = (500, 504)
     latency_ms: float = Field(default=0.0, ge=0, le=60_000)
     latency_jitter_ms: float = Field(default=0.0, ge=0, le=60_000)

@@ -76,6 +76,8 @@ class FaultInjector:
         if config.error_rate and self._rng.random() < config.error_rate:
             status = self._rng.choice(config.error_statuses) if config.error_statuses else 500
             raise RestliError(status, "Internal Server Error", SERVER_ERROR)
+        if config.throttle_rate and self._rng.random() < config.throttle_rate:
+            raise RestliError(429, "Too many requests: slow down.", THROTTLED)
 
     def push_fate(self, config: PushFaultConfig) -> PushFate:
         draw = self._rng.random()

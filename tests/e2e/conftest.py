@@ -1,0 +1,153 @@
+"""The whole stack: real Kafka and PostgreSQL, the LinkedIn sandbox, leadsync's processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import psycopg
+import pytest
+
+from leadsync.settings import Settings
+from sandbox.app import create_app
+from sandbox.config import SandboxConfig
+from sandbox.server import ThreadedServer
+from sandbox.state import SandboxState
+from tests.integration.conftest import db, settings
+from tests.integration.worker import Worker, settings_env
+
+pytestmark = pytest.mark.integration
+
+
+class Sandbox:
+    """A sandbox served on a free loopback port, with its state at hand for assertions."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.server = ThreadedServer(create_app(state))
+        self.url = self.server.start()
+        self.control = httpx.Client(base_url=f"{self.url}/sandbox", timeout=60)
+
+    def lead_ids(self, form_ids: set[int]) -> set[str]:
+        return {
+            lead.id
+            for lead in self.state.store.all()
+            if int(lead.form_urn.split(":")[-1].split(",")[0]) in form_ids
+        }
+
+    def close(self) -> None:
+        self.control.close()
+        self.server.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox(settings: Settings) -> Iterator[Sandbox]:
+    config = SandboxConfig(
+        seed=7,
+        client_id=settings.linkedin_client_id,
+        client_secret=settings.linkedin_client_secret,
+    )
+    running = Sandbox(SandboxState(config))
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def stack_settings(settings: Settings, sandbox: Sandbox) -> Settings:
+    """The test run's settings pointed at this module's sandbox."""
+    return settings.model_copy(
+        update={
+            "linkedin_api_url": f"{sandbox.url}/rest",
+            "linkedin_oauth_url": f"{sandbox.url}/oauth/v2",
+            "scheduler_tick_s": 0.5,
+        }
+    )
+
+
+def leadsync(stack_settings: Settings, *args: str) -> str:
+    """Run a leadsync command as an operator would; returns its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "leadsync.cli", *args],
+        env=settings_env(stack_settings),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, f"leadsync {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+class Scheduler:
+    """``leadsync scheduler`` as a subprocess."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log_path = Path(tempfile.mkstemp(prefix="leadsync-scheduler-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Scheduler:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "leadsync.cli", "scheduler"],
+            env=settings_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+
+
+def wait_for_runs(
+    settings: Settings,
+    form_ids: set[int],
+    count: int,
+    timeout_s: float = 120,
+    scheduler: Scheduler | None = None,
+) -> list[tuple[object, ...]]:
+    """Wait until the forms have ``count`` ended runs each; returns (form, status, error)."""
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        while True:
+            rows = conn.execute(
+                "SELECT form_id, status, error FROM sync_runs WHERE form_id = ANY(%s)"
+                " AND status IN ('succeeded', 'failed') ORDER BY finished_at",
+                (sorted(form_ids),),
+            ).fetchall()
+            per_form = {f: sum(1 for r in rows if r[0] == f) for f in form_ids}
+            if all(n >= count for n in per_form.values()):
+                return rows
+            if time.monotonic() > deadline:
+                tail = scheduler.log_tail() if scheduler else ""
+                raise AssertionError(f"sync runs did not end: {rows}\n{tail}")
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def worker(stack_settings: Settings) -> Iterator[Worker]:
+    with Worker(stack_settings) as running:
+        yield running
+
+
+__all__ = ["db", "settings"]

@@ -1,0 +1,209 @@
+"""Pulling from the LinkedIn sandbox: scheduled pulls, throttling, token expiry and revocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from leadsync.settings import Settings
+from tests.e2e.conftest import Sandbox, Scheduler, leadsync, wait_for_runs
+from tests.integration.worker import Worker
+
+
+def _query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+@pytest.fixture(scope="module")
+def connected(stack_settings: Settings, sandbox: Sandbox) -> dict[str, list[int]]:
+    """The operator connected LinkedIn (OAuth against the sandbox) and discovered the forms;
+    returns the sponsored forms by ad account."""
+    out = leadsync(stack_settings, "linkedin", "connect")
+    assert "tokens stored encrypted" in out
+    rows = _query(
+        stack_settings,
+        "SELECT owner_urn, id FROM forms WHERE owner_urn LIKE 'urn:li:sponsoredAccount:%%'"
+        " AND connection_id IS NOT NULL AND state = 'PUBLISHED' ORDER BY owner_urn, id",
+    )
+    by_account: dict[str, list[int]] = {}
+    for owner, form_id in rows:
+        by_account.setdefault(owner, []).append(form_id)
+    assert len(by_account) >= 2, f"the sandbox should offer two ad accounts: {rows}"
+    return by_account
+
+
+# In the sandbox (seed 7), form 7410233 of ad account 577211843 has had version 3 for 30 days
+# and version 2 for 150; form 7571309 belongs to ad account 1234567.
+MULTI_VERSION_FORM = 7410233
+OTHER_ACCOUNT_FORM = 7571309
+
+
+def _two_forms(connected: dict[str, list[int]]) -> set[int]:
+    """Two forms of two ad accounts, one of them with leads of two versions."""
+    owners = {f: a for a, forms in connected.items() for f in forms}
+    assert owners[MULTI_VERSION_FORM] != owners[OTHER_ACCOUNT_FORM]
+    return {MULTI_VERSION_FORM, OTHER_ACCOUNT_FORM}
+
+
+def test_scheduled_pull_imports_every_lead_once_and_an_overlapping_pull_nothing_new(
+    stack_settings: Settings, sandbox: Sandbox, connected: dict[str, list[int]], worker: Worker
+) -> None:
+    forms = _two_forms(connected)
+    for form_id in forms:
+        leadsync(stack_settings, "forms", "import", str(form_id), "on")
+    # The last pull was 60 days ago: the next one covers the leads since then.
+    _query(
+        stack_settings,
+        "UPDATE forms SET watermark = now() - interval '60 days' WHERE id = ANY(%s)",
+        sorted(forms),
+    )
+    for form_id in forms:
+        sandbox.control.post(
+            "/leads/preload", json={"count": 60, "spreadDays": 45, "formId": form_id}
+        ).raise_for_status()
+    expected = sandbox.lead_ids(forms)
+
+    with Scheduler(stack_settings) as scheduler:
+        runs = wait_for_runs(stack_settings, forms, 1, scheduler=scheduler)
+        assert all(status == "succeeded" for _, status, _ in runs), runs
+        worker.settle()
+        imported = {
+            r[0]
+            for r in _query(
+                stack_settings,
+                "SELECT lead_id FROM imported_leads WHERE form_id = ANY(%s)",
+                sorted(forms),
+            )
+        }
+        errors = {
+            r[0]
+            for r in _query(
+                stack_settings,
+                "SELECT lead_id FROM error_log WHERE form_id = ANY(%s)",
+                sorted(forms),
+            )
+        }
+        # Every lead is either imported or, if its answers are invalid, in the error log.
+        assert imported | errors == expected
+        assert not imported & errors
+        versions = _query(
+            stack_settings,
+            "SELECT DISTINCT form_id, form_version FROM form_submissions WHERE form_id = ANY(%s)",
+            sorted(forms),
+        )
+        assert len(versions) >= 3, f"leads of two versions of a form expected: {versions}"
+        submissions = _query(
+            stack_settings,
+            "SELECT count(*), count(DISTINCT lead_id) FROM form_submissions"
+            " WHERE form_id = ANY(%s)",
+            sorted(forms),
+        )
+        contacts_before = _query(stack_settings, "SELECT count(*) FROM contacts")
+
+        # Two hours later the next scheduled pull overlaps the first window: nothing new.
+        _query(
+            stack_settings,
+            "UPDATE forms SET last_synced_at = now() - interval '25 hours' WHERE id = ANY(%s)",
+            sorted(forms),
+        )
+        wait_for_runs(stack_settings, forms, 2, scheduler=scheduler)
+        worker.settle()
+    second = _query(
+        stack_settings,
+        "SELECT r.leads_published, (SELECT count(*) FROM imported_leads l"
+        "   WHERE l.sync_run_id = r.id) FROM sync_runs r"
+        " WHERE r.form_id = ANY(%s) ORDER BY r.requested_at DESC LIMIT 2",
+        sorted(forms),
+    )
+    assert all(imported_by_run == 0 for _, imported_by_run in second), second
+    assert _query(stack_settings, "SELECT count(*) FROM contacts") == contacts_before
+    assert (
+        _query(
+            stack_settings,
+            "SELECT count(*), count(DISTINCT lead_id) FROM form_submissions"
+            " WHERE form_id = ANY(%s)",
+            sorted(forms),
+        )
+        == submissions
+    )
+
+
+def test_a_429_storm_slows_the_pull_down_but_loses_nothing(
+    stack_settings: Settings, sandbox: Sandbox, connected: dict[str, list[int]], worker: Worker
+) -> None:
+    form_id = 7767641  # ad account 555981424
+    leadsync(stack_settings, "forms", "import", str(form_id), "on")
+    sandbox.control.post(
+        "/leads/preload", json={"count": 150, "spreadDays": 5, "formId": form_id}
+    ).raise_for_status()
+    expected = sandbox.lead_ids({form_id})
+    sandbox.control.patch("/config", json={"faults": {"throttle_rate": 0.35}}).raise_for_status()
+    try:
+        with Scheduler(stack_settings) as scheduler:
+            out = leadsync(stack_settings, "sync", str(form_id), "--all-submissions")
+            assert out.strip().splitlines()[-1].startswith("succeeded"), scheduler.log_tail()
+            worker.settle()
+    finally:
+        sandbox.control.patch("/config", json={"faults": {"throttle_rate": 0}})
+    imported = {
+        r[0]
+        for r in _query(
+            stack_settings, "SELECT lead_id FROM imported_leads WHERE form_id = %s", form_id
+        )
+    }
+    errors = {
+        r[0]
+        for r in _query(stack_settings, "SELECT lead_id FROM error_log WHERE form_id = %s", form_id)
+    }
+    assert imported | errors == expected
+
+
+def test_an_expired_access_token_is_refreshed_without_the_operator(
+    stack_settings: Settings, sandbox: Sandbox, connected: dict[str, list[int]], worker: Worker
+) -> None:
+    form_id = OTHER_ACCOUNT_FORM
+    leadsync(stack_settings, "forms", "import", str(form_id), "on")
+    before = _query(stack_settings, "SELECT access_token FROM linkedin_connections")
+    sandbox.control.post("/clock/advance", json={"seconds": 61 * 86_400}).raise_for_status()
+    with Scheduler(stack_settings):
+        out = leadsync(stack_settings, "sync", str(form_id))
+    assert out.strip().splitlines()[-1].startswith("succeeded"), out
+    after = _query(stack_settings, "SELECT access_token, status FROM linkedin_connections")
+    assert after[0][1] == "active"
+    assert after[0][0] != before[0][0], "the access token should have been refreshed and stored"
+
+
+def test_a_revoked_connection_fails_the_pull_and_says_why(
+    stack_settings: Settings, sandbox: Sandbox, connected: dict[str, list[int]], worker: Worker
+) -> None:
+    form_id = OTHER_ACCOUNT_FORM
+    leadsync(stack_settings, "forms", "import", str(form_id), "on")
+    sandbox.control.post("/tokens/revoke", json={}).raise_for_status()
+    with Scheduler(stack_settings):
+        done = _run_sync_expect_failure(stack_settings, form_id)
+    assert "reconnect" in done
+    status = _query(stack_settings, "SELECT status, status_reason FROM linkedin_connections")
+    assert status[0][0] == "revoked"
+    assert "reconnect" in status[0][1]
+
+
+def _run_sync_expect_failure(settings: Settings, form_id: int) -> str:
+    import subprocess
+    import sys
+
+    from tests.integration.worker import settings_env
+
+    done = subprocess.run(
+        [sys.executable, "-m", "leadsync.cli", "sync", str(form_id)],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    return done.stdout
