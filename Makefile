@@ -40,16 +40,24 @@ services: install
 	LEADSYNC_DEMO=true $(LEADSYNC) db upgrade
 	LEADSYNC_DEMO=true $(LEADSYNC) topics create
 
-run: services
+.env:
+	cp stack/demo.env .env
+
+run: services .env
 	$(RUN_ENV) bash stack/processes.sh start
+	@# Connect the sandbox's demo member (OAuth) and discover its forms; idempotent.
+	$(RUN_ENV) $(LEADSYNC) linkedin connect
 	@echo
 	@echo "leadsync is running (demo mode). Where to look:"
 	@echo "  processes:   bash stack/processes.sh status   (logs in .cache/logs/)"
+	@echo "  admin API:   http://127.0.0.1:8000/docs   (token: leadsync-demo-admin-token)"
+	@echo "  forms:       $(LEADSYNC) forms list          (settings: .env, from stack/demo.env)"
+	@echo "  import one:  $(LEADSYNC) forms import 7234246 on && $(LEADSYNC) sync 7234246 --all-submissions"
 	@echo "  LinkedIn:    the sandbox on http://127.0.0.1:8090 (leadsync sandbox --help)"
 	@echo "  Kafka:       $(LEADSYNC_KAFKA_BOOTSTRAP_SERVERS)   (topics leadsync.*)"
 	@echo "  PostgreSQL:  psql $(LEADSYNC_DATABASE_URL)"
-	@echo "  try a lead:  LEADSYNC_DEMO=true $(LEADSYNC) leads publish examples/lead.json"
-	@echo "               psql $(LEADSYNC_DATABASE_URL) -c 'SELECT email, first_name, linkedin_imported FROM contacts'"
+	@echo "  contacts:    psql $(LEADSYNC_DATABASE_URL) -c 'SELECT email, first_name, linkedin_imported FROM contacts'"
+	@echo "  changes:     $(LEADSYNC) tail"
 	@echo "  stop:        make stop"
 
 stop:

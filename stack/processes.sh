@@ -11,8 +11,10 @@ LEADSYNC="$ROOT/.venv/bin/leadsync"
 declare -A COMMANDS=(
   [sandbox]="sandbox --demo"
   [worker]="worker"
+  [scheduler]="scheduler"
+  [admin]="admin"
 )
-ORDER=(sandbox worker)
+ORDER=(sandbox worker scheduler admin)
 
 start_one() {
   local name="$1" pidfile="$RUN/$1.pid"
