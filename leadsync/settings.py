@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     # How often the scheduler looks for forms whose periodic sync is due.
     scheduler_tick_s: float = Field(default=60.0, gt=0, le=3600)
 
+    # Webhook ingress: where LinkedIn reaches this receiver (subscriptions point there), and
+    # how long a notification may wait for Kafka's acknowledgement before the answer is 503.
+    ingress_public_url: str = "http://127.0.0.1:8080/linkedin/webhook"
+    ingress_ack_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    ingress_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    # Hydration: concurrent LinkedIn calls while fetching the leads of one batch.
+    hydrate_concurrency: int = Field(default=8, ge=1, le=64)
+
     # Consumer timeouts; tests lower them so the first partition assignment is quick.
     kafka_session_timeout_s: float = Field(default=30.0, gt=0)
     kafka_heartbeat_interval_s: float = Field(default=3.0, gt=0)
@@ -161,7 +169,7 @@ class Settings(BaseSettings):
             raise ValueError("expected postgresql://user:password@host:port/database")
         return value
 
-    @field_validator("linkedin_api_url", "linkedin_oauth_url")
+    @field_validator("linkedin_api_url", "linkedin_oauth_url", "ingress_public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
