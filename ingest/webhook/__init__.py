@@ -1,0 +1,1 @@
+"""The webhook receiver: LinkedIn's lead notifications, durable in Kafka before 2xx."""

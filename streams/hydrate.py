@@ -1,0 +1,219 @@
+"""Hydration: a lead notification becomes the full lead on ``leadsync.leads.raw``.
+
+For each ``CREATED`` notification the lead is fetched from LinkedIn
+(``GET /rest/leadFormResponses/{id}`` with the form projection) and published with origin
+``push``; a ``DELETED`` one becomes an erase request. A lead already imported, or already
+fetched by this worker, is dropped before the API call. LinkedIn 429/5xx are retried here
+with back-off (the notification's offset is not committed meanwhile); a lead LinkedIn no
+longer has (404) and a connection that must be renewed become error events, and the lead
+stays recoverable by the next pull. The batch's offsets are committed only after every
+resulting record is on its topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from pydantic import ValidationError
+
+from ingest.linkedin import (
+    LinkedInClient,
+    LinkedInError,
+    NotFound,
+    ReconnectRequired,
+    RetriableError,
+)
+from leadsync.settings import Settings
+from schemas.envelopes import EraseRequest, Origin, RawLead
+from schemas.events import ErrorEvent
+from schemas.notifications import LeadNotification, ReceivedNotification
+from sinks.connections import PostgresTokenStore, mark_connection
+from streams.importer import Record
+
+log = logging.getLogger(__name__)
+
+RECENT_LEADS = 100_000
+
+CONNECTION_FOR_OWNER = """
+SELECT a.connection_id FROM ad_accounts a JOIN linkedin_connections c ON c.id = a.connection_id
+WHERE (a.urn = %(owner)s OR a.organization_urn = %(owner)s) AND c.status = 'active'
+UNION ALL
+SELECT id FROM linkedin_connections WHERE status = 'active'
+LIMIT 1
+"""
+
+
+class Hydrator:
+    def __init__(self, app: faust.App, settings: Settings) -> None:
+        self.settings = settings
+        self.raw_topic = app.topic(
+            settings.topics.leads_raw, value_type=bytes, value_serializer="raw"
+        )
+        self.errors_topic = app.topic(
+            settings.topics.errors, value_type=bytes, value_serializer="raw"
+        )
+        self.pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            settings.database_conninfo(), min_size=1, max_size=2, open=False, timeout=10
+        )
+        self.clients: dict[int, LinkedInClient] = {}
+        self.recent: OrderedDict[str, None] = OrderedDict()
+        self.limit = asyncio.Semaphore(settings.hydrate_concurrency)
+
+    async def hydrate(self, records: list[Record]) -> None:
+        pending: list[Any] = []
+        wanted: dict[str, tuple[Record, LeadNotification]] = {}
+        for record in records:
+            try:
+                notification = ReceivedNotification.model_validate_json(record.value).notification()
+                form_id = notification.form_id()
+            except (ValidationError, ValueError) as exc:
+                message = " ".join(str(exc).splitlines()[:2])[:300]
+                pending.append(
+                    self._error(
+                        record.error(
+                            "hydrate", "undecodable_notification", message, with_bytes=True
+                        )
+                    )
+                )
+                continue
+            lead_id = notification.lead_id()
+            if notification.lead_action == "DELETED":
+                occurred = (
+                    datetime.fromtimestamp(notification.occurred_at / 1000, UTC)
+                    if notification.occurred_at
+                    else datetime.now(UTC)
+                )
+                erase = EraseRequest(
+                    erase_lead_id=lead_id, form_id=form_id, origin=Origin.PUSH, occurred_at=occurred
+                )
+                wanted.pop(lead_id, None)
+                pending.append(
+                    await self.raw_topic.send(key=lead_id.encode(), value=erase.to_record())
+                )
+            elif lead_id not in self.recent:
+                wanted[lead_id] = (record, notification)
+        if wanted:
+            for lead_id in await self._already_imported(list(wanted)):
+                del wanted[lead_id]
+            results = await asyncio.gather(
+                *(self._fetch(record, n) for record, n in wanted.values())
+            )
+            pending.extend(r for r in results if r is not None)
+        await asyncio.gather(*pending)  # every record acknowledged before the offsets move
+        for lead_id in wanted:
+            self.recent[lead_id] = None
+        while len(self.recent) > RECENT_LEADS:
+            self.recent.popitem(last=False)
+
+    async def _fetch(self, record: Record, notification: LeadNotification) -> Any:
+        lead_id = notification.lead_id()
+        delay = 0.5
+        while True:
+            try:
+                client = await self._client_for(notification.owner_urn())
+                if client is None:
+                    return await self._error(
+                        record.error(
+                            "hydrate",
+                            "no_connection",
+                            "no active LinkedIn connection can fetch this lead; connect, then pull",
+                        )
+                    )
+                async with self.limit:
+                    lead = await client.get_lead(lead_id)
+                raw = RawLead(lead=lead, origin=Origin.PUSH)
+                return await self.raw_topic.send(key=lead_id.encode(), value=raw.to_record())
+            except NotFound:
+                return await self._error(
+                    record.error(
+                        "hydrate",
+                        "lead_not_found",
+                        f"LinkedIn no longer has lead {lead_id} (withdrawn before it was fetched)",
+                    )
+                )
+            except ReconnectRequired as exc:
+                await self._mark_revoked(client, str(exc))
+                return await self._error(
+                    record.error(
+                        "hydrate",
+                        "connection_revoked",
+                        "the LinkedIn connection must be renewed; the lead comes in with the next"
+                        " pull after reconnecting",
+                    )
+                )
+            except (RetriableError, psycopg.OperationalError) as exc:
+                log.warning("hydrating %s: %s; retrying in %.1f s", lead_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.retry_backoff_max_s)
+            except LinkedInError as exc:
+                return await self._error(
+                    record.error(
+                        "hydrate",
+                        "linkedin_error",
+                        f"LinkedIn answered {exc.status}: {exc.message}",
+                    )
+                )
+
+    async def _error(self, event: ErrorEvent) -> Any:
+        return await self.errors_topic.send(
+            key=str(event.form_id or "").encode(), value=event.model_dump_json().encode()
+        )
+
+    async def _already_imported(self, lead_ids: list[str]) -> list[str]:
+        await self.pool.open(wait=False)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT lead_id FROM imported_leads WHERE lead_id = ANY(%s)", (lead_ids,)
+            )
+            return [row[0] for row in await cur.fetchall()]
+
+    async def _client_for(self, owner_urn: str | None) -> LinkedInClient | None:
+        await self.pool.open(wait=False)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(CONNECTION_FOR_OWNER, {"owner": owner_urn or ""})
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        connection_id: int = row[0]
+        if connection_id not in self.clients:
+            store = PostgresTokenStore(self.settings, connection_id)
+            self.clients[connection_id] = LinkedInClient.from_settings(self.settings, store)
+        return self.clients[connection_id]
+
+    async def _mark_revoked(self, client: LinkedInClient | None, reason: str) -> None:
+        for connection_id, known in list(self.clients.items()):
+            if known is client:
+                with psycopg.connect(self.settings.database_conninfo(), autocommit=True) as conn:
+                    mark_connection(
+                        conn,
+                        connection_id,
+                        "revoked",
+                        "LinkedIn refused the connection's tokens: reconnect",
+                    )
+                del self.clients[connection_id]
+        log.error("LinkedIn connection unusable: %s", reason)
+
+
+def register_hydrate(app: faust.App, settings: Settings) -> None:
+    hydrator = Hydrator(app, settings)
+    topic = app.topic(settings.topics.notifications, value_type=bytes, value_serializer="raw")
+
+    @app.agent(topic, name="hydrate", concurrency=1)
+    async def hydrate(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(  # type: ignore[attr-defined]
+            settings.import_batch_size, within=settings.import_batch_window_s
+        ):
+            records = [
+                Record(e.message.value, e.message.topic, e.message.partition, e.message.offset)
+                for e in events
+            ]
+            await hydrator.hydrate(records)
+
+    del hydrate
