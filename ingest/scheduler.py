@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import psycopg
@@ -21,6 +22,7 @@ from confluent_kafka import Consumer, KafkaException, Message
 
 from ingest.publisher import AsyncPublisher
 from ingest.puller import Puller
+from ingest.subscriptions import ensure_subscriptions
 from leadsync.settings import Settings
 from schemas.envelopes import SyncOptions, SyncRequest, SyncTrigger
 from sinks import sync_runs
@@ -28,6 +30,7 @@ from sinks import sync_runs
 log = logging.getLogger(__name__)
 
 _LEADER_LOCK_ID = 0x7363686564  # "sched"
+SUBSCRIPTION_ROUND_S = 3600.0
 
 DUE_FORMS = """
 SELECT f.id FROM forms f
@@ -68,8 +71,16 @@ async def schedule_forever(settings: Settings, publisher: AsyncPublisher) -> Non
                 while not _try_lead(conn):  # noqa: ASYNC110 - polls PostgreSQL
                     await asyncio.sleep(settings.scheduler_tick_s)
                 log.info("this scheduler is the leader")
+                subscribed: set[tuple[str, str]] = set()
+                round_started = time.monotonic()
                 while True:
                     await _tick(conn, settings, publisher)
+                    # A form switched on since the last tick gets its push subscription;
+                    # every hour all owners are checked again (and failures retried).
+                    if time.monotonic() - round_started > SUBSCRIPTION_ROUND_S:
+                        subscribed.clear()
+                        round_started = time.monotonic()
+                    await ensure_subscriptions(settings, conn, subscribed)
                     await asyncio.sleep(settings.scheduler_tick_s)
         except (psycopg.OperationalError, KafkaException) as exc:
             log.warning("scheduler paused (%s); retrying", exc)

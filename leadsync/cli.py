@@ -262,6 +262,49 @@ def scheduler() -> None:
 
 
 @app.command()
+def ingress() -> None:
+    """Serve LinkedIn's webhook (GET/POST /linkedin/webhook, /healthz, /metrics)."""
+    import uvicorn
+
+    from ingest.webhook.app import create_app as create_ingress
+    from leadsync.topics import ensure_topics, wait_for_kafka
+
+    settings = _settings()
+    _logging(settings)
+    wait_for_kafka(settings)
+    ensure_topics(settings)
+    uvicorn.run(
+        create_ingress(settings),
+        host=settings.ingress_host,
+        port=settings.ingress_port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+@app.command()
+def subscribe() -> None:
+    """Make sure LinkedIn pushes the leads of every form with Import on to this receiver."""
+    import asyncio
+
+    import psycopg
+
+    from ingest.subscriptions import ensure_subscriptions
+
+    settings = _settings()
+    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        result = asyncio.run(ensure_subscriptions(settings, conn))
+    for label in result.created:
+        typer.echo(f"subscribed {label} -> {settings.ingress_public_url}")
+    for label in result.existing:
+        typer.echo(f"already subscribed {label}")
+    for label in result.failed:
+        typer.echo(f"FAILED {label}", err=True)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def keygen() -> None:
     """Print a new key for LEADSYNC_TOKEN_KEY (encrypts LinkedIn tokens at rest)."""
     from cryptography.fernet import Fernet

@@ -13,8 +13,9 @@ declare -A COMMANDS=(
   [worker]="worker"
   [scheduler]="scheduler"
   [admin]="admin"
+  [ingress]="ingress"
 )
-ORDER=(sandbox worker scheduler admin)
+ORDER=(sandbox ingress worker scheduler admin)
 
 start_one() {
   local name="$1" pidfile="$RUN/$1.pid"

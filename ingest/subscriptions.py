@@ -1,0 +1,67 @@
+"""Owner-level push subscriptions for the forms whose Import is on.
+
+Idempotent (the client lists before it creates): run by ``leadsync subscribe`` and by the
+scheduler on every tick, so a form switched on through the admin API is subscribed within
+a tick. LinkedIn validates the webhook (challenge) before it accepts a subscription, so the
+receiver must be reachable at ``LEADSYNC_INGRESS_PUBLIC_URL``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from ingest.linkedin import LinkedInClient, LinkedInError, Owner
+from ingest.puller import ORGANIC_LEAD_TYPES
+from leadsync.settings import Settings
+from sinks.connections import PostgresTokenStore
+
+log = logging.getLogger(__name__)
+
+OWNERS_TO_SUBSCRIBE = """
+SELECT DISTINCT f.owner_urn, f.connection_id FROM forms f
+JOIN linkedin_connections c ON c.id = f.connection_id AND c.status = 'active'
+WHERE f.import_enabled AND f.owner_urn IS NOT NULL
+ORDER BY 1
+"""
+
+
+@dataclass
+class SubscribeResult:
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+async def ensure_subscriptions(
+    settings: Settings, conn: psycopg.Connection[Any], done: set[tuple[str, str]] | None = None
+) -> SubscribeResult:
+    """Subscribe every owner of an enabled form; ``done`` skips pairs already tried."""
+    result = SubscribeResult()
+    for owner_urn, connection_id in conn.execute(OWNERS_TO_SUBSCRIBE).fetchall():
+        organic = ":organization:" in owner_urn
+        owner = Owner.organization(owner_urn) if organic else Owner.sponsored_account(owner_urn)
+        lead_types = ORGANIC_LEAD_TYPES if organic else ("SPONSORED",)
+        store = PostgresTokenStore(settings, connection_id)
+        async with LinkedInClient.from_settings(settings, store) as linkedin:
+            for lead_type in lead_types:
+                if done is not None and (owner_urn, lead_type) in done:
+                    continue
+                label = f"{owner_urn} {lead_type}"
+                try:
+                    subscribed = await linkedin.subscribe(
+                        settings.ingress_public_url, owner, lead_type
+                    )
+                except LinkedInError as exc:
+                    log.warning("could not subscribe %s: %s", label, exc)
+                    result.failed.append(f"{label}: {exc.message or exc}")
+                    if done is not None:
+                        done.add((owner_urn, lead_type))  # not again before the next round
+                    continue
+                (result.created if subscribed.created else result.existing).append(label)
+                if done is not None:
+                    done.add((owner_urn, lead_type))
+    return result
