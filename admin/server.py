@@ -1,4 +1,4 @@
-"""Serves the admin API with uvicorn on 127.0.0.1:LEADSYNC_ADMIN_PORT."""
+"""Serves the admin API with uvicorn on LEADSYNC_ADMIN_HOST:LEADSYNC_ADMIN_PORT."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ import uvicorn
 from admin.app import create_app
 from leadsync.settings import Settings
 
-# Loopback only: the API changes what gets imported; expose it through a reverse proxy
-# with TLS, never directly.
-HOST = "127.0.0.1"
-
-
 def serve(settings: Settings) -> None:
     uvicorn.run(
         create_app(settings),
-        host=HOST,
+        # Loopback by default: the API changes what gets imported; expose it through a
+        # reverse proxy with TLS, never directly.
+        host=settings.admin_host,
         port=settings.admin_port,
         log_level=settings.log_level,
         # The default server header names the software; nothing gains from it.

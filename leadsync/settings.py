@@ -139,8 +139,10 @@ class Settings(BaseSettings):
     # Webhook ingress: where LinkedIn reaches this receiver (subscriptions point there), and
     # how long a notification may wait for Kafka's acknowledgement before the answer is 503.
     ingress_public_url: str = "http://127.0.0.1:8080/linkedin/webhook"
-    # Loopback by default: in production a TLS-terminating proxy faces LinkedIn.
+    # Loopback by default: in production a TLS-terminating proxy faces LinkedIn (and the
+    # operators, for the admin API). 0.0.0.0 only inside a container.
     ingress_host: str = "127.0.0.1"
+    admin_host: str = "127.0.0.1"
     ingress_ack_timeout_s: float = Field(default=2.0, gt=0, le=30)
     ingress_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     # Hydration: concurrent LinkedIn calls while fetching the leads of one batch.
