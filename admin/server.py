@@ -7,6 +7,7 @@ import uvicorn
 from admin.app import create_app
 from leadsync.settings import Settings
 
+
 def serve(settings: Settings) -> None:
     uvicorn.run(
         create_app(settings),
