@@ -218,6 +218,12 @@ def _tail(log: Path, lines: int = 30) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
+def _cpu_s(pid: int) -> float:
+    """User plus system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mib(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -237,6 +243,7 @@ class PipelineRun:
     total_s: float
     leads: int
     rss: list[tuple[int, float]]  # (rows committed, RSS MiB)
+    cpu_s: float  # the worker's CPU time from its first row to its last
     contacts: int
     submissions: int
     errors: int
@@ -244,6 +251,11 @@ class PipelineRun:
     @property
     def leads_per_s(self) -> float:
         return self.leads / self.total_s
+
+    @property
+    def busy(self) -> float:
+        """Share of the steady phase the worker spent on the CPU (1.0: one core, saturated)."""
+        return self.cpu_s / max(self.total_s - self.first_row_s, 1e-9)
 
     @property
     def steady_per_s(self) -> float:
@@ -263,6 +275,7 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
         argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
     rss: list[tuple[int, float]] = []
     first: float | None = None
+    first_cpu = 0.0
     with (
         psycopg.connect(settings.database_conninfo(), autocommit=True) as conn,
         child(argv, settings_env(settings), log) as worker,
@@ -277,7 +290,7 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
             now = time.monotonic()
             count = int(row[0]) if row else 0
             if count and first is None:
-                first = now
+                first, first_cpu = now, _cpu_s(worker.pid)
             if count != rows:
                 rows, last_change = count, now
             elif now - last_change > STALL_S:
@@ -286,6 +299,7 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
             if mib is not None:
                 rss.append((rows, mib))
         done = time.monotonic()
+        cpu = _cpu_s(worker.pid) - first_cpu
         # Stopped before the sanity counts, so they do not compete with the relay.
         worker.terminate()
         worker.wait(30)
@@ -295,7 +309,7 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
         ).fetchone()
     assert counts is not None
     assert first is not None
-    return PipelineRun(first - started, done - started, leads, rss, *counts)
+    return PipelineRun(first - started, done - started, leads, rss, cpu, *counts)
 
 
 COUNT_AGENT = "_count-agent"
@@ -434,7 +448,8 @@ def one_round(
         run = run_pipeline(settings, leads, log, profile)
         results.pipeline.append(run)
         print(f"  pipeline: {run.leads_per_s:,.0f} leads/s (first row after"
-              f" {run.first_row_s:.1f} s, {run.total_s:.1f} s in all); RSS"
+              f" {run.first_row_s:.1f} s, {run.total_s:.1f} s in all; CPU-bound"
+              f" {run.busy:.0%}); RSS"
               f" {run.rss_at(0):.0f}/{run.rss_at(0.5):.0f}/{run.rss_at(1):.0f} MiB;"
               f" {run.contacts:,} contacts, {run.submissions:,} submissions,"
               f" {run.errors} errors; log {log}", flush=True)  # fmt: skip
@@ -472,6 +487,8 @@ def report(results: Results, batch: int, window: float) -> bool:
           f"{faust_first:>9.1f}")  # fmt: skip
     print(f"{'baseline psycopg upsert (rows)':34}{psycopg_rate:>10,.0f}")
     print(f"ratio pipeline / slower baseline ({slower_name}): {ratio:.2f}")
+    busy = med(r.busy for r in results.pipeline)
+    print(f"worker on the CPU {busy:.0%} of the steady phase (the rest: waiting on I/O)")
     for i, (start, mid, end, peak) in enumerate(rss, 1):
         print(f"worker RSS round {i}: first row {start:.0f} MiB, half {mid:.0f} MiB,"
               f" end {end:.0f} MiB, peak {peak:.0f} MiB")  # fmt: skip
