@@ -488,7 +488,9 @@ def report(results: Results, batch: int, window: float) -> bool:
     print(f"{'baseline psycopg upsert (rows)':34}{psycopg_rate:>10,.0f}")
     print(f"ratio pipeline / slower baseline ({slower_name}): {ratio:.2f}")
     busy = med(r.busy for r in results.pipeline)
-    print(f"worker on the CPU {busy:.0%} of the steady phase (the rest: waiting on I/O)")
+    per_lead = med(r.cpu_s / r.leads * 1e6 for r in results.pipeline)
+    print(f"worker on the CPU {busy:.0%} of the steady phase (the rest: waiting on I/O or"
+          f" on a busy machine); {per_lead:,.0f} us of worker CPU per lead")  # fmt: skip
     for i, (start, mid, end, peak) in enumerate(rss, 1):
         print(f"worker RSS round {i}: first row {start:.0f} MiB, half {mid:.0f} MiB,"
               f" end {end:.0f} MiB, peak {peak:.0f} MiB")  # fmt: skip

@@ -18,7 +18,9 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from schemas.envelopes import lead_json
 from schemas.events import Cause, ContactChange, ContactEventType, SubmissionRef
+from schemas.linkedin import Lead
 from sinks.outbox import change_event, field_changes, write_events
 
 # Standard contact fields that are columns of "contacts"; any other field key is custom.
@@ -69,10 +71,19 @@ class SubmissionRow:
     answers: list[dict[str, Any]]
     consents: list[dict[str, Any]]
     hidden_fields: list[dict[str, Any]]
-    raw_lead: dict[str, Any]
+    lead: Lead  # stored as ``raw_lead``
     origin: str
     sync_run_id: UUID | None
     restart_workflows: bool = False
+
+    @property
+    def raw_lead(self) -> dict[str, Any]:
+        """The lead as LinkedIn sent it (see :func:`schemas.envelopes.lead_json`)."""
+        return lead_json(self.lead)
+
+    def raw_lead_json(self) -> str:
+        """:attr:`raw_lead` as JSON text, serialised by pydantic in one pass (the hot path)."""
+        return self.lead.model_dump_json(by_alias=True, exclude_none=True)
 
     def ref(self) -> SubmissionRef:
         return SubmissionRef(
@@ -110,6 +121,19 @@ def _records(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, default=str)
 
 
+def _records_with(rows: list[dict[str, Any]], key: str, documents: list[str]) -> str:
+    """:func:`_records`, each row with one more member: a JSON document already serialised.
+
+    The raw leads are most of a batch's bytes; encoding them again would cost more than all
+    the rest of the batch's JSON.
+    """
+    parts = [
+        f"{json.dumps(row, default=str)[:-1]}, {json.dumps(key)}: {document}}}"
+        for row, document in zip(rows, documents, strict=True)
+    ]
+    return f"[{', '.join(parts)}]"
+
+
 _CONTACT_COLUMNS = ", ".join(STANDARD_COLUMNS)
 _CONTACT_TYPES = ", ".join(f"{c} text" for c in STANDARD_COLUMNS)
 _CONTACT_SET = ",\n".join(f"  {c} = coalesce(excluded.{c}, c.{c})" for c in STANDARD_COLUMNS)
@@ -142,6 +166,8 @@ _SUBMISSION_COLUMNS = (
     " answers jsonb, consents jsonb, hidden_fields jsonb, raw_lead jsonb"
 )
 _SUBMISSION_NAMES = [c.split()[0] for c in _SUBMISSION_COLUMNS.split(",")]
+# Every column but the raw lead, which is serialised on its own (see _records_with).
+_SUBMISSION_VALUES = [name for name in _SUBMISSION_NAMES if name != "raw_lead"]
 
 UPSERT_SUBMISSIONS = f"""
 INSERT INTO form_submissions AS s (contact_id, {", ".join(_SUBMISSION_NAMES)})
@@ -229,14 +255,18 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
         ledger = []
         for sub in batch.submissions:
             contact_id = outcome.contact_ids[sub.email]
-            values = {name: getattr(sub, name) for name in _SUBMISSION_NAMES}
-            submissions.append({"contact_id": contact_id, **values})
+            values = {name: getattr(sub, name) for name in _SUBMISSION_VALUES}
+            submissions.append(({"contact_id": contact_id, **values}, sub))
             ledger.append(
                 {"lead_id": sub.lead_id, "form_id": sub.form_id, "contact_id": contact_id,
                  "submitted_at": sub.submitted_at, "origin": sub.origin,
                  "sync_run_id": sub.sync_run_id}
             )  # fmt: skip
-        await conn.execute(UPSERT_SUBMISSIONS, (_records(_latest_per_form(submissions)),))
+        latest = _latest_per_form(submissions)
+        rows = _records_with(
+            [row for row, _ in latest], "raw_lead", [sub.raw_lead_json() for _, sub in latest]
+        )
+        await conn.execute(UPSERT_SUBMISSIONS, (rows,))
         await conn.execute(RECORD_LEDGER, (_records(ledger),))
         await conn.execute(
             "DELETE FROM skipped_leads WHERE lead_id = ANY(%s)",
@@ -276,13 +306,15 @@ def _newest_submission(submissions: list[SubmissionRow]) -> dict[str, Submission
     return newest
 
 
-def _latest_per_form(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _latest_per_form(
+    rows: list[tuple[dict[str, Any], SubmissionRow]],
+) -> list[tuple[dict[str, Any], SubmissionRow]]:
     """One row per (contact, form): a statement may not update the same row twice."""
-    latest: dict[tuple[Any, int], dict[str, Any]] = {}
-    for row in rows:
+    latest: dict[tuple[Any, int], tuple[dict[str, Any], SubmissionRow]] = {}
+    for row, sub in rows:
         key = (row["contact_id"], row["form_id"])
-        if key not in latest or row["submitted_at"] >= latest[key]["submitted_at"]:
-            latest[key] = row
+        if key not in latest or row["submitted_at"] >= latest[key][0]["submitted_at"]:
+            latest[key] = (row, sub)
     return list(latest.values())
 
 

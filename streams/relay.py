@@ -8,7 +8,6 @@ id. One relay publishes at a time (a PostgreSQL session lock), whatever the numb
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
@@ -57,7 +56,7 @@ async def _relay_rows(
         pending = [
             await topic.send(
                 key=contact_id.encode(),
-                value=json.dumps(event).encode(),
+                value=event.encode(),
                 headers=CLOUDEVENTS_JSON,
             )
             for _, contact_id, event in rows
