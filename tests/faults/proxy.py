@@ -54,9 +54,9 @@ class TcpProxy:
         self._thread.join(10)
         self._loop.close()
 
-    def outage(self) -> None:
-        """Drop every connection and refuse new ones until :meth:`recover`."""
-        self._run(self._outage())
+    def outage(self) -> int:
+        """Drop every connection and refuse new ones until :meth:`recover`; how many dropped."""
+        return self._run(self._outage())
 
     def recover(self) -> None:
         """Listen on the same port again."""
@@ -70,14 +70,16 @@ class TcpProxy:
             # asyncio sets SO_REUSEADDR, so the port is free again right after an outage.
             self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
 
-    async def _outage(self) -> None:
+    async def _outage(self) -> int:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        dropped = len(self._writers) // 2  # a client side and a server side each
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        return dropped
 
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         self.connections_accepted += 1

@@ -92,9 +92,10 @@ def test_postgres_unreachable_for_30s(settings: Settings) -> None:
             watch.wait_for("imported batch", 90)
             time.sleep(rng.uniform(0.5, 3.0))
             watch.mark()
-            proxy.outage()
+            dropped = proxy.outage()
+            time.sleep(1.0)  # a COMMIT already on its way to the server may still land
             at_start = _imported(settings, stream.expected.forms)
-            time.sleep(OUTAGE_S)
+            time.sleep(OUTAGE_S - 1.0)
             at_end = _imported(settings, stream.expected.forms)
             during = watch.since_mark()
             watch.mark()
@@ -106,13 +107,17 @@ def test_postgres_unreachable_for_30s(settings: Settings) -> None:
             assert worker.process is not None
             assert worker.process.poll() is None, f"the worker exited:\n{worker.log_tail()}"
 
-    # The outage was real: the worker saw it, and nothing reached the database meanwhile.
-    assert "unavailable (" in during, f"the worker never noticed the outage:\n{during[-3000:]}"
+    # The outage was real: it cut the worker's sessions, the worker's log shows it, nothing
+    # reached the database meanwhile, and leads were still to come.
+    assert dropped > 0, "the worker had no database connection open when the outage began"
+    noticed = ("unavailable (", "outbox relay paused (")
+    assert any(n in during for n in noticed), f"the outage is not in the log:\n{during[-3000:]}"
     assert at_start == at_end < len(stream.expected.lead_ids), (at_start, at_end)
     outcome = assert_imported_exactly_once(settings, stream.expected, worker.log_path)
     print(
         f"outage: {at_start} leads imported when it began, {len(stream.expected.lead_ids)}"
-        f" distinct leads in all; {during.count('unavailable (')} 'unavailable' warnings;"
+        f" distinct leads in all; {dropped} connections cut;"
+        f" {during.count('unavailable (')} 'unavailable' warnings;"
         f" first batch {recovery:.1f} s after recovery; {outcome}"
     )
 
