@@ -195,7 +195,7 @@ def _published_event_ids(settings: Settings, contact_ids: set[uuid.UUID]) -> Cou
             messages = consumer.consume(1000, 10)
             assert messages, f"{remaining} events of {topic} could not be read back"
             for message in messages:
-                if message.error():
+                if message.error() or (message.offset() or 0) >= ends[message.partition() or 0]:
                     continue
                 remaining -= 1
                 event = json.loads(message.value() or b"")

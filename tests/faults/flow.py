@@ -86,5 +86,5 @@ class LogWatch:
                     f"{text!r} not in the worker log after {timeout_s:.0f} s:\n"
                     + self.worker.log_tail()
                 )
-            time.sleep(0.1)
+            time.sleep(0.02)
         return time.monotonic() - self.marked_at
