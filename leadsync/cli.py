@@ -47,10 +47,10 @@ def _logging(settings: Settings) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
-    from sinks.migrate import upgrade
+    from sinks.migrate import upgrade_when_reachable
 
     settings = _settings()
-    applied = upgrade(settings.database_conninfo())
+    applied = upgrade_when_reachable(settings.database_conninfo())
     for migration in applied:
         typer.echo(f"applied {migration.version:04d}_{migration.name}")
     if not applied:
@@ -251,11 +251,11 @@ def scheduler() -> None:
 
     from ingest.scheduler import run_scheduler
     from leadsync.topics import ensure_topics, wait_for_kafka
-    from sinks.migrate import upgrade
+    from sinks.migrate import upgrade_when_reachable
 
     settings = _settings()
     _logging(settings)
-    upgrade(settings.database_conninfo())
+    upgrade_when_reachable(settings.database_conninfo())
     wait_for_kafka(settings)
     ensure_topics(settings)
     asyncio.run(run_scheduler(settings))
@@ -404,11 +404,11 @@ def tail(
 def admin() -> None:
     """Serve the admin API (OpenAPI at /docs) on LEADSYNC_ADMIN_PORT."""
     from admin.server import serve
-    from sinks.migrate import upgrade
+    from sinks.migrate import upgrade_when_reachable
 
     settings = _settings()
     _logging(settings)
-    upgrade(settings.database_conninfo())
+    upgrade_when_reachable(settings.database_conninfo())
     serve(settings)
 
 
@@ -416,12 +416,12 @@ def admin() -> None:
 def worker() -> None:
     """Run the stream processors (faust worker): raw leads -> contacts."""
     from leadsync.topics import ensure_topics, wait_for_kafka
-    from sinks.migrate import upgrade
+    from sinks.migrate import upgrade_when_reachable
     from streams.app import create_app
 
     settings = _settings()
     _logging(settings)
-    upgrade(settings.database_conninfo())
+    upgrade_when_reachable(settings.database_conninfo())
     wait_for_kafka(settings)
     ensure_topics(settings)
     faust_app = create_app(settings)

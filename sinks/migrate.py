@@ -9,13 +9,17 @@ file whose content changed afterwards is refused: edit the schema with a new fil
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import time
 from dataclasses import dataclass
 from importlib import resources
 
 import psycopg
 
 # An arbitrary constant shared by every leadsync process: "lead" in ASCII.
+log = logging.getLogger(__name__)
+
 _LOCK_ID = 0x6C656164
 _FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 
@@ -87,3 +91,19 @@ def current_version(conninfo: str) -> int:
             return 0
         row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
         return int(row[0]) if row else 0
+
+
+def upgrade_when_reachable(conninfo: str, timeout_s: float = 300.0) -> list[Migration]:
+    """:func:`upgrade`, waiting for PostgreSQL first, so that a process (re)started during a
+    database outage waits instead of exiting (and crash-looping under a supervisor)."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.5
+    while True:
+        try:
+            return upgrade(conninfo)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("PostgreSQL unreachable; waiting %.1f s before migrating", delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
