@@ -148,8 +148,9 @@ class Settings(BaseSettings):
     # Hydration: concurrent LinkedIn calls while fetching the leads of one batch.
     hydrate_concurrency: int = Field(default=8, ge=1, le=64)
 
-    # Consumer timeouts; tests lower them so the first partition assignment is quick.
-    kafka_session_timeout_s: float = Field(default=30.0, gt=0)
+    # Consumer timeouts. A crashed worker's partitions move to another one after the session
+    # timeout, so it bounds the stall after a crash; tests lower it further.
+    kafka_session_timeout_s: float = Field(default=10.0, gt=0)
     kafka_heartbeat_interval_s: float = Field(default=3.0, gt=0)
     # How often the worker commits the offsets of events it has finished (faust's default).
     kafka_commit_interval_s: float = Field(default=2.8, gt=0)
