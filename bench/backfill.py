@@ -78,7 +78,7 @@ SPREAD_DAYS = 150  # within the form's lifetime and LinkedIn's retention
 SANDBOX_SEED = 7
 GOAL_S = 60.0
 GOAL_RATIO = 0.5
-POLL_S = 0.25
+POLL_S = 0.5
 PRINT_EVERY_S = 2.0
 STALL_S = 90.0  # nothing moved for this long: the round failed
 READY_S = 120.0  # for the worker and the scheduler to join their groups
@@ -257,14 +257,18 @@ class Stack:
 
 
 @contextlib.contextmanager
-def child(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def child(
+    argv: list[str], env: dict[str, str], log: Path, stop: signal.Signals = signal.SIGTERM
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A subprocess stopped with ``stop`` at the end (SIGINT lets cProfile write its file
+    where a process has no SIGTERM handler of its own, as the scheduler)."""
     with log.open("ab") as out:
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         yield process
     finally:
         if process.poll() is None:
-            process.terminate()
+            process.send_signal(stop)
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
@@ -413,7 +417,7 @@ def one_round(stack: Stack, base: str, round_no: int, leads: int, profile: Path 
         with (
             psycopg.connect(database_url, autocommit=True) as conn,
             child(argv["worker"], env, logs["worker"]),
-            child(argv["scheduler"], env, logs["scheduler"]),
+            child(argv["scheduler"], env, logs["scheduler"], signal.SIGINT),
         ):
             wait_for_groups(settings, logs)
             print(f"round {round_no}: worker and scheduler ready; backfill requested", flush=True)

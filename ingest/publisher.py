@@ -47,6 +47,46 @@ class AsyncPublisher:
     async def publish(self, topic: str, key: bytes, value: bytes) -> None:
         await self.send(topic, key, value)
 
+    def send_all(self, topic: str, records: list[tuple[bytes, bytes]]) -> asyncio.Future[None]:
+        """Queue (key, value) records; the one future resolves when Kafka acknowledged every
+        one of them, or fails with the first error.
+
+        One wake-up of the event loop per batch instead of one per record: a backfill page
+        is a thousand records, and the per-record futures cost the puller more than Kafka.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        if not records:
+            future.set_result(None)
+            return future
+        outstanding = [len(records)]
+        failed: list[KafkaError] = []
+        # Delivery reports arrive on the poll thread, and on this one while it waits out a
+        # full queue below: the count is shared.
+        lock = threading.Lock()
+
+        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+            with lock:
+                outstanding[0] -= 1
+                first_failure = False
+                if err is not None and not failed:
+                    failed.append(err)
+                    first_failure = True
+                last = outstanding[0] == 0 and not failed
+            if first_failure:
+                loop.call_soon_threadsafe(_settle, future, err)
+            elif last:
+                loop.call_soon_threadsafe(_settle, future, None)
+
+        for key, value in records:
+            while True:
+                try:
+                    self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+                    break
+                except BufferError:  # the local queue is full: let the poll thread drain it
+                    self._producer.poll(0.1)
+        return future
+
     def close(self, timeout_s: float = 10.0) -> None:
         self._producer.flush(timeout_s)
         self._stop.set()

@@ -16,10 +16,12 @@ Errors (drawn as the client's tree, see ingest.linkedin.errors):
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 
 ORGANIC_LEAD_TYPES = ("COMPANY", "EVENT", "ORGANIZATION_PRODUCT")
 RUN_ATTEMPTS = 3
+GC_THRESHOLD = 50_000  # allocations between collections during a run (CPython: 700)
 
 
 class RunRefused(Exception):
@@ -107,7 +110,10 @@ class Puller:
     ) -> None:
         """Run the request to its end, recording everything on its sync run."""
         settings = self.settings
-        with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        with (
+            _fewer_collections(),
+            psycopg.connect(settings.database_conninfo(), autocommit=True) as conn,
+        ):
             run = sync_runs.get_run(conn, request.run_id)
             if run is None or run["status"] in ("succeeded", "failed"):
                 return  # a redelivered request whose run already ended
@@ -191,22 +197,48 @@ class Puller:
                     end_ms,
                     page_size=settings.pull_page_size,
                 )
-                async for page in pages:
-                    await self._publish_page(page, request, origin)
-                    progress.pages += 1
-                    progress.published += sum(
-                        1 for lead in page.elements if _form_of(lead) == request.form_id
-                    )
-                    progress.total = page.total
-                    sync_runs.record_progress(
-                        conn, request.run_id, progress.pages, progress.published, progress.total
-                    )
-                    if on_progress:
-                        on_progress(progress)
+                # A page's records are queued, then the next page is fetched and parsed while
+                # Kafka acknowledges them; a page counts as published (and its progress is
+                # recorded) only once every one of its records was acknowledged.
+                queued: list[tuple[asyncio.Future[None], int, Page[Lead]]] = []
+                try:
+                    async for page in pages:
+                        queued.append((*self._publish_page(page, request, origin), page))
+                        if len(queued) > 1:
+                            await self._settle_page(conn, request, progress, on_progress, queued)
+                    if queued:
+                        await self._settle_page(conn, request, progress, on_progress, queued)
+                finally:
+                    for acknowledged, _, _ in queued:  # the walk failed: the attempt starts over
+                        acknowledged.cancel()
 
-    async def _publish_page(self, page: Page[Lead], request: SyncRequest, origin: str) -> None:
-        topic = self.settings.topics.leads_raw
-        pending = []
+    async def _settle_page(
+        self,
+        conn: psycopg.Connection[Any],
+        request: SyncRequest,
+        progress: Progress,
+        on_progress: Callable[[Progress], None] | None,
+        queued: list[tuple[asyncio.Future[None], int, Page[Lead]]],
+    ) -> None:
+        """Wait for the oldest queued page's acknowledgements, then record it as published."""
+        acknowledged, published, page = queued[0]
+        await acknowledged
+        del queued[0]
+        progress.pages += 1
+        progress.published += published
+        progress.total = page.total
+        sync_runs.record_progress(
+            conn, request.run_id, progress.pages, progress.published, progress.total
+        )
+        if on_progress:
+            on_progress(progress)
+
+    def _publish_page(
+        self, page: Page[Lead], request: SyncRequest, origin: str
+    ) -> tuple[asyncio.Future[None], int]:
+        """Queue the page's leads of the run's form; the future resolves once Kafka has every
+        one of them. Returns it with the number of leads queued."""
+        records = []
         for lead in page.elements:
             # The finder answers for the owner; other forms' leads belong to their own runs.
             if _form_of(lead) != request.form_id:
@@ -219,14 +251,31 @@ class Puller:
                     "options": request.options,
                 }
             )
-            pending.append(self.publisher.send(topic, lead.id.encode(), raw.to_record()))
+            records.append((lead.id.encode(), raw.to_record()))
         for rejected in page.rejected:
             log.error(
                 "sync run %s: LinkedIn returned an unreadable lead (%s)",
                 request.run_id,
                 rejected.reason,
             )
-        await asyncio.gather(*pending)
+        return self.publisher.send_all(self.settings.topics.leads_raw, records), len(records)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while a run pulls.
+
+    Decoding and parsing a page allocates about a hundred containers per lead; at CPython's
+    default threshold (a collection every 700 allocations) the collector ran some 140 times
+    per page of 1,000 and cost a third of the parsing. Leads hold no reference cycles:
+    reference counting frees each page once it is published, whatever the threshold.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _why_refused(conn: psycopg.Connection[Any], connection_id: int) -> str:

@@ -132,7 +132,9 @@ class Settings(BaseSettings):
     # windows overlap and dedupe absorbs the repeats); LinkedIn keeps leads this long.
     pull_overlap_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
     linkedin_retention_days: int = Field(default=365, ge=1, le=3650)
-    pull_page_size: int = Field(default=500, ge=1, le=1000)
+    # Leads per finder call: the sandbox's (and LinkedIn integrators') maximum. The client
+    # paces calls at about five a second, so the page size caps a backfill's rate.
+    pull_page_size: int = Field(default=1000, ge=1, le=1000)
     # How often the scheduler looks for forms whose periodic sync is due.
     scheduler_tick_s: float = Field(default=60.0, gt=0, le=3600)
 
