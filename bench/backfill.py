@@ -271,9 +271,10 @@ def child(
             process.send_signal(stop)
             try:
                 process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            finally:  # also when waiting was cut short (Ctrl-C): never leave it behind
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
 
 
 def _tail(log: Path, lines: int = 30) -> str:
@@ -417,7 +418,14 @@ def one_round(stack: Stack, base: str, round_no: int, leads: int, profile: Path 
         with (
             psycopg.connect(database_url, autocommit=True) as conn,
             child(argv["worker"], env, logs["worker"]),
-            child(argv["scheduler"], env, logs["scheduler"], signal.SIGINT),
+            # SIGINT only under cProfile: the scheduler has no SIGTERM handler, and cProfile
+            # writes its file only when the program ends by an exception.
+            child(
+                argv["scheduler"],
+                env,
+                logs["scheduler"],
+                signal.SIGINT if profile else signal.SIGTERM,
+            ),
         ):
             wait_for_groups(settings, logs)
             print(f"round {round_no}: worker and scheduler ready; backfill requested", flush=True)
