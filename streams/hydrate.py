@@ -184,7 +184,12 @@ class Hydrator:
         connection_id: int = row[0]
         if connection_id not in self.clients:
             store = PostgresTokenStore(self.settings, connection_id)
-            self.clients[connection_id] = LinkedInClient.from_settings(self.settings, store)
+            # Not the puller's pace (five calls a second, made for pages of a thousand leads):
+            # one call per lead would cap pushes at five leads a second. The semaphore
+            # (hydrate_concurrency) bounds the calls instead; 429s back off as everywhere.
+            self.clients[connection_id] = LinkedInClient.from_settings(
+                self.settings, store, requests_per_second=None
+            )
         return self.clients[connection_id]
 
     async def _mark_revoked(self, client: LinkedInClient | None, reason: str) -> None:
