@@ -101,7 +101,15 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         state["publisher"] = publisher or AsyncPublisher(
-            settings, **{"message.timeout.ms": delivery_timeout_ms(settings.ingress_ack_timeout_s)}
+            settings,
+            **{
+                "message.timeout.ms": delivery_timeout_ms(settings.ingress_ack_timeout_s),
+                # The answer waits for the acknowledgement: the default 10 ms linger was
+                # most of an accept's latency and, as LinkedIn waits for each answer, capped
+                # throughput too (bench/ingress.py). Under load records still share batches
+                # while earlier requests are in flight.
+                "linger.ms": 1,
+            },
         )
         yield
         if owned:
@@ -110,7 +118,8 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
     async def publish(topic: str, key: bytes, value: bytes) -> bool:
         try:
             await asyncio.wait_for(
-                state["publisher"].publish(topic, key, value),
+                # The future itself, not a coroutine: no task per request.
+                state["publisher"].send(topic, key, value),
                 # A safety net only: the delivery report normally settles it first.
                 settings.ingress_ack_timeout_s + 0.5,
             )
