@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from functools import cached_property
 from typing import Annotated, Self
 
 from pydantic import (
@@ -244,8 +243,9 @@ class Settings(BaseSettings):
             )
         return self
 
-    @cached_property
+    @property
     def topics(self) -> Topics:
+        # Not cached: a copy with another prefix (model_copy) must not keep the old names.
         return Topics(self.topic_prefix)
 
     @property

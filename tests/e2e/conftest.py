@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -13,14 +14,18 @@ from types import TracebackType
 import httpx
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from leadsync.settings import Settings
+from leadsync.topics import ensure_topics
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import ThreadedServer
 from sandbox.state import SandboxState
+from sinks.migrate import upgrade
 from tests.integration.conftest import db, settings
 from tests.integration.worker import Worker, settings_env
+from tests.services import run_database
 
 pytestmark = pytest.mark.integration
 
@@ -59,15 +64,23 @@ def sandbox(settings: Settings) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def stack_settings(settings: Settings, sandbox: Sandbox) -> Settings:
-    """The test run's settings pointed at this module's sandbox."""
-    return settings.model_copy(
-        update={
-            "linkedin_api_url": f"{sandbox.url}/rest",
-            "linkedin_oauth_url": f"{sandbox.url}/oauth/v2",
-            "scheduler_tick_s": 0.5,
-        }
-    )
+def stack_settings(settings: Settings, sandbox: Sandbox) -> Iterator[Settings]:
+    """This module's settings: its own database and topics (e2e modules share sandbox lead
+    ids and form ids, so they must not share data), pointed at this module's sandbox."""
+    prefix = f"{settings.topic_prefix}-{uuid.uuid4().hex[:6]}"
+    with run_database(settings.database_conninfo()) as database_url:
+        module_settings = settings.model_copy(
+            update={
+                "database_url": SecretStr(database_url),
+                "topic_prefix": prefix,
+                "linkedin_api_url": f"{sandbox.url}/rest",
+                "linkedin_oauth_url": f"{sandbox.url}/oauth/v2",
+                "scheduler_tick_s": 0.5,
+            }
+        )
+        upgrade(module_settings.database_conninfo())
+        ensure_topics(module_settings)
+        yield module_settings
 
 
 def leadsync(stack_settings: Settings, *args: str) -> str:
