@@ -110,7 +110,8 @@ class TokenStore:
             "access_token": token,
             "expires_in": access_ttl_s,
             "refresh_token": grant.refresh_token,
-            "refresh_token_expires_in": max(0, (grant.refresh_expires_ms - now) // 1000),
+            # Rounded up: a grant made a millisecond ago still has its whole 365 days.
+            "refresh_token_expires_in": max(0, -(-(grant.refresh_expires_ms - now) // 1000)),
             "scope": ",".join(grant.scopes),
         }
 
