@@ -17,26 +17,12 @@ from uuid import UUID
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
+from sinks.imports import STANDARD_COLUMNS
+
 CONTACT_COLUMNS = (
     "id",
     "email",
-    "work_email",
-    "first_name",
-    "last_name",
-    "phone",
-    "work_phone",
-    "company",
-    "company_size",
-    "job_title",
-    "job_function",
-    "seniority",
-    "industry",
-    "gender",
-    "country",
-    "state",
-    "city",
-    "postal_code",
-    "linkedin_profile_url",
+    *STANDARD_COLUMNS,
     "custom_fields",
     "linkedin_imported",
     "linkedin_import_date",

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from types import TracebackType
 
 import httpx
 import psycopg
@@ -24,7 +21,7 @@ from sandbox.server import ThreadedServer
 from sandbox.state import SandboxState
 from sinks.migrate import upgrade
 from tests.integration.conftest import db, settings
-from tests.integration.worker import Worker, settings_env
+from tests.integration.worker import LeadsyncProcess, Worker, settings_env
 from tests.services import run_database
 
 pytestmark = pytest.mark.integration
@@ -97,39 +94,10 @@ def leadsync(stack_settings: Settings, *args: str) -> str:
     return done.stdout
 
 
-class Scheduler:
+class Scheduler(LeadsyncProcess):
     """``leadsync scheduler`` as a subprocess."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.log_path = Path(tempfile.mkstemp(prefix="leadsync-scheduler-", suffix=".log")[1])
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Scheduler:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "leadsync.cli", "scheduler"],
-            env=settings_env(self.settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def log_tail(self) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+    command = "scheduler"
 
 
 def wait_for_runs(

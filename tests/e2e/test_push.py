@@ -7,13 +7,9 @@ last test) ``leadsync scheduler`` run as subprocesses, as an operator runs them.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +20,7 @@ from leadsync.settings import Settings
 from sinks.sync_runs import run_stats
 from tests.e2e.conftest import Sandbox, Scheduler, leadsync, wait_for_runs
 from tests.faults.proxy import free_port
-from tests.integration.worker import Worker, settings_env
+from tests.integration.worker import LeadsyncProcess, Worker
 
 # Sponsored forms of the sandbox (seed 7), one per test so each test counts its own leads:
 # ad accounts 1234567, 577211843 and 555981424.
@@ -51,44 +47,28 @@ def _query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return cur.fetchall() if cur.description else []
 
 
-class Ingress:
+class Ingress(LeadsyncProcess):
     """``leadsync ingress`` as a subprocess on a free loopback port."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.url = f"http://127.0.0.1:{settings.ingress_port}"
-        self.log_path = Path(tempfile.mkstemp(prefix="leadsync-ingress-", suffix=".log")[1])
-        self.process: subprocess.Popen[bytes] | None = None
+    command = "ingress"
 
-    def __enter__(self) -> Ingress:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "leadsync.cli", "ingress"],
-            env=settings_env(self.settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.url = f"http://127.0.0.1:{settings.ingress_port}"
+
+    def start(self) -> None:
+        super().start()
+        assert self.process is not None
         deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
+                    return
             except httpx.HTTPError:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"leadsync ingress did not start:\n{self.log_tail()}")
             time.sleep(0.2)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def log_tail(self) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
 
 
 @pytest.fixture(scope="module")

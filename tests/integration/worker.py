@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -33,15 +34,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-class Worker:
-    """Runs ``leadsync worker`` as a subprocess with the test's settings."""
+class LeadsyncProcess:
+    """A ``leadsync <command>`` subprocess with the test's settings and its own log file."""
+
+    command = "worker"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.log_path = Path(tempfile.mkstemp(prefix="leadsync-worker-", suffix=".log")[1])
+        prefix = f"leadsync-{self.command}-"
+        self.log_path = Path(tempfile.mkstemp(prefix=prefix, suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> Worker:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -56,7 +60,7 @@ class Worker:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "leadsync.cli", "worker"],
+            [sys.executable, "-m", "leadsync.cli", self.command],
             env=settings_env(self.settings),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -73,6 +77,12 @@ class Worker:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class Worker(LeadsyncProcess):
+    """``leadsync worker``, and ways to wait until it has dealt with what was published."""
+
+    command = "worker"
 
     def wait_caught_up(self, topic: str, timeout_s: float = 90) -> None:
         """Wait until the worker's group has committed every record of ``topic``."""
