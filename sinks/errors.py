@@ -1,7 +1,9 @@
 """The error log and error counters, written from error events (``leadsync.errors``).
 
 Guarantee: error events arrive at least once; each has a deterministic ``error_id``, so a
-replayed event neither writes a second log line nor counts twice.
+replayed event neither writes a second log line nor counts twice. A lead that fails again
+with the same code (an overlapping pull, a repeated push, a manual import) is not logged or
+counted again until the form's counters are reset: "total errors" counts leads, not attempts.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ SELECT x.error_id, x.occurred_at, x.form_id, x.lead_id, x.stage, x.code, x.messa
 FROM jsonb_to_recordset(%s::jsonb) AS x(error_id uuid, occurred_at timestamptz, form_id bigint,
      lead_id text, stage text, code text, message text, field text, origin text,
      sync_run_id uuid, raw_ref jsonb)
+WHERE x.lead_id IS NULL OR NOT EXISTS (
+    SELECT 1 FROM error_log e LEFT JOIN form_counters c ON c.form_id = e.form_id
+    WHERE e.lead_id = x.lead_id AND e.code = x.code
+      AND e.occurred_at >= coalesce(c.reset_at, '-infinity'::timestamptz))
 ON CONFLICT (error_id) DO NOTHING
 RETURNING form_id
 """
@@ -37,7 +43,11 @@ async def record_errors(conn: AsyncConnection[Any], events: list[ErrorEvent]) ->
     """Write new error events to the log and count them per form; returns how many were new."""
     if not events:
         return 0
-    unique = {e.error_id: e for e in events}
+    unique: dict[object, ErrorEvent] = {}
+    for event in events:
+        # One line per lead and code within the batch too (the statement cannot see itself).
+        key = (event.lead_id, event.code) if event.lead_id else event.error_id
+        unique.setdefault(key, event)
     rows = [e.model_dump(mode="json") for e in unique.values()]
     cur = await conn.execute(RECORD_ERRORS, (json.dumps(rows),))
     per_form = Counter(row[0] for row in await cur.fetchall() if row[0] is not None)

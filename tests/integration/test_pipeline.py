@@ -374,3 +374,29 @@ async def test_counters_count_created_contacts(
     )
     worker.settle()
     assert await _counters(db, form) == (5, 0, 0, 0)
+
+
+async def test_a_lead_failing_again_is_logged_and_counted_once_until_the_counters_reset(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    form = _new_form(settings)
+    bad = _unique("still-bad")
+    bad_lead = lead_for(bad, "not-an-email", form_id=form)
+    publish_raw(settings, envelope(bad_lead, origin="push"))
+    worker.settle()
+    # The next (overlapping) pull brings the same lead again, still invalid.
+    publish_raw(settings, envelope(bad_lead, origin="schedule"))
+    worker.settle()
+    assert await _all(db, "SELECT code FROM error_log WHERE lead_id = %s", bad) == [
+        ("invalid_value",)
+    ]
+    assert await _counters(db, form) == (0, 0, 1, 0)
+
+    # A manual import resets the counters: the lead's failure counts (and is logged) again.
+    await db.execute(
+        "UPDATE form_counters SET errors = 0, reset_at = now() WHERE form_id = %s", (form,)
+    )
+    publish_raw(settings, envelope(bad_lead, origin="manual"))
+    worker.settle()
+    assert await _counters(db, form) == (0, 0, 1, 0)
+    assert await _all(db, "SELECT count(*) FROM error_log WHERE lead_id = %s", bad) == [(2,)]
