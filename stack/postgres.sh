@@ -4,9 +4,21 @@
 # Usage: stack/postgres.sh start|stop|status
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-PG_HOME="$CACHE/postgres"
-PGDATA="$PG_HOME/data"
-PG_LOG="$PG_HOME/postgres.log"
+# Where the cluster lives: decided once the server (and so the postgres user) is installed.
+locate_cluster() {
+  PG_HOME="$CACHE/postgres"
+  # As root the cluster belongs to "postgres", which must be able to reach its folder; a
+  # checkout under a private directory (e.g. /root) cannot host it, so it lives in /var/lib.
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
+    mkdir -p "$CACHE"
+    if ! (cd / && runuser -u postgres -- test -x "$CACHE") 2>/dev/null; then
+      PG_HOME="/var/lib/leadsync-stack/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)/postgres"
+    fi
+  fi
+  PGDATA="$PG_HOME/data"
+  PG_LOG="$PG_HOME/postgres.log"
+}
 
 pg_bindir() {
   local dir
@@ -22,7 +34,8 @@ pg_bindir() {
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then
     id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
-    runuser -u postgres -- "$@"
+    # From / : postgres may not be allowed into the caller's directory.
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -33,7 +46,10 @@ init_cluster() {
   [ -f "$PGDATA/PG_VERSION" ] && return
   log "creating a PostgreSQL cluster in $PGDATA"
   mkdir -p "$PG_HOME"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$PG_HOME"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_HOME"; fi
+  if [ "$(id -u)" -eq 0 ] && ! (cd / && runuser -u postgres -- test -w "$PG_HOME"); then
+    die "the postgres user cannot write $PG_HOME; move the checkout to a readable path"
+  fi
   local pwfile; pwfile="$(mktemp)"
   echo leadsync >"$pwfile"
   [ "$(id -u)" -eq 0 ] && chown postgres "$pwfile"
@@ -55,6 +71,7 @@ CONF
 
 start() {
   local bin; bin="$(pg_bindir)"
+  locate_cluster
   init_cluster "$bin"
   if as_owner "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
@@ -74,6 +91,7 @@ start() {
 
 stop() {
   local bin; bin="$(pg_bindir)"
+  locate_cluster
   if [ -f "$PGDATA/PG_VERSION" ] && as_owner "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     log "stopping PostgreSQL"
     as_owner "$bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
@@ -84,6 +102,7 @@ stop() {
 
 status() {
   local bin; bin="$(pg_bindir)"
+  locate_cluster
   if [ -f "$PGDATA/PG_VERSION" ] && as_owner "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     echo "postgres: running on 127.0.0.1:$PG_PORT"
   else
