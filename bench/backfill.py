@@ -60,6 +60,7 @@ from confluent_kafka import ConsumerGroupState
 from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
+from bench._processes import child, remove_from_kafka, tail
 from ingest.linkedin import restli
 from ingest.linkedin.restli import LEAD_FIELDS, Owner
 from ingest.publisher import AsyncPublisher
@@ -236,49 +237,10 @@ class Stack:
 
     def clean(self) -> None:
         """Topics, consumer groups and faust data directories of every round."""
-        admin = AdminClient({"bootstrap.servers": self.kafka})
-        with contextlib.suppress(Exception):
-            topics = [
-                t
-                for t in admin.list_topics(timeout=10).topics
-                if any(t.startswith(f"{p}.") or t.startswith(f"{p}-") for p in self.prefixes)
-            ]
-            if topics:
-                for future in admin.delete_topics(topics, operation_timeout=30).values():
-                    with contextlib.suppress(Exception):
-                        future.result()
         groups = [g for p in self.prefixes for g in (f"{p}-worker", f"{p}-puller")]
-        if groups:
-            for future in admin.delete_consumer_groups(groups).values():
-                with contextlib.suppress(Exception):  # a group may never have existed
-                    future.result()
+        remove_from_kafka(self.kafka, self.prefixes, groups)
         for prefix in self.prefixes:
             shutil.rmtree(Path(f"{prefix}-worker-data"), ignore_errors=True)
-
-
-@contextlib.contextmanager
-def child(
-    argv: list[str], env: dict[str, str], log: Path, stop: signal.Signals = signal.SIGTERM
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A subprocess stopped with ``stop`` at the end (SIGINT lets cProfile write its file
-    where a process has no SIGTERM handler of its own, as the scheduler)."""
-    with log.open("ab") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(stop)
-            try:
-                process.wait(30)
-            finally:  # also when waiting was cut short (Ctrl-C): never leave it behind
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def leadsync(settings: Settings, *args: str) -> str:
@@ -312,7 +274,7 @@ def wait_for_groups(settings: Settings, processes: dict[str, Path]) -> None:
         if stable == len(groups):
             return
         if time.monotonic() > deadline:
-            tails = "\n".join(f"--- {name}:\n{_tail(log)}" for name, log in processes.items())
+            tails = "\n".join(f"--- {name}:\n{tail(log)}" for name, log in processes.items())
             raise RuntimeError(f"worker and scheduler did not join their groups:\n{tails}")
         time.sleep(0.5)
 
@@ -374,7 +336,7 @@ def follow(
         status, pages, published, total, error, imported, errors = row
         now = time.monotonic()
         if status == "failed":
-            raise RuntimeError(f"the sync run failed: {error}\n{_tail(logs['scheduler'])}")
+            raise RuntimeError(f"the sync run failed: {error}\n{tail(logs['scheduler'])}")
         if status == "succeeded" and pulled is None:
             pulled = now
         if imported and first is None:
@@ -394,7 +356,7 @@ def follow(
         if (published, imported, errors) != seen:
             seen, last_change = (published, imported, errors), now
         elif now - last_change > STALL_S:
-            tails = "\n".join(f"--- {name}:\n{_tail(log)}" for name, log in logs.items())
+            tails = "\n".join(f"--- {name}:\n{tail(log)}" for name, log in logs.items())
             raise RuntimeError(f"no progress for {STALL_S:.0f} s:\n{tails}")
 
 

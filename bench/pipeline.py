@@ -28,27 +28,24 @@ removed at the end, also on Ctrl-C; it stops by itself.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import psycopg
-from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
+from bench._processes import child, remove_from_kafka, tail
 from ingest.producer import publish_all
 from leadsync.settings import LOCAL_DATABASE, LOCAL_KAFKA, Settings, load_settings
 from leadsync.topics import ensure_topics, wait_for_kafka
@@ -182,40 +179,7 @@ class Stack:
         )
 
     def clean_kafka(self) -> None:
-        admin = AdminClient({"bootstrap.servers": self.kafka})
-        topics = [
-            t
-            for t in admin.list_topics(timeout=10).topics
-            if any(t.startswith(p) for p in self.prefixes)
-        ]
-        if topics:
-            for future in admin.delete_topics(topics, operation_timeout=30).values():
-                with contextlib.suppress(Exception):
-                    future.result()
-        if self.groups:
-            for future in admin.delete_consumer_groups(self.groups).values():
-                with contextlib.suppress(Exception):  # a group may never have existed
-                    future.result()
-
-
-@contextlib.contextmanager
-def child(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        remove_from_kafka(self.kafka, self.prefixes, self.groups)
 
 
 def _cpu_s(pid: int) -> float:
@@ -285,7 +249,7 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
         while rows < leads:
             time.sleep(POLL_S)
             if worker.poll() is not None:
-                raise RuntimeError(f"worker exited:\n{_tail(log)}")
+                raise RuntimeError(f"worker exited:\n{tail(log)}")
             row = conn.execute("SELECT count(*) FROM imported_leads").fetchone()
             now = time.monotonic()
             count = int(row[0]) if row else 0
@@ -294,7 +258,7 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
             if count != rows:
                 rows, last_change = count, now
             elif now - last_change > STALL_S:
-                raise RuntimeError(f"no progress at {rows} rows:\n{_tail(log)}")
+                raise RuntimeError(f"no progress at {rows} rows:\n{tail(log)}")
             mib = _rss_mib(worker.pid)
             if mib is not None:
                 rss.append((rows, mib))
@@ -383,7 +347,7 @@ def run_faust_baseline(stack: Stack, settings: Settings, leads: int, log: Path) 
             deadline = time.monotonic() + STALL_S + leads / 500
             while not report_file.read_text():
                 if agent.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"count agent failed:\n{_tail(log)}")
+                    raise RuntimeError(f"count agent failed:\n{tail(log)}")
                 time.sleep(POLL_S)
         report = json.loads(report_file.read_text())
     finally:
