@@ -91,11 +91,21 @@ class TcpProxy:
         pair = {client_w, server_w}
         self._writers |= pair
         try:
-            await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
+            await self._relay(client_r, client_w, server_r, server_w)
         finally:
             for writer in pair:
                 writer.transport.abort()
             self._writers -= pair
+
+    async def _relay(
+        self,
+        client_r: asyncio.StreamReader,
+        client_w: asyncio.StreamWriter,
+        server_r: asyncio.StreamReader,
+        server_w: asyncio.StreamWriter,
+    ) -> None:
+        """Copy bytes both ways until either side closes; subclasses may rewrite them."""
+        await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -33,21 +33,14 @@ class KafkaProxy(TcpProxy):
         host, _, port = bootstrap.split(",")[0].rpartition(":")
         return cls(host, int(port))
 
-    async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        self.connections_accepted += 1
-        try:
-            server_r, server_w = await asyncio.open_connection(*self.target)
-        except OSError:
-            client_w.transport.abort()
-            return
-        pair = {client_w, server_w}
-        self._writers |= pair
-        try:
-            await asyncio.gather(_requests(client_r, server_w), self._responses(server_r, client_w))
-        finally:
-            for writer in pair:
-                writer.transport.abort()
-            self._writers -= pair
+    async def _relay(
+        self,
+        client_r: asyncio.StreamReader,
+        client_w: asyncio.StreamWriter,
+        server_r: asyncio.StreamReader,
+        server_w: asyncio.StreamWriter,
+    ) -> None:
+        await asyncio.gather(_requests(client_r, server_w), self._responses(server_r, client_w))
 
     async def _responses(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # Kafka frames: a 4-byte big-endian size, then the response. Rewriting whole frames
