@@ -35,6 +35,7 @@ from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.events import ErrorEvent
 from schemas.notifications import LeadNotification, ReceivedNotification
 from sinks.connections import PostgresTokenStore, mark_connection
+from streams.agents import retry_while_unavailable
 from streams.importer import Record
 
 log = logging.getLogger(__name__)
@@ -100,10 +101,18 @@ class Hydrator:
             elif lead_id not in self.recent:
                 wanted[lead_id] = (record, notification)
         if wanted:
-            for lead_id in await self._already_imported(list(wanted)):
+            # Database outages are waited out here: nothing may escape the agent's loop.
+            backoff = self.settings.retry_backoff_max_s
+            imported = await retry_while_unavailable(
+                lambda: self._already_imported(list(wanted)), backoff
+            )
+            for lead_id in imported:
                 del wanted[lead_id]
+            # One connection lookup per owner and batch, not one per lead.
+            owners = {n.owner_urn() for _, n in wanted.values()}
+            clients = await retry_while_unavailable(lambda: self._clients_for(owners), backoff)
             results = await asyncio.gather(
-                *(self._fetch(record, n) for record, n in wanted.values())
+                *(self._fetch(record, n, clients[n.owner_urn()]) for record, n in wanted.values())
             )
             pending.extend(r for r in results if r is not None)
         await asyncio.gather(*pending)  # every record acknowledged before the offsets move
@@ -112,20 +121,26 @@ class Hydrator:
         while len(self.recent) > RECENT_LEADS:
             self.recent.popitem(last=False)
 
-    async def _fetch(self, record: Record, notification: LeadNotification) -> Any:
+    async def _clients_for(
+        self, owners: set[str | None]
+    ) -> dict[str | None, LinkedInClient | None]:
+        return {owner: await self._client_for(owner) for owner in owners}
+
+    async def _fetch(
+        self, record: Record, notification: LeadNotification, client: LinkedInClient | None
+    ) -> Any:
         lead_id = notification.lead_id()
+        if client is None:
+            return await self._error(
+                record.error(
+                    "hydrate",
+                    "no_connection",
+                    "no active LinkedIn connection can fetch this lead; connect, then pull",
+                )
+            )
         delay = 0.5
         while True:
             try:
-                client = await self._client_for(notification.owner_urn())
-                if client is None:
-                    return await self._error(
-                        record.error(
-                            "hydrate",
-                            "no_connection",
-                            "no active LinkedIn connection can fetch this lead; connect, then pull",
-                        )
-                    )
                 async with self.limit:
                     lead = await client.get_lead(lead_id)
                 raw = RawLead(lead=lead, origin=Origin.PUSH)
@@ -148,7 +163,7 @@ class Hydrator:
                         " pull after reconnecting",
                     )
                 )
-            except (RetriableError, psycopg.OperationalError) as exc:
+            except RetriableError as exc:
                 log.warning("hydrating %s: %s; retrying in %.1f s", lead_id, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
