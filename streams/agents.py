@@ -32,7 +32,7 @@ from schemas.events import ErrorEvent
 from sinks.alarms import active_alarm, raise_alarm
 from sinks.errors import record_errors
 from streams.alarm import FailureWindow
-from streams.importer import ImportResult, Record, import_records
+from streams.importer import UNEXPECTED_CODES, ImportResult, Record, import_records
 from streams.relay import run_relay
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Pipeline:
     async def import_batch(self, records: list[Record]) -> None:
         await self.wait_while_alarm()
         errors = await self._import(records)
-        unexpected = sum(1 for e in errors if e.code in {"undecodable_record", "internal_error"})
+        unexpected = sum(1 for e in errors if e.code in UNEXPECTED_CODES)
         if self.window.add(len(records), unexpected):
             reason = self.window.describe()
             log.critical(

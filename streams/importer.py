@@ -89,9 +89,6 @@ class ImportResult:
     errors: list[ErrorEvent]
     erased: int = 0
 
-    def unexpected_failures(self) -> int:
-        return sum(1 for e in self.errors if e.code in UNEXPECTED_CODES)
-
 
 def decode(records: list[Record]) -> Decoded:
     result = Decoded()
