@@ -65,7 +65,12 @@ class AsyncPublisher:
     async def publish(self, topic: str, key: bytes, value: bytes) -> None:
         await self.send(topic, key, value)
 
-    def send_all(self, topic: str, records: list[tuple[bytes, bytes]]) -> asyncio.Future[None]:
+    def send_all(
+        self,
+        topic: str,
+        records: list[tuple[bytes, bytes]],
+        headers: list[tuple[str, str | bytes]] | None = None,
+    ) -> asyncio.Future[None]:
         """Queue (key, value) records; the one future resolves when Kafka acknowledged every
         one of them, or fails with the first error.
 
@@ -99,7 +104,9 @@ class AsyncPublisher:
         for key, value in records:
             while True:
                 try:
-                    self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+                    self._producer.produce(
+                        topic, value=value, key=key, headers=headers, on_delivery=on_delivery
+                    )
                     break
                 except BufferError:  # the local queue is full: let the poll thread drain it
                     self._producer.poll(0.1)

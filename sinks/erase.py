@@ -16,8 +16,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from schemas.envelopes import EraseRequest
-from schemas.events import Cause, ContactChange, ContactEventType, FieldChange, SubmissionRef
-from sinks.outbox import change_event, write_events
+from schemas.events import Cause, ContactEventType, SubmissionRef
+from sinks.outbox import OutboxEvent, change_event, contact_json, write_events
 
 
 async def erase_leads(conn: AsyncConnection[Any], requests: list[EraseRequest]) -> int:
@@ -61,12 +61,12 @@ async def erase_leads(conn: AsyncConnection[Any], requests: list[EraseRequest]) 
     by_contact: dict[Any, list[dict[str, Any]]] = {}
     for row in erased:
         by_contact.setdefault(row["contact_id"], []).append(row)
-    events: list[ContactChange] = []
+    events: list[OutboxEvent] = []
     to_delete = []
     for contact_id, rows in by_contact.items():
         if contact_id not in contacts:
             continue
-        contact = contacts[contact_id]
+        contact = contact_json(contacts[contact_id])
         remaining = remaining_forms.get(contact_id, [])
         last = rows[-1]
         ref = SubmissionRef(**{k: v for k, v in last.items() if k != "contact_id"})
@@ -75,7 +75,7 @@ async def erase_leads(conn: AsyncConnection[Any], requests: list[EraseRequest]) 
             events.append(change_event(ContactEventType.ERASED, contact, [], Cause.DELETED, ref))
         else:
             before = sorted([*remaining, *(r["form_id"] for r in rows)])
-            change = FieldChange(field="linkedin_forms_filled", before=before, after=remaining)
+            change = {"field": "linkedin_forms_filled", "before": before, "after": remaining}
             events.append(
                 change_event(ContactEventType.UPDATED, contact, [change], Cause.DELETED, ref)
             )

@@ -17,11 +17,10 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+from pydantic_core import to_json
 
-from schemas.envelopes import lead_json
-from schemas.events import Cause, ContactChange, ContactEventType, SubmissionRef
-from schemas.linkedin import Lead
-from sinks.outbox import change_event, field_changes, write_events
+from schemas.events import Cause, ContactEventType, SubmissionRef
+from sinks.outbox import OutboxEvent, change_event, contact_json, field_changes, write_events
 
 # Standard contact fields that are columns of "contacts"; any other field key is custom.
 STANDARD_COLUMNS = (
@@ -71,19 +70,19 @@ class SubmissionRow:
     answers: list[dict[str, Any]]
     consents: list[dict[str, Any]]
     hidden_fields: list[dict[str, Any]]
-    lead: Lead  # stored as ``raw_lead``
+    # The Kafka record the lead came in (an envelope, or a bare lead published by hand) as
+    # JSON text: PostgreSQL takes ``raw_lead`` out of it (see UPSERT_SUBMISSIONS).
+    document: str
     origin: str
     sync_run_id: UUID | None
     restart_workflows: bool = False
 
     @property
     def raw_lead(self) -> dict[str, Any]:
-        """The lead as LinkedIn sent it (see :func:`schemas.envelopes.lead_json`)."""
-        return lead_json(self.lead)
-
-    def raw_lead_json(self) -> str:
-        """:attr:`raw_lead` as JSON text, serialised by pydantic in one pass (the hot path)."""
-        return self.lead.model_dump_json(by_alias=True, exclude_none=True)
+        """What ``raw_lead`` stores: the lead as received, without null members."""
+        document: dict[str, Any] = json.loads(self.document)
+        lead: dict[str, Any] = _strip_nulls(document.get("lead", document))
+        return lead
 
     def ref(self) -> SubmissionRef:
         return SubmissionRef(
@@ -117,21 +116,36 @@ class BatchOutcome:
     skipped: int = 0
 
 
+def _strip_nulls(value: Any) -> Any:
+    """What ``jsonb_strip_nulls`` does, for :attr:`SubmissionRow.raw_lead`."""
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
+
+
 def _records(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=str)
+    """Rows as one JSON array for ``jsonb_to_recordset`` (datetimes and UUIDs as text).
+
+    pydantic-core's encoder: a batch's rows are tens of thousands of values, and the
+    standard library's encoder with a ``default`` hook took several times longer.
+    """
+    return to_json(rows).decode()
 
 
 def _records_with(rows: list[dict[str, Any]], key: str, documents: list[str]) -> str:
     """:func:`_records`, each row with one more member: a JSON document already serialised.
 
-    The raw leads are most of a batch's bytes; encoding them again would cost more than all
-    the rest of the batch's JSON.
+    The records' documents are most of a batch's bytes; decoding and encoding them again
+    would cost more than all the rest of the batch's JSON.
     """
+    member = json.dumps(key)
     parts = [
-        f"{json.dumps(row, default=str)[:-1]}, {json.dumps(key)}: {document}}}"
+        f"{to_json(row).decode()[:-1]},{member}:{document}}}"
         for row, document in zip(rows, documents, strict=True)
     ]
-    return f"[{', '.join(parts)}]"
+    return f"[{','.join(parts)}]"
 
 
 _CONTACT_COLUMNS = ", ".join(STANDARD_COLUMNS)
@@ -163,16 +177,21 @@ _SUBMISSION_COLUMNS = (
     "form_id bigint, lead_id text, form_name text, form_version int, owner_urn text,"
     " owner_name text, campaign_urn text, campaign_name text, creative_urn text,"
     " creative_name text, lead_type text, test_lead boolean, submitted_at timestamptz,"
-    " answers jsonb, consents jsonb, hidden_fields jsonb, raw_lead jsonb"
+    " answers jsonb, consents jsonb, hidden_fields jsonb"
 )
-_SUBMISSION_NAMES = [c.split()[0] for c in _SUBMISSION_COLUMNS.split(",")]
-# Every column but the raw lead, which is serialised on its own (see _records_with).
-_SUBMISSION_VALUES = [name for name in _SUBMISSION_NAMES if name != "raw_lead"]
+_SUBMISSION_VALUES = [c.split()[0] for c in _SUBMISSION_COLUMNS.split(",")]
+_SUBMISSION_NAMES = [*_SUBMISSION_VALUES, "raw_lead"]
 
+# raw_lead is taken out of the record the lead came in ("document", spliced into the rows as
+# it is, see _records_with): the lead of an envelope, or the document itself for a bare lead,
+# as schemas.envelopes.parse_raw_record tells them apart. Nulls are left out.
 UPSERT_SUBMISSIONS = f"""
 INSERT INTO form_submissions AS s (contact_id, {", ".join(_SUBMISSION_NAMES)})
-SELECT x.contact_id, {", ".join("x." + c for c in _SUBMISSION_NAMES)}
-FROM jsonb_to_recordset(%s::jsonb) AS x(contact_id uuid, {_SUBMISSION_COLUMNS})
+SELECT x.contact_id, {", ".join("x." + c for c in _SUBMISSION_VALUES)},
+       jsonb_strip_nulls(CASE WHEN x.document ? 'lead' THEN x.document->'lead'
+                              ELSE x.document END)
+FROM jsonb_to_recordset(%s::jsonb)
+     AS x(contact_id uuid, {_SUBMISSION_COLUMNS}, document jsonb)
 ON CONFLICT (contact_id, form_id) DO UPDATE SET
 {", ".join(f"{c} = excluded.{c}" for c in _SUBMISSION_NAMES if c != "form_id")},
   updated_at = now()
@@ -224,7 +243,7 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
     Every contact created or changed gets its outbox event in the same transaction.
     """
     outcome = BatchOutcome()
-    events: list[ContactChange] = []
+    events: list[OutboxEvent] = []
     if batch.contacts:
         emails = [c.email for c in batch.contacts]
         # Locked in email order, so concurrent batches cannot deadlock on the same contacts.
@@ -238,10 +257,13 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             created = email not in before
             (outcome.created if created else outcome.updated)[email] = row["id"]
             sub = newest[email]
+            previous = before.get(email)
+            contact = contact_json(row)
+            changes = field_changes(contact_json(previous) if previous else None, contact)
             events.append(
                 change_event(
                     ContactEventType.CREATED if created else ContactEventType.UPDATED,
-                    row, field_changes(before.get(email), row), Cause(sub.origin), sub.ref(),
+                    contact, changes, Cause(sub.origin), sub.ref(),
                     restart_workflows=sub.restart_workflows and not created,
                     sync_run_id=sub.sync_run_id,
                 )
@@ -264,7 +286,7 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             )  # fmt: skip
         latest = _latest_per_form(submissions)
         rows = _records_with(
-            [row for row, _ in latest], "raw_lead", [sub.raw_lead_json() for _, sub in latest]
+            [row for row, _ in latest], "document", [sub.document for _, sub in latest]
         )
         await conn.execute(UPSERT_SUBMISSIONS, (rows,))
         await conn.execute(RECORD_LEDGER, (_records(ledger),))

@@ -137,9 +137,6 @@ async def _in_transaction(conn: psycopg.AsyncConnection[Any], events: list[Error
 def register(app: faust.App, settings: Settings) -> None:
     pipeline = Pipeline(app, settings)
     raw_topic = app.topic(settings.topics.leads_raw, value_type=bytes, value_serializer="raw")
-    changes_topic = app.topic(
-        settings.topics.contact_changes, value_type=bytes, value_serializer="raw"
-    )
 
     def records_of(events: list[Any]) -> list[Record]:
         return [
@@ -165,7 +162,7 @@ def register(app: faust.App, settings: Settings) -> None:
             await pipeline.record_error_events(records_of(events))
 
     async def relay() -> None:
-        await run_relay(changes_topic, settings)
+        await run_relay(settings)
 
     app.task(relay)
     del import_leads, record_errors_agent  # registered on the app

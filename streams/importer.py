@@ -154,13 +154,13 @@ def build_batch(
         contact = contacts.setdefault(mapped.email, ContactRow(mapped.email, submitted, {}))
         contact.fields.update(mapped.fields)
         contact.submitted_at = max(contact.submitted_at, submitted)
-        batch.submissions.append(_submission(raw, context, submitted, mapped))
+        batch.submissions.append(_submission(record, raw, context, submitted, mapped))
     batch.contacts = list(contacts.values())
     return batch, errors
 
 
 def _submission(
-    raw: RawLead, context: FormContext, submitted: datetime, mapped: MappedLead
+    record: Record, raw: RawLead, context: FormContext, submitted: datetime, mapped: MappedLead
 ) -> SubmissionRow:
     lead = raw.lead
     return SubmissionRow(
@@ -181,7 +181,7 @@ def _submission(
         answers=[a.as_json() for a in mapped.answers],
         consents=mapped.consents,
         hidden_fields=mapped.hidden_fields,
-        lead=lead,
+        document=record.value.decode(),
         origin=raw.origin.value,
         sync_run_id=raw.sync_run_id,
         restart_workflows=raw.options.restart_workflows,

@@ -65,6 +65,11 @@ async def test_example_lead_becomes_a_contact_with_one_submission(
         db, "SELECT origin FROM imported_leads WHERE lead_id = %s", example_lead()["id"]
     )
     assert ledger == [("manual",)]
+    # The lead is stored as it was published (a bare lead here: the whole record).
+    raw = await _rows(
+        db, "SELECT raw_lead FROM form_submissions WHERE lead_id = %s", example_lead()["id"]
+    )
+    assert raw == [(example_lead(),)]
 
 
 async def test_the_same_lead_twice_leaves_one_contact_and_one_submission(

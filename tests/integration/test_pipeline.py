@@ -109,21 +109,17 @@ async def test_same_form_twice_keeps_one_row_with_the_latest_submission(
     first, second = _unique("first"), _unique("second")
     publish_raw(settings, envelope(lead_for(first, email, form_id=form, first_name="Old")))
     worker.settle()
-    publish_raw(
-        settings,
-        envelope(
-            lead_for(second, email, form_id=form, first_name="New", submitted_at=1_700_000_500_000)
-        ),
-    )
+    newer = lead_for(second, email, form_id=form, first_name="New", submitted_at=1_700_000_500_000)
+    publish_raw(settings, envelope(newer))
     worker.settle()
 
     rows = await _all(
         db,
-        "SELECT s.lead_id, c.first_name FROM form_submissions s"
+        "SELECT s.lead_id, c.first_name, s.raw_lead FROM form_submissions s"
         " JOIN contacts c ON c.id = s.contact_id WHERE c.email = %s",
         email,
     )
-    assert rows == [(second, "New")]
+    assert rows == [(second, "New", newer)]  # raw_lead: the lead out of its envelope
     assert await _counters(db, form) == (1, 1, 0, 0)
 
 
