@@ -79,9 +79,9 @@ class SubmissionRow:
 
     @property
     def raw_lead(self) -> dict[str, Any]:
-        """What ``raw_lead`` stores: the lead as received, without null members."""
+        """What ``raw_lead`` stores: the lead as it came (see UPSERT_SUBMISSIONS)."""
         document: dict[str, Any] = json.loads(self.document)
-        lead: dict[str, Any] = _strip_nulls(document.get("lead", document))
+        lead: dict[str, Any] = document.get("lead", document)
         return lead
 
     def ref(self) -> SubmissionRef:
@@ -114,15 +114,6 @@ class BatchOutcome:
     updated: dict[str, UUID] = field(default_factory=dict)
     contact_ids: dict[str, UUID] = field(default_factory=dict)
     skipped: int = 0
-
-
-def _strip_nulls(value: Any) -> Any:
-    """What ``jsonb_strip_nulls`` does, for :attr:`SubmissionRow.raw_lead`."""
-    if isinstance(value, dict):
-        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_strip_nulls(v) for v in value]
-    return value
 
 
 def _records(rows: list[dict[str, Any]]) -> str:
@@ -184,14 +175,14 @@ _SUBMISSION_NAMES = [*_SUBMISSION_VALUES, "raw_lead"]
 
 # raw_lead is taken out of the record the lead came in ("document", spliced into the rows as
 # it is, see _records_with): the lead of an envelope, or the document itself for a bare lead,
-# as schemas.envelopes.parse_raw_record tells them apart. Nulls are left out.
+# as schemas.envelopes.parse_raw_record tells them apart. The rows are read as json, not
+# jsonb, so the documents are never converted: raw_lead keeps the lead's text as it came.
 UPSERT_SUBMISSIONS = f"""
 INSERT INTO form_submissions AS s (contact_id, {", ".join(_SUBMISSION_NAMES)})
 SELECT x.contact_id, {", ".join("x." + c for c in _SUBMISSION_VALUES)},
-       jsonb_strip_nulls(CASE WHEN x.document ? 'lead' THEN x.document->'lead'
-                              ELSE x.document END)
-FROM jsonb_to_recordset(%s::jsonb)
-     AS x(contact_id uuid, {_SUBMISSION_COLUMNS}, document jsonb)
+       coalesce(x.document -> 'lead', x.document)
+FROM json_to_recordset(%s::json)
+     AS x(contact_id uuid, {_SUBMISSION_COLUMNS}, document json)
 ON CONFLICT (contact_id, form_id) DO UPDATE SET
 {", ".join(f"{c} = excluded.{c}" for c in _SUBMISSION_NAMES if c != "form_id")},
   updated_at = now()
