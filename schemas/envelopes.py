@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.linkedin import Lead
+from schemas.linkedin import ImportedLead, Lead
 
 
 class Origin(StrEnum):
@@ -59,6 +59,12 @@ class RawLead(BaseModel):
 
     def to_record(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
+
+
+class ImportEnvelope(RawLead):
+    """:class:`RawLead` as the import pipeline reads it (see :class:`ImportedLead`)."""
+
+    lead: ImportedLead
 
 
 class SyncTrigger(StrEnum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +18,9 @@ from typing import Any
 from psycopg import AsyncConnection
 from pydantic import ValidationError
 
-from schemas.envelopes import EraseRequest, RawLead, parse_raw_record
+from schemas.envelopes import EraseRequest, ImportEnvelope, RawLead, parse_raw_record
 from schemas.events import ErrorEvent
+from schemas.linkedin import ImportedLead, Lead
 from schemas.mappings import ContactField
 from sinks import forms as form_store
 from sinks.erase import erase_leads
@@ -110,15 +112,40 @@ def decode(records: list[Record]) -> Decoded:
 
 
 def _parse(value: bytes) -> RawLead | EraseRequest:
-    """:func:`parse_raw_record`, with the common case (a lead envelope) parsed in one pass.
+    """:func:`parse_raw_record`, with the common case (a lead envelope) parsed in one pass,
+    its form's content left unread (see :func:`with_form_content`).
 
     Anything else, erase requests, bare leads and broken records, goes through
     ``parse_raw_record`` as before, so its result and its error messages are unchanged.
     """
     try:
-        return RawLead.model_validate_json(value)
+        return ImportEnvelope.model_validate_json(value)
     except ValidationError:
         return parse_raw_record(value)
+
+
+def with_form_content(
+    leads: list[tuple[Record, RawLead]], known: Iterable[tuple[int, int]]
+) -> list[Lead]:
+    """The leads for registering their forms: for each version not ``known`` (with its
+    questions), its first lead read again in full, content included."""
+    known_versions = set(known)
+    result: list[Lead] = []
+    for record, raw in leads:
+        key = raw.lead.form_version()
+        if key not in known_versions and isinstance(raw.lead, ImportedLead):
+            known_versions.add(key)
+            try:
+                parsed = parse_raw_record(record.value)
+                if isinstance(parsed, RawLead):
+                    result.append(parsed.lead)
+                    continue
+            except (ValidationError, ValueError):
+                # Content LinkedIn sent broken: the version is registered without questions
+                # and its leads fail with "form_version_unknown", which says what to do.
+                log.warning("form content of record %s unreadable", record.ref())
+        result.append(raw.lead)
+    return result
 
 
 def build_batch(
@@ -225,8 +252,12 @@ async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> I
             if previous is None or raw.lead.submitted_at >= previous[1].lead.submitted_at:
                 fresh[lead_id] = (record, raw)
         leads = list(fresh.values())
-        await form_store.register_from_leads(conn, (raw.lead for _, raw in leads), auto_mappings)
-        contexts = await form_store.load_contexts(conn, (r.lead.form_version() for _, r in leads))
+        keys = {raw.lead.form_version() for _, raw in leads}
+        contexts = await form_store.load_contexts(conn, keys)
+        known = [key for key, context in contexts.items() if context.known_version]
+        await form_store.register_from_leads(conn, with_form_content(leads, known), auto_mappings)
+        if len(known) < len(keys):  # versions registered just now
+            contexts = await form_store.load_contexts(conn, keys)
         fields = await form_store.load_contact_fields(conn) if leads else {}
         batch, errors = build_batch(leads, contexts, fields)
         outcome = await write_batch(conn, batch)

@@ -10,7 +10,7 @@ from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.linkedin import Lead
 from schemas.mappings import ContactField, FormVersionSpec
 from sinks.forms import FormContext
-from streams.importer import Record, build_batch, decode
+from streams.importer import Record, build_batch, decode, with_form_content
 from streams.mapping import auto_mappings
 
 FIELDS = {
@@ -140,3 +140,32 @@ def test_submission_carries_attribution_and_raw_answers() -> None:
     )
     assert sub.raw_lead["id"] == EXAMPLE["id"]
     assert len(sub.answers) == 3
+
+
+def test_envelopes_are_decoded_without_the_form_content_which_is_read_for_new_versions() -> None:
+    envelope = json.dumps({"lead": EXAMPLE, "origin": "push"}).encode()
+    other = json.dumps({"lead": _lead(id="lead-2"), "origin": "push"}).encode()
+    decoded = decode([_record(envelope), _record(other, 1)])
+    first = decoded.leads[0][1].lead
+    assert first.form is not None
+    assert first.form.content is None  # not read on the hot path
+    assert (first.form.name, first.form.locale()) == ("Test Form", "it_IT")
+    assert [h.name for h in first.form.hidden_fields] == ["utm_source"]
+
+    # A version the database lacks: its first lead is read again, questions included.
+    unknown = with_form_content(decoded.leads, known=[])
+    assert unknown[0].form is not None
+    assert unknown[0].form.content is not None
+    assert len(unknown[0].form.content.typed_questions()) == 3
+    assert unknown[1] is decoded.leads[1][1].lead  # one full read per version is enough
+    # A known version: nothing is read again.
+    known = with_form_content(decoded.leads, known=[(7234246, 1)])
+    assert [lead.form.content if lead.form else "?" for lead in known] == [None, None]
+
+
+def test_a_new_version_with_broken_content_is_registered_from_its_header() -> None:
+    broken = _lead(form={**EXAMPLE["form"], "content": {"questions": [{"questionId": "x"}]}})
+    decoded = decode([_record(json.dumps({"lead": broken, "origin": "push"}).encode())])
+    assert decoded.errors == []  # the content is not read when decoding
+    leads = with_form_content(decoded.leads, known=[])
+    assert leads[0] is decoded.leads[0][1].lead
