@@ -222,7 +222,8 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
     Every contact created or changed gets its outbox event in the same transaction.
     """
     outcome = BatchOutcome()
-    events: list[OutboxEvent] = []
+    before: dict[str, dict[str, Any]] = {}
+    after: dict[str, dict[str, Any]] = {}
     if batch.contacts:
         emails = [c.email for c in batch.contacts]
         # Locked in email order, so concurrent batches cannot deadlock on the same contacts.
@@ -231,59 +232,80 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             before = {row["email"]: row for row in await cur.fetchall()}
             await cur.execute(UPSERT_CONTACTS, (_records(_contact_rows(batch.contacts)),))
             after = {row["email"]: row for row in await cur.fetchall()}
-        newest = _newest_submission(batch.submissions)
         for email, row in after.items():
-            created = email not in before
-            (outcome.created if created else outcome.updated)[email] = row["id"]
-            sub = newest[email]
-            previous = before.get(email)
-            contact = contact_json(row)
-            changes = field_changes(contact_json(previous) if previous else None, contact)
-            events.append(
-                change_event(
-                    ContactEventType.CREATED if created else ContactEventType.UPDATED,
-                    contact, changes, Cause(sub.origin), sub.ref(),
-                    restart_workflows=sub.restart_workflows and not created,
-                    sync_run_id=sub.sync_run_id,
-                )
-            )  # fmt: skip
+            (outcome.updated if email in before else outcome.created)[email] = row["id"]
         outcome.contact_ids = {e: r["id"] for e, r in before.items()} | {
             e: r["id"] for e, r in after.items()
         }
 
-    if batch.submissions:
-        submissions = []
-        ledger = []
-        for sub in batch.submissions:
-            contact_id = outcome.contact_ids[sub.email]
-            values = {name: getattr(sub, name) for name in _SUBMISSION_VALUES}
-            submissions.append(({"contact_id": contact_id, **values}, sub))
-            ledger.append(
-                {"lead_id": sub.lead_id, "form_id": sub.form_id, "contact_id": contact_id,
-                 "submitted_at": sub.submitted_at, "origin": sub.origin,
-                 "sync_run_id": sub.sync_run_id}
-            )  # fmt: skip
-        latest = _latest_per_form(submissions)
-        rows = [{**row, "n": n} for n, (row, _) in enumerate(latest, start=1)]
-        documents = [sub.document for _, sub in latest]
-        await conn.execute(UPSERT_SUBMISSIONS, (_records(rows), documents))
-        await conn.execute(RECORD_LEDGER, (_records(ledger),))
-        await conn.execute(
-            "DELETE FROM skipped_leads WHERE lead_id = ANY(%s)",
-            ([s.lead_id for s in batch.submissions],),
-        )
-
-    skipped_forms: Counter[int] = Counter()
-    if batch.skipped:
-        inserted = await conn.execute(
-            RECORD_SKIPPED, (_records([s.__dict__ for s in batch.skipped]),)
-        )
-        skipped_forms.update(row[0] for row in await inserted.fetchall())
-        outcome.skipped = sum(skipped_forms.values())
-
-    await write_events(conn, events)
-    await conn.execute(BUMP_COUNTERS, (_records(_counter_rows(batch, outcome, skipped_forms)),))
+    # Pipeline mode: the statements below go out without waiting for each other's results,
+    # and the events are built while PostgreSQL works through the submissions (the largest
+    # statement); waiting on each in turn left the worker idle a third of the time.
+    async with conn.pipeline():
+        if batch.submissions:
+            await _write_submissions(conn, batch.submissions, outcome.contact_ids)
+        skipped = None
+        if batch.skipped:
+            rows = _records([s.__dict__ for s in batch.skipped])
+            skipped = await conn.execute(RECORD_SKIPPED, (rows,))
+        await write_events(conn, _change_events(batch.submissions, before, after))
+        skipped_forms: Counter[int] = Counter()
+        if skipped is not None:
+            skipped_forms.update(row[0] for row in await skipped.fetchall())
+            outcome.skipped = sum(skipped_forms.values())
+        counters = _counter_rows(batch, outcome, skipped_forms)
+        await conn.execute(BUMP_COUNTERS, (_records(counters),))
     return outcome
+
+
+async def _write_submissions(
+    conn: AsyncConnection[Any], submissions: list[SubmissionRow], contact_ids: dict[str, UUID]
+) -> None:
+    rows = []
+    ledger = []
+    for sub in submissions:
+        contact_id = contact_ids[sub.email]
+        values = {name: getattr(sub, name) for name in _SUBMISSION_VALUES}
+        rows.append(({"contact_id": contact_id, **values}, sub))
+        ledger.append(
+            {"lead_id": sub.lead_id, "form_id": sub.form_id, "contact_id": contact_id,
+             "submitted_at": sub.submitted_at, "origin": sub.origin,
+             "sync_run_id": sub.sync_run_id}
+        )  # fmt: skip
+    latest = _latest_per_form(rows)
+    numbered = [{**row, "n": n} for n, (row, _) in enumerate(latest, start=1)]
+    documents = [sub.document for _, sub in latest]
+    await conn.execute(UPSERT_SUBMISSIONS, (_records(numbered), documents))
+    await conn.execute(RECORD_LEDGER, (_records(ledger),))
+    await conn.execute(
+        "DELETE FROM skipped_leads WHERE lead_id = ANY(%s)",
+        ([s.lead_id for s in submissions],),
+    )
+
+
+def _change_events(
+    submissions: list[SubmissionRow],
+    before: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]],
+) -> list[OutboxEvent]:
+    """One event per contact created or changed, attributed to its newest submission."""
+    newest = _newest_submission(submissions)
+    events = []
+    for email, row in after.items():
+        created = email not in before
+        sub = newest[email]
+        previous = before.get(email)
+        contact = contact_json(row)
+        changes = field_changes(contact_json(previous) if previous else None, contact)
+        events.append(
+            change_event(
+                ContactEventType.CREATED if created else ContactEventType.UPDATED,
+                contact, changes, Cause(sub.origin), sub.ref(),
+                restart_workflows=sub.restart_workflows and not created,
+                sync_run_id=sub.sync_run_id,
+            )
+        )  # fmt: skip
+    return events
 
 
 def _contact_rows(contacts: list[ContactRow]) -> list[dict[str, Any]]:
