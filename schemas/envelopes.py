@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -110,8 +109,3 @@ def parse_raw_record(value: bytes) -> RawLead | EraseRequest:
         return RawLead.model_validate(document)
     # A bare LinkedIn lead, as an operator may publish by hand: a manual import.
     return RawLead(lead=Lead.model_validate(document), origin=Origin.MANUAL)
-
-
-def lead_json(lead: Lead) -> dict[str, Any]:
-    """The lead as LinkedIn sent it (aliases, extra keys kept), for storage."""
-    return lead.model_dump(mode="json", by_alias=True, exclude_none=True)
