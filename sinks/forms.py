@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import AsyncConnection, Connection
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from schemas.linkedin import Consent, FormQuestion, Lead
@@ -201,10 +202,9 @@ def set_import(conn: Connection[Any], form_id: int, enabled: bool) -> dict[str, 
 
 
 def list_forms(conn: Connection[Any]) -> list[dict[str, Any]]:
-    cur = conn.execute(
-        "SELECT f.id, f.name, f.import_enabled, f.periodic_sync, f.sync_interval_hours,"
-        "       c.imported, c.updated, c.errors, c.skipped"
-        " FROM forms f LEFT JOIN form_counters c ON c.form_id = f.id ORDER BY f.id"
-    )
-    names = [d.name for d in cur.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT f.id, f.name, f.import_enabled, f.periodic_sync, f.sync_interval_hours,"
+            "       c.imported, c.updated, c.errors, c.skipped"
+            " FROM forms f LEFT JOIN form_counters c ON c.form_id = f.id ORDER BY f.id"
+        ).fetchall()
