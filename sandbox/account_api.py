@@ -20,10 +20,7 @@ from sandbox.state import SandboxState
 async def find_account_users(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
     grant = await admit(request, state, ADS_SCOPE)
-    params = split_query(request.scope["query_string"])
-    unknown = sorted(set(params) - {"q", "start", "count"})
-    if unknown:
-        raise bad_request(f"unknown query parameter(s): {', '.join(unknown)}")
+    params = split_query(request.scope["query_string"], {"q", "start", "count"})
     if params.get("q") != "authenticatedUser":
         raise bad_request("adAccountUsers supports the finder q=authenticatedUser")
     page = page_params(params, state.config.max_page_count)

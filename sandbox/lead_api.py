@@ -49,14 +49,6 @@ def _state(request: Request) -> SandboxState:
     return state
 
 
-def _query(request: Request, allowed: set[str]) -> dict[str, str]:
-    params = split_query(request.scope["query_string"])
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise bad_request(f"unknown query parameter(s): {', '.join(unknown)}")
-    return params
-
-
 def parse_owner(value: RestliValue) -> tuple[str, str]:
     """``(sponsoredAccount:<urn>)`` or ``(organization:<urn>)`` -> (key, URN)."""
     if not isinstance(value, dict) or len(value) != 1:
@@ -68,6 +60,11 @@ def parse_owner(value: RestliValue) -> tuple[str, str]:
     return key, urn
 
 
+def lead_types(owner_key: str) -> tuple[str, ...]:
+    """The lead types an owner has: sponsored for an ad account, organic for an organization."""
+    return (SPONSORED,) if owner_key == "sponsoredAccount" else ORGANIC
+
+
 def parse_lead_type(params: dict[str, str], owner_key: str) -> str:
     if "leadType" not in params:
         lead_type = SPONSORED
@@ -76,8 +73,7 @@ def parse_lead_type(params: dict[str, str], owner_key: str) -> str:
         if not isinstance(value, dict) or set(value) != {"leadType"}:
             raise bad_request("leadType must be (leadType:<type>)")
         lead_type = str(value["leadType"])
-    allowed = (SPONSORED,) if owner_key == "sponsoredAccount" else ORGANIC
-    if lead_type not in allowed:
+    if lead_type not in lead_types(owner_key):
         raise bad_request(f"leadType {lead_type} does not apply to a {owner_key} owner")
     return lead_type
 
@@ -152,7 +148,7 @@ def _form_fragment(state: SandboxState, form_urn: str, spec: FieldSpec) -> bytes
 async def find_leads(request: Request) -> Response:
     state = _state(request)
     await admit(request, state, LEADGEN_SCOPE)
-    params = _query(request, _LEAD_FINDER)
+    params = split_query(request.scope["query_string"], _LEAD_FINDER)
     if params.get("q") != "owner":
         raise bad_request("leadFormResponses supports the finder q=owner")
     if "owner" not in params:
@@ -195,7 +191,7 @@ async def find_leads(request: Request) -> Response:
 async def get_lead(request: Request) -> Response:
     state = _state(request)
     await admit(request, state, LEADGEN_SCOPE)
-    params = _query(request, {"fields"})
+    params = split_query(request.scope["query_string"], {"fields"})
     projection = LeadProjection(state, params.get("fields"))
     state.prune()
     lead = state.store.get(request.path_params["lead_id"])
@@ -209,7 +205,7 @@ async def get_lead(request: Request) -> Response:
 async def find_forms(request: Request) -> Response:
     state = _state(request)
     await admit(request, state, LEADGEN_SCOPE)
-    params = _query(request, _FORM_FINDER)
+    params = split_query(request.scope["query_string"], _FORM_FINDER)
     if params.get("q") != "owner" or "owner" not in params:
         raise bad_request("leadForms supports the finder q=owner&owner=(sponsoredAccount:<urn>)")
     _, owner_urn = parse_owner(parse_structured("owner", params["owner"]))
@@ -227,7 +223,7 @@ async def find_forms(request: Request) -> Response:
 async def get_form(request: Request) -> Response:
     state = _state(request)
     await admit(request, state, LEADGEN_SCOPE)
-    params = _query(request, {"fields"})
+    params = split_query(request.scope["query_string"], {"fields"})
     specs = parse_projection(params["fields"]) if "fields" in params else None
     raw_id = request.path_params["form_id"]
     form = state.catalog.forms.get(int(raw_id)) if raw_id.isdigit() else None

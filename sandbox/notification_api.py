@@ -16,7 +16,7 @@ from starlette.responses import Response
 from sandbox.bodies import read_json
 from sandbox.errors import bad_request, forbidden, not_found
 from sandbox.guard import LEADGEN_SCOPE, admit
-from sandbox.lead_api import ORGANIC, SPONSORED, parse_lead_type, parse_owner
+from sandbox.lead_api import SPONSORED, lead_types, parse_lead_type, parse_owner
 from sandbox.leads import dumps
 from sandbox.paging import json_response, page_params, page_response
 from sandbox.restli import parse_structured, split_query
@@ -44,8 +44,7 @@ def subscription_fields(body: dict[str, Any], state: SandboxState) -> dict[str, 
         raise bad_request('owner must be {"sponsoredAccount": <urn>} or {"organization": <urn>}')
     owner_key, owner_urn = parse_owner(owner)
     lead_type = body.get("leadType", SPONSORED)
-    allowed = (SPONSORED,) if owner_key == "sponsoredAccount" else ORGANIC
-    if lead_type not in allowed:
+    if lead_type not in lead_types(owner_key):
         raise bad_request(f"leadType {lead_type!r} does not apply to a {owner_key} owner")
     form = body.get("versionedForm")
     if form is not None:
@@ -77,10 +76,9 @@ async def create_subscription(request: Request) -> Response:
 async def find_subscriptions(request: Request) -> Response:
     state = _state(request)
     await admit(request, state, LEADGEN_SCOPE)
-    params = split_query(request.scope["query_string"])
-    unknown = sorted(set(params) - {"q", "owner", "leadType", "start", "count"})
-    if unknown:
-        raise bad_request(f"unknown query parameter(s): {', '.join(unknown)}")
+    params = split_query(
+        request.scope["query_string"], {"q", "owner", "leadType", "start", "count"}
+    )
     if params.get("q") != "criteria" or "owner" not in params:
         raise bad_request("leadNotifications supports q=criteria&owner=(value:(...))")
     wrapper = parse_structured("owner", params["owner"])

@@ -17,6 +17,7 @@ A parameter holding a whole URN (``versionedLeadGenFormUrn``) is a single leaf: 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -32,8 +33,9 @@ class RestliSyntaxError(ValueError):
     """The query string is not valid Rest.li 2.0; the message says what and where."""
 
 
-def split_query(raw: bytes) -> dict[str, str]:
-    """Parameter name -> still-encoded value. Duplicate or nameless parameters are refused."""
+def split_query(raw: bytes, allowed: Collection[str] | None = None) -> dict[str, str]:
+    """Parameter name -> still-encoded value. Duplicate or nameless parameters are refused,
+    and so are names outside ``allowed`` when it is given."""
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -51,6 +53,9 @@ def split_query(raw: bytes) -> dict[str, str]:
         if name in params:
             raise RestliSyntaxError(f"parameter {name!r} given twice")
         params[name] = value
+    unknown = sorted(set(params).difference(allowed)) if allowed is not None else []
+    if unknown:
+        raise RestliSyntaxError(f"unknown query parameter(s): {', '.join(unknown)}")
     return params
 
 
