@@ -46,7 +46,7 @@ class FaultConfig(_Model):
 
     error_rate: float = Field(default=0.0, ge=0, le=1)
     # A "429 storm": this share of calls is throttled (short-term limits, beside the daily
-    # budgets of ThrottleConfig), with a 1 s Retry-After when ThrottleConfig.retry_after is on.
+    # budgets of ThrottleConfig), always without Retry-After.
     throttle_rate: float = Field(default=0.0, ge=0, le=1)
     error_statuses: tuple[int, ...] = (500, 504)
     latency_ms: float = Field(default=0.0, ge=0, le=60_000)
