@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from leadsync.settings import Settings
 from schemas.events import ContactEventType
 from tests.faults.dataset import Expected
+from tests.integration.topics import read_topic
 
 CREATED = ContactEventType.CREATED.value
 UPDATED = ContactEventType.UPDATED.value
@@ -176,31 +176,11 @@ def _check_errors(conn: psycopg.Connection[Any], expected: Expected) -> None:
 
 def _published_event_ids(settings: Settings, contact_ids: set[uuid.UUID]) -> Counter[str]:
     """How many times each event id of these contacts is on the contact-changes topic."""
-    topic = settings.topics.contact_changes
     wanted = {str(c) for c in contact_ids}
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"faults-reader-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
-    )
+    records = read_topic(settings.kafka_bootstrap_servers, settings.topics.contact_changes)
     seen: Counter[str] = Counter()
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p))[1] for p in partitions}
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        remaining = sum(ends.values())
-        while remaining > 0:
-            messages = consumer.consume(1000, 10)
-            assert messages, f"{remaining} events of {topic} could not be read back"
-            for message in messages:
-                if message.error() or (message.offset() or 0) >= ends[message.partition() or 0]:
-                    continue
-                remaining -= 1
-                event = json.loads(message.value() or b"")
-                if event.get("subject") in wanted:
-                    seen[event["id"]] += 1
-        return seen
-    finally:
-        consumer.close()
+    for _, value in records:
+        event = json.loads(value)
+        if event.get("subject") in wanted:
+            seen[event["id"]] += 1
+    return seen

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
@@ -23,6 +21,7 @@ from schemas.linkedin import Lead
 from sinks.forms import register_from_leads
 from streams.mapping import auto_mappings
 from tests.integration.produce import lead_for
+from tests.integration.topics import read_topic
 
 Conn = AsyncConnection[tuple[Any, ...]]
 # The example form's questions (tests/data/lead_example.json).
@@ -396,30 +395,10 @@ async def test_a_malformed_mapping_is_a_request_error(client: httpx.AsyncClient,
 # -- manual imports and runs -------------------------------------------------------------
 
 
-def _sync_requests(settings: Settings, run_id: str, timeout_s: float = 20) -> dict[str, Any]:
-    """The SyncRequest of ``run_id`` on the sync-requests topic, with its key."""
-    topic = settings.topics.sync_requests
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": _unique("admin-test-reader"),
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            message = consumer.poll(1)
-            if message is None or message.error():
-                continue
-            value = json.loads(message.value() or b"")
-            if value["run_id"] == run_id:
-                return {"key": (message.key() or b"").decode(), **value}
-        raise AssertionError(f"no sync request for run {run_id} on {topic}")
-    finally:
-        consumer.close()
+def _sync_requests(settings: Settings, form_id: int) -> list[dict[str, Any]]:
+    """The SyncRequests on the sync-requests topic keyed by ``form_id``, in order."""
+    records = read_topic(settings.kafka_bootstrap_servers, settings.topics.sync_requests)
+    return [json.loads(value) for key, value in records if key == str(form_id).encode()]
 
 
 async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the_request(
@@ -443,9 +422,9 @@ async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the
     assert await _one(db, "SELECT status FROM sync_runs WHERE id = %s", uuid.UUID(run["id"])) == (
         "queued",
     )
-    request = _sync_requests(settings, run["id"])
-    assert request["key"] == str(form_id)
-    assert (request["form_id"], request["trigger"], request["options"]) == (
+    (request,) = _sync_requests(settings, form_id)
+    assert (request["run_id"], request["form_id"], request["trigger"], request["options"]) == (
+        run["id"],
         form_id,
         "manual",
         options,
@@ -463,6 +442,7 @@ async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the
     error = _error(again, 409, "run_active")
     assert run["id"] in error["message"]
     assert error["details"] == [{"run_id": run["id"], "location": f"/api/runs/{run['id']}"}]
+    assert [r["run_id"] for r in _sync_requests(settings, form_id)] == [run["id"]]
 
 
 async def test_restart_workflows_without_reimport_is_refused(

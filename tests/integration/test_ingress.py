@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from ingest.webhook.app import create_app
@@ -25,6 +24,7 @@ from leadsync.settings import Settings
 from schemas.events import ErrorEvent
 from schemas.notifications import ReceivedNotification
 from tests.integration.kafka_proxy import KafkaProxy
+from tests.integration.topics import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -106,41 +106,6 @@ async def ingress(settings: Settings) -> AsyncIterator[Ingress]:
     # One receiver for the module, as in production: it runs for long, started once.
     async with serving(settings) as running:
         yield running
-
-
-def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
-    """Every record on ``topic`` up to its current end, as (key, value)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"test-reader-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in partitions
-        }
-        wanted = {p for p, end in ends.items() if end > 0}
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in wanted])
-        records: list[tuple[bytes | None, bytes]] = []
-        deadline = time.monotonic() + 30
-        while wanted and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None or message.error():
-                continue
-            partition, offset = message.partition(), message.offset()
-            assert partition is not None
-            assert offset is not None
-            records.append((message.key(), message.value() or b""))
-            if offset + 1 >= ends[partition]:
-                wanted.discard(partition)
-        assert not wanted, f"could not read {topic} to its end"
-        return records
-    finally:
-        consumer.close()
 
 
 def notifications_for(settings: Settings, *lead_ids: str) -> list[tuple[bytes | None, bytes]]:

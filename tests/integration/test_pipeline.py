@@ -7,12 +7,12 @@ import uuid
 from typing import Any
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from psycopg import AsyncConnection
 
 from leadsync.settings import Settings
 from sinks.forms import set_import
 from tests.integration.produce import envelope, erase_request, lead_for, publish_raw
+from tests.integration.topics import read_topic
 from tests.integration.worker import Worker
 
 Conn = AsyncConnection[tuple[Any, ...]]
@@ -45,30 +45,8 @@ async def _counters(db: Conn, form_id: int) -> tuple[Any, ...]:
 
 def _events(settings: Settings) -> list[dict[str, Any]]:
     """Every event on the contact-changes topic so far."""
-    topic = settings.topics.contact_changes
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": _unique("test-reader"),
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p))[1] for p in partitions}
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        events: list[dict[str, Any]] = []
-        remaining = sum(ends.values())
-        while remaining > 0:
-            message = consumer.poll(5)
-            assert message is not None, "contact-change events missing from the topic"
-            if message.error():
-                continue
-            events.append(json.loads(message.value() or b""))
-            remaining -= 1
-        return events
-    finally:
-        consumer.close()
+    records = read_topic(settings.kafka_bootstrap_servers, settings.topics.contact_changes)
+    return [json.loads(value) for _, value in records]
 
 
 async def test_same_person_through_two_forms_is_one_contact_with_two_submissions(
