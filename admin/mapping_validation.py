@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from schemas.mappings import ContactField, FieldMapping, FormVersionSpec
-from streams.mapping_checks import check_mappings, source_in_version
+from streams.mapping_checks import check_mappings, source_in_version, source_name
 from streams.mapping_errors import SOURCE_MISSING, MappingProblem
 
 
@@ -43,8 +43,6 @@ def _in_any_version(
     versions: Sequence[FormVersionSpec],
 ) -> bool:
     concerned = [
-        m
-        for m in mappings
-        if f"{m.source_kind}:{m.source_key}" == problem.source and m.field_key == problem.field
+        m for m in mappings if source_name(m) == problem.source and m.field_key == problem.field
     ]
     return any(source_in_version(m, v) for m in concerned for v in versions)
