@@ -6,7 +6,7 @@ projection, and its predefined questions are mapped automatically, like discover
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,70 +41,90 @@ class FormContext:
 
 
 async def register_from_leads(
-    conn: AsyncConnection[Any], leads: Iterable[Lead], auto_map: AutoMapper
+    conn: AsyncConnection[Any],
+    leads: Iterable[Lead],
+    auto_map: AutoMapper,
+    known: Mapping[tuple[int, int], FormContext] | None = None,
 ) -> None:
-    """Record forms and versions named by these leads; ``auto_map`` maps a new version."""
+    """Record forms and versions named by these leads; ``auto_map`` maps a new version.
+
+    ``known``: contexts read in this transaction (:func:`load_contexts`). A form or version
+    they show the database holding as the leads would leave it is not written again, so a
+    batch of known forms costs no statement here.
+    """
     forms: dict[int, tuple[str, str | None, str | None]] = {}
     versions: dict[tuple[int, int], Lead] = {}
     for lead in leads:
         form_id, version_id = lead.form_version()
         name = lead.form.name if lead.form else ""
         forms[form_id] = (name, lead.owner_urn(), lead.form.locale() if lead.form else None)
-        if lead.form and lead.form.content and lead.form.content.typed_questions():
+        if _questions(lead):
             versions[(form_id, version_id)] = lead
         else:
             versions.setdefault((form_id, version_id), lead)
-    if not forms:
-        return
+    if known:
+        held = {context.form_id: context for context in known.values()}
+        forms = {
+            form_id: values
+            for form_id, values in forms.items()
+            if not _form_unchanged(values, held.get(form_id))
+        }
+        versions = {
+            key: lead
+            for key, lead in versions.items()
+            if key not in known or (not known[key].known_version and _questions(lead))
+        }
+    version_rows = []
+    mapping_rows = []
+    for (form_id, version_id), lead in sorted(versions.items()):
+        questions = _questions(lead)
+        consents = (
+            lead.form.content.legal_info.consents
+            if lead.form and lead.form.content and lead.form.content.legal_info
+            else []
+        )
+        hidden = lead.form.hidden_fields if lead.form else []
+        version_rows.append(
+            (
+                form_id,
+                version_id,
+                Jsonb([q.model_dump(mode="json", by_alias=True) for q in questions]),
+                Jsonb([c.model_dump(mode="json", by_alias=True) for c in consents]),
+                Jsonb([h.model_dump(mode="json", by_alias=True) for h in hidden]),
+            )
+        )
+        mapping_rows += [
+            (form_id, m.source_kind, m.source_key, m.field_key) for m in auto_map(questions)
+        ]
     async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO forms (id, name, owner_urn, locale) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (id) DO UPDATE SET"
-            "  name = coalesce(nullif(excluded.name, ''), forms.name),"
-            "  owner_urn = coalesce(forms.owner_urn, excluded.owner_urn),"
-            "  locale = coalesce(forms.locale, excluded.locale)"
-            " WHERE (excluded.name <> '' AND excluded.name IS DISTINCT FROM forms.name)"
-            "    OR (forms.locale IS NULL AND excluded.locale IS NOT NULL)",
-            [(form_id, *values) for form_id, values in sorted(forms.items())],
-        )
-        await cur.executemany(
-            "INSERT INTO form_counters (form_id) VALUES (%s) ON CONFLICT DO NOTHING",
-            [(form_id,) for form_id in sorted(forms)],
-        )
-        version_rows = []
-        mapping_rows = []
-        for (form_id, version_id), lead in sorted(versions.items()):
-            questions = (
-                lead.form.content.typed_questions() if lead.form and lead.form.content else []
+        if forms:
+            await cur.executemany(
+                "INSERT INTO forms (id, name, owner_urn, locale) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET"
+                "  name = coalesce(nullif(excluded.name, ''), forms.name),"
+                "  owner_urn = coalesce(forms.owner_urn, excluded.owner_urn),"
+                "  locale = coalesce(forms.locale, excluded.locale)"
+                " WHERE (excluded.name <> '' AND excluded.name IS DISTINCT FROM forms.name)"
+                "    OR (forms.locale IS NULL AND excluded.locale IS NOT NULL)",
+                [(form_id, *values) for form_id, values in sorted(forms.items())],
             )
-            consents = (
-                lead.form.content.legal_info.consents
-                if lead.form and lead.form.content and lead.form.content.legal_info
-                else []
+            await cur.executemany(
+                "INSERT INTO form_counters (form_id) VALUES (%s) ON CONFLICT DO NOTHING",
+                [(form_id,) for form_id in sorted(forms)],
             )
-            hidden = lead.form.hidden_fields if lead.form else []
-            version_rows.append(
-                (
-                    form_id,
-                    version_id,
-                    Jsonb([q.model_dump(mode="json", by_alias=True) for q in questions]),
-                    Jsonb([c.model_dump(mode="json", by_alias=True) for c in consents]),
-                    Jsonb([h.model_dump(mode="json", by_alias=True) for h in hidden]),
-                )
+        if version_rows:
+            # A version first seen without its questions gets them from a later, fuller lead.
+            await cur.executemany(
+                "INSERT INTO form_versions"
+                " (form_id, version_id, questions, consents, hidden_fields)"
+                " VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (form_id, version_id) DO UPDATE SET"
+                "  questions = excluded.questions, consents = excluded.consents,"
+                "  hidden_fields = excluded.hidden_fields"
+                " WHERE form_versions.questions = '[]'::jsonb"
+                "   AND excluded.questions <> '[]'::jsonb",
+                version_rows,
             )
-            mapping_rows += [
-                (form_id, m.source_kind, m.source_key, m.field_key) for m in auto_map(questions)
-            ]
-        # A version first seen without its questions gets them from a later, fuller lead.
-        await cur.executemany(
-            "INSERT INTO form_versions (form_id, version_id, questions, consents, hidden_fields)"
-            " VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (form_id, version_id) DO UPDATE SET"
-            "  questions = excluded.questions, consents = excluded.consents,"
-            "  hidden_fields = excluded.hidden_fields"
-            " WHERE form_versions.questions = '[]'::jsonb AND excluded.questions <> '[]'::jsonb",
-            version_rows,
-        )
         if mapping_rows:
             await cur.executemany(
                 "INSERT INTO field_mappings"
@@ -112,6 +132,20 @@ async def register_from_leads(
                 " VALUES (%s, %s, %s, %s, true) ON CONFLICT DO NOTHING",
                 sorted(set(mapping_rows)),
             )
+
+
+def _questions(lead: Lead) -> list[FormQuestion]:
+    return lead.form.content.typed_questions() if lead.form and lead.form.content else []
+
+
+def _form_unchanged(values: tuple[str, str | None, str | None], held: FormContext | None) -> bool:
+    """Whether the forms upsert would leave the row ``held`` describes as it is."""
+    name, _owner, locale = values
+    return (
+        held is not None
+        and name in ("", held.name)
+        and (locale is None or held.version.locale is not None)
+    )
 
 
 async def load_contexts(

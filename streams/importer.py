@@ -255,7 +255,9 @@ async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> I
         keys = {raw.lead.form_version() for _, raw in leads}
         contexts = await form_store.load_contexts(conn, keys)
         known = [key for key, context in contexts.items() if context.known_version]
-        await form_store.register_from_leads(conn, with_form_content(leads, known), auto_mappings)
+        await form_store.register_from_leads(
+            conn, with_form_content(leads, known), auto_mappings, contexts
+        )
         if len(known) < len(keys):  # versions registered just now
             contexts = await form_store.load_contexts(conn, keys)
         fields = await form_store.load_contact_fields(conn) if leads else {}
