@@ -65,14 +65,15 @@ class Target:
     connection_id: int
 
     def owner(self) -> Owner:
-        if ":organization:" in self.owner_urn:
-            return Owner.organization(self.owner_urn)
-        return Owner.sponsored_account(self.owner_urn)
+        return Owner.from_urn(self.owner_urn)
 
     def lead_types(self) -> tuple[str, ...]:
-        if self.lead_type:
-            return (self.lead_type,)
-        return ("SPONSORED",) if ":sponsoredAccount:" in self.owner_urn else ORGANIC_LEAD_TYPES
+        return (self.lead_type,) if self.lead_type else lead_types_of(self.owner())
+
+
+def lead_types_of(owner: Owner) -> tuple[str, ...]:
+    """Every lead type an owner can have: sponsored for an ad account, else the organic ones."""
+    return ("SPONSORED",) if owner.kind == "sponsoredAccount" else ORGANIC_LEAD_TYPES
 
 
 @dataclass
@@ -187,11 +188,12 @@ class Puller:
         origin = "schedule" if request.trigger is SyncTrigger.SCHEDULE else "manual"
         progress = Progress()
         start_ms, end_ms = window.epoch_ms()
+        owner = target.owner()
         store = PostgresTokenStore(settings, target.connection_id)
         async with LinkedInClient.from_settings(settings, store) as linkedin:
             for lead_type in target.lead_types():
                 pages = linkedin.iter_lead_pages(
-                    target.owner(),
+                    owner,
                     lead_type,
                     start_ms,
                     end_ms,

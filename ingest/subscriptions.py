@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from ingest.linkedin import LinkedInClient, LinkedInError, Owner
-from ingest.puller import ORGANIC_LEAD_TYPES
+from ingest.puller import lead_types_of
 from leadsync.settings import Settings
 from sinks.connections import PostgresTokenStore
 
@@ -42,12 +42,10 @@ async def ensure_subscriptions(
     """Subscribe every owner of an enabled form; ``done`` skips pairs already tried."""
     result = SubscribeResult()
     for owner_urn, connection_id in conn.execute(OWNERS_TO_SUBSCRIBE).fetchall():
-        organic = ":organization:" in owner_urn
-        owner = Owner.organization(owner_urn) if organic else Owner.sponsored_account(owner_urn)
-        lead_types = ORGANIC_LEAD_TYPES if organic else ("SPONSORED",)
+        owner = Owner.from_urn(owner_urn)
         store = PostgresTokenStore(settings, connection_id)
         async with LinkedInClient.from_settings(settings, store) as linkedin:
-            for lead_type in lead_types:
+            for lead_type in lead_types_of(owner):
                 if done is not None and (owner_urn, lead_type) in done:
                     continue
                 label = f"{owner_urn} {lead_type}"

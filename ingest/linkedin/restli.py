@@ -63,6 +63,13 @@ class Owner:
         return cls("organization", _as_urn("organization", organization))
 
     @classmethod
+    def from_urn(cls, urn: str) -> Owner:
+        """From a URN of either kind, as stored on a form (``forms.owner_urn``)."""
+        if ":organization:" in urn:
+            return cls.organization(urn)
+        return cls.sponsored_account(urn)
+
+    @classmethod
     def from_json(cls, value: dict[str, str]) -> Owner:
         """From the API's JSON union, e.g. ``{"sponsoredAccount": "urn:li:..."}``."""
         if len(value) != 1:
