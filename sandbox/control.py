@@ -52,6 +52,14 @@ def _number(body: dict[str, Any], key: str, default: float, *, low: float, high:
     return float(value)
 
 
+def _form_id(body: dict[str, Any], state: SandboxState) -> Any:
+    """The body's ``formId``: None (any live form) or a form of the catalog."""
+    form_id = body.get("formId")
+    if form_id is not None and form_id not in state.catalog.forms:
+        raise bad_request(f"no form {form_id}")
+    return form_id
+
+
 async def status(request: Request) -> Response:
     state = _state(request)
     catalog = state.catalog
@@ -105,12 +113,10 @@ async def create_leads(request: Request) -> Response:
     count = int(_number(body, "count", 1, low=1, high=1_000_000))
     rate = _number(body, "rate", 0, low=0, high=100_000)
     options: dict[str, Any] = {
-        "form_id": body.get("formId"),
+        "form_id": _form_id(body, state),
         "test_lead": body.get("testLead"),
         "invalid": body.get("invalidAnswers"),
     }
-    if options["form_id"] is not None and options["form_id"] not in state.catalog.forms:
-        raise bad_request(f"no form {options['form_id']}")
     if rate == 0:
         leads = [state.add_lead(**options) for _ in range(count)]
         return json_response(
@@ -143,10 +149,7 @@ async def preload(request: Request) -> Response:
     body = await read_json(request)
     count = int(_number(body, "count", 1000, low=1, high=2_000_000))
     spread = _number(body, "spreadDays", 30, low=0.001, high=3650)
-    form_id = body.get("formId")
-    if form_id is not None and form_id not in state.catalog.forms:
-        raise bad_request(f"no form {form_id}")
-    created = state.preload(count, spread, form_id)
+    created = state.preload(count, spread, _form_id(body, state))
     return json_response({"created": created, "leads": len(state.store)}, 201)
 
 
