@@ -19,23 +19,6 @@ from typing import Any
 
 from sandbox.restli import FieldSpec
 
-# What a lead carries without a projection; the *Info decorations and the form only come
-# when projected.
-BASE_FIELDS = frozenset(
-    {
-        "id",
-        "owner",
-        "submitter",
-        "leadType",
-        "versionedLeadGenFormUrn",
-        "submittedAt",
-        "testLead",
-        "leadMetadata",
-        "associatedEntity",
-        "formResponse",
-    }
-)
-
 
 def dumps(value: object) -> bytes:
     """Compact UTF-8 JSON, the way every sandbox response body is written."""
