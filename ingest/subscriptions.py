@@ -43,11 +43,16 @@ async def ensure_subscriptions(
     result = SubscribeResult()
     for owner_urn, connection_id in conn.execute(OWNERS_TO_SUBSCRIBE).fetchall():
         owner = Owner.from_urn(owner_urn)
+        pending = [
+            lead_type
+            for lead_type in lead_types_of(owner)
+            if done is None or (owner_urn, lead_type) not in done
+        ]
+        if not pending:
+            continue  # every tick but the first of a round: no client (and TLS setup) at all
         store = PostgresTokenStore(settings, connection_id)
         async with LinkedInClient.from_settings(settings, store) as linkedin:
-            for lead_type in lead_types_of(owner):
-                if done is not None and (owner_urn, lead_type) in done:
-                    continue
+            for lead_type in pending:
                 label = f"{owner_urn} {lead_type}"
                 try:
                     subscribed = await linkedin.subscribe(
@@ -56,10 +61,8 @@ async def ensure_subscriptions(
                 except LinkedInError as exc:
                     log.warning("could not subscribe %s: %s", label, exc)
                     result.failed.append(f"{label}: {exc.message or exc}")
-                    if done is not None:
-                        done.add((owner_urn, lead_type))  # not again before the next round
-                    continue
-                (result.created if subscribed.created else result.existing).append(label)
+                else:
+                    (result.created if subscribed.created else result.existing).append(label)
                 if done is not None:
-                    done.add((owner_urn, lead_type))
+                    done.add((owner_urn, lead_type))  # not again before the next round
     return result
