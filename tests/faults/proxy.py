@@ -105,10 +105,11 @@ class TcpProxy:
         server_w: asyncio.StreamWriter,
     ) -> None:
         """Copy bytes both ways until either side closes; subclasses may rewrite them."""
-        await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy bytes from ``reader`` to ``writer`` until either side closes, then drop ``writer``."""
     with contextlib.suppress(OSError, asyncio.CancelledError):
         while data := await reader.read(_CHUNK):
             writer.write(data)

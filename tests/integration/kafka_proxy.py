@@ -13,9 +13,7 @@ import asyncio
 import contextlib
 import struct
 
-from tests.faults.proxy import TcpProxy
-
-_CHUNK = 64 * 1024
+from tests.faults.proxy import TcpProxy, pipe
 
 
 class KafkaProxy(TcpProxy):
@@ -40,7 +38,7 @@ class KafkaProxy(TcpProxy):
         server_r: asyncio.StreamReader,
         server_w: asyncio.StreamWriter,
     ) -> None:
-        await asyncio.gather(_requests(client_r, server_w), self._responses(server_r, client_w))
+        await asyncio.gather(pipe(client_r, server_w), self._responses(server_r, client_w))
 
     async def _responses(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # Kafka frames: a 4-byte big-endian size, then the response. Rewriting whole frames
@@ -52,11 +50,3 @@ class KafkaProxy(TcpProxy):
                 writer.write(size + frame.replace(self._advertised, self._ours))
                 await writer.drain()
         writer.transport.abort()
-
-
-async def _requests(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError, asyncio.CancelledError):
-        while data := await reader.read(_CHUNK):
-            writer.write(data)
-            await writer.drain()
-    writer.transport.abort()
