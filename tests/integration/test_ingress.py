@@ -63,6 +63,12 @@ def sign(secret: str, body: bytes, variant: str = "a") -> str:
     return _hex(secret, body)
 
 
+def assert_refused(response: httpx.Response, status: int, code: str, message: str) -> None:
+    """The receiver's error answer: the status, and the body that says why."""
+    assert response.status_code == status, response.text
+    assert response.json() == {"error": code, "message": message}
+
+
 class Ingress:
     """The receiver's app in this process (lifespan entered), and LinkedIn's side of it."""
 
@@ -134,8 +140,9 @@ async def test_the_challenge_is_answered_with_json_and_lowercase_hex(ingress: In
         "challengeResponse": _hex(ingress.secret, code.encode()),
     }
     assert answer["challengeResponse"] == answer["challengeResponse"].lower()
-    assert (await ingress.client.get(WEBHOOK)).status_code == 400
-    assert (await ingress.client.get(WEBHOOK, params={"challengeCode": ""})).status_code == 400
+    for params in ({}, {"challengeCode": ""}, {"challengeCode": "  "}):
+        response = await ingress.client.get(WEBHOOK, params=params)
+        assert_refused(response, 400, "missing_challenge", "challengeCode is required")
 
 
 async def test_an_accepted_notification_is_in_kafka_when_the_200_arrives(ingress: Ingress) -> None:
@@ -143,6 +150,7 @@ async def test_an_accepted_notification_is_in_kafka_when_the_200_arrives(ingress
     body = notification(lead_id)
     response = await ingress.push(body)
     assert response.status_code == 200, response.text
+    assert response.json() == {"status": "accepted"}
     # Read right away: the 200 promises the record is already acknowledged.
     records = notifications_for(ingress.settings, lead_id)
     assert len(records) == 1
@@ -184,8 +192,7 @@ async def test_a_bad_or_missing_signature_is_401_and_publishes_nothing(
             headers["X-LI-Signature"] = {"empty": "", "prefix only": "hmacsha256="}[variant]
         with caplog.at_level(logging.INFO):
             response = await ingress.client.post(WEBHOOK, content=body, headers=headers)
-        assert response.status_code == 401, (variant, response.text)
-        assert response.json()["error"] == "bad_signature"
+        assert_refused(response, 401, "bad_signature", "X-LI-Signature does not match")
     # Signed for another body: authentic bytes, wrong pairing.
     lead_id = new_lead_id()
     rejected.append(lead_id)
@@ -195,7 +202,7 @@ async def test_a_bad_or_missing_signature_is_401_and_publishes_nothing(
         content=notification(lead_id),
         headers={"Content-Type": "application/json", "X-LI-Signature": sign(ingress.secret, other)},
     )
-    assert response.status_code == 401
+    assert_refused(response, 401, "bad_signature", "X-LI-Signature does not match")
     after = await ingress.metric("leadsync_ingress_requests_total", outcome="bad_signature")
     assert after - before == len(rejected)
     assert notifications_for(ingress.settings, *rejected) == []
@@ -221,14 +228,14 @@ async def test_a_body_over_64_kib_is_413_without_being_read(ingress: Ingress) ->
         content=chunks(1024 * 1024),
         headers={"Content-Type": "application/json", "Content-Length": str(1024 * 1024)},
     )
-    assert response.status_code == 413
+    assert_refused(response, 413, "too_large", f"body over {LIMIT} bytes")
     assert sum(sent) == 0
     # Chunked (no length): refused as soon as the limit is passed.
     sent.clear()
     response = await ingress.client.post(
         WEBHOOK, content=chunks(1024 * 1024), headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 413
+    assert_refused(response, 413, "too_large", f"body over {LIMIT} bytes")
     assert LIMIT < sum(sent) <= LIMIT + 8 * 1024
     # Exactly at the limit is still a notification.
     lead_id = new_lead_id()
@@ -244,10 +251,11 @@ async def test_a_wrong_content_type_is_415(ingress: Ingress) -> None:
     body = notification(lead_id)
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
         response = await ingress.push(body, content_type=content_type)
-        assert response.status_code == 415, content_type
+        assert_refused(response, 415, "unsupported_media_type", "expected application/json")
     assert notifications_for(ingress.settings, lead_id) == []
     with_charset = await ingress.push(body, content_type="application/json; charset=utf-8")
-    assert with_charset.status_code == 200
+    assert with_charset.status_code == 200, with_charset.text
+    assert len(notifications_for(ingress.settings, lead_id)) == 1
 
 
 @pytest.mark.parametrize(
@@ -273,6 +281,8 @@ async def test_an_authentic_unreadable_notification_is_400_and_kept_on_the_error
     assert response.json()["error"] == "invalid_notification"
     (event,) = errors_about(ingress.settings, marker)
     assert event.code == "invalid_notification"
+    reason = response.json()["message"]
+    assert event.message == f"an authentic notification could not be read: {reason}"
     assert event.raw_ref is not None
     assert marker in event.raw_ref["bytes"]
     kept = (
@@ -292,7 +302,7 @@ async def test_an_unauthentic_unreadable_body_is_401_and_not_recorded(ingress: I
         content=f"garbage {marker}".encode(),
         headers={"Content-Type": "application/json", "X-LI-Signature": "0" * 64},
     )
-    assert response.status_code == 401
+    assert_refused(response, 401, "bad_signature", "X-LI-Signature does not match")
     assert errors_about(ingress.settings, marker) == []
 
 
@@ -327,8 +337,7 @@ async def test_kafka_down_is_503_publishes_nothing_and_accepts_again_once_back(
         refused = new_lead_id()
         started = time.monotonic()
         response = await ingress.push(notification(refused))
-        assert response.status_code == 503, response.text
-        assert response.json()["error"] == "unavailable"
+        assert_refused(response, 503, "unavailable", "not stored; Kafka is unavailable")
         assert time.monotonic() - started <= settings.ingress_ack_timeout_s + 0.5
         counted = await ingress.metric("leadsync_ingress_requests_total", outcome="unavailable")
         assert counted - unavailable == 1
