@@ -45,8 +45,8 @@ ORDER BY f.id
 # A run queued this long ago whose request may have been lost (crash between recording the
 # run and publishing it): its request is published again; the puller ignores duplicates.
 STALE_QUEUED = (
-    "SELECT id, form_id FROM sync_runs"
-    " WHERE status = 'queued' AND requested_at < now() - interval '2 minutes'"
+    "SELECT id, form_id, trigger, reimport_existing, restart_workflows, all_submissions"
+    " FROM sync_runs WHERE status = 'queued' AND requested_at < now() - interval '2 minutes'"
 )
 
 
@@ -102,18 +102,15 @@ async def _tick(
             continue
         await request_run(settings, publisher, run_id, form_id, SyncTrigger.SCHEDULE, SyncOptions())
         log.info("scheduled sync run %s for form %s", run_id, form_id)
-    for run_id, form_id in conn.execute(STALE_QUEUED).fetchall():
-        run = sync_runs.get_run(conn, run_id)
-        if run is None:
-            continue
+    for run_id, form_id, trigger, reimport, restart, all_submissions in conn.execute(
+        STALE_QUEUED
+    ).fetchall():
         options = SyncOptions(
-            reimport_existing=run["reimport_existing"],
-            restart_workflows=run["restart_workflows"],
-            all_submissions=run["all_submissions"],
+            reimport_existing=reimport,
+            restart_workflows=restart,
+            all_submissions=all_submissions,
         )
-        await request_run(
-            settings, publisher, run_id, form_id, SyncTrigger(run["trigger"]), options
-        )
+        await request_run(settings, publisher, run_id, form_id, SyncTrigger(trigger), options)
 
 
 async def pull_forever(settings: Settings, puller: Puller) -> None:
