@@ -26,10 +26,10 @@ from ingest.linkedin.models import (
     Subscribed,
 )
 from ingest.linkedin.oauth import OAuthClient
-from ingest.linkedin.paging import Page
+from ingest.linkedin.paging import Page, elements
 from ingest.linkedin.restli import LEAD_FIELDS, LeadType, Owner
 from ingest.linkedin.sending import Sender
-from ingest.linkedin.session import ApiSession, QueryPairs, elements, parse
+from ingest.linkedin.session import ApiSession, QueryPairs, parse
 from ingest.linkedin.tokens import AccessTokens, TokenPair, TokenStore
 from leadsync.settings import Settings
 from schemas.linkedin import Lead, LeadForm

@@ -46,18 +46,23 @@ class Page(Generic[M]):
     rejected: list[Rejected] = field(default_factory=list)
 
 
+def elements(body: dict[str, Any]) -> list[Any]:
+    """A collection answer's ``elements``."""
+    found = body.get("elements")
+    if not isinstance(found, list):
+        raise MalformedResponse("LinkedIn's collection answer has no elements list")
+    return found
+
+
 def parse_page(
     body: dict[str, Any], model: type[M], *, number: int, start: int, count: int
 ) -> Page[M]:
-    elements = body.get("elements")
-    if not isinstance(elements, list):
-        raise MalformedResponse("LinkedIn's collection answer has no elements list")
-    paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+    paging = body.get("paging")
     total = paging.get("total") if isinstance(paging, dict) else None
     parsed: list[M] = []
     raw: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
-    for element in elements:
+    for element in elements(body):
         if isinstance(element, dict):
             raw.append(element)
         try:

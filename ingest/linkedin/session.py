@@ -100,13 +100,6 @@ class ApiSession:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def elements(body: dict[str, Any]) -> list[Any]:
-    found = body.get("elements")
-    if not isinstance(found, list):
-        raise MalformedResponse("LinkedIn's collection answer has no elements list")
-    return found
-
-
 def parse(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
