@@ -38,44 +38,45 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
-import os
-import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
 import psycopg
 from confluent_kafka import ConsumerGroupState
 from confluent_kafka.admin import AdminClient
-from pydantic import SecretStr
 
-from bench._processes import child, remove_from_kafka, tail
+from bench._processes import (
+    SANDBOX_FORM_ID,
+    Stack,
+    child,
+    interrupt_on_sigterm,
+    rounds,
+    sandbox,
+    sandbox_token,
+    tail,
+)
 from ingest.linkedin import restli
 from ingest.linkedin.restli import LEAD_FIELDS, Owner
 from ingest.publisher import AsyncPublisher
 from ingest.scheduler import request_run
-from leadsync.settings import LOCAL_DATABASE, LOCAL_KAFKA, Settings, load_settings
+from leadsync.settings import Settings
 from leadsync.topics import ensure_topics, wait_for_kafka
 from schemas.envelopes import SyncOptions, SyncTrigger
 from sinks import sync_runs
 from sinks.migrate import upgrade
+from tests.e2e.conftest import leadsync
 from tests.integration.worker import settings_env
 from tests.services import run_database
 
-FORM_ID = 7234246  # the reference form: ad account 1234567, created 200 days ago
+FORM_ID = SANDBOX_FORM_ID  # the reference form: ad account 1234567
 ACCOUNT = 1234567
-SPREAD_DAYS = 150  # within the form's lifetime and LinkedIn's retention
 SANDBOX_SEED = 7
 GOAL_S = 60.0
 GOAL_RATIO = 0.5
@@ -84,56 +85,6 @@ PRINT_EVERY_S = 2.0
 STALL_S = 90.0  # nothing moved for this long: the round failed
 READY_S = 120.0  # for the worker and the scheduler to join their groups
 SANDBOX_START_S = 600.0  # preloading 100,000 leads takes a while on these machines
-
-
-# --- the sandbox --------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _serve_sandbox(port: int, leads: int) -> None:
-    """The child process: a sandbox preloaded with ``leads`` leads on FORM_ID."""
-    import uvicorn
-
-    from sandbox.app import create_app
-    from sandbox.config import SandboxConfig
-    from sandbox.state import SandboxState
-
-    state = SandboxState(SandboxConfig(seed=SANDBOX_SEED))
-    state.preload(leads, SPREAD_DAYS, form_id=FORM_ID)
-    uvicorn.run(create_app(state), host="127.0.0.1", port=port, log_level="warning")
-
-
-@contextlib.contextmanager
-def sandbox(leads: int) -> Iterator[str]:
-    """A preloaded sandbox in a child process; yields its base URL."""
-    port = _free_port()
-    process = multiprocessing.get_context("spawn").Process(
-        target=_serve_sandbox, args=(port, leads), daemon=True
-    )
-    process.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SANDBOX_START_S
-        while True:
-            try:
-                status = httpx.get(f"{base}/sandbox/status", timeout=5).json()
-                break
-            except httpx.HTTPError:
-                if not process.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError("the sandbox did not come up") from None
-                time.sleep(0.5)
-        print(f"sandbox on {base}: {status.get('leads', '?')} leads", flush=True)
-        yield base
-    finally:
-        if process.is_alive():
-            process.terminate()
-            process.join(10)
 
 
 # --- baseline: the sandbox's raw page serving ---------------------------------------------
@@ -183,11 +134,6 @@ class Baseline:
         return self.leads / statistics.median(self.warm_s)
 
 
-def sandbox_token(base: str) -> str:
-    token: str = httpx.post(f"{base}/sandbox/tokens", json={}, timeout=30).json()["access_token"]
-    return token
-
-
 def measure_baseline(base: str, settings: Settings, leads: int, walks: int) -> Baseline:
     headers = {
         "Authorization": f"Bearer {sandbox_token(base)}",
@@ -216,52 +162,15 @@ def measure_baseline(base: str, settings: Settings, leads: int, walks: int) -> B
 # --- one backfill -------------------------------------------------------------------------
 
 
-@dataclass
-class Stack:
-    kafka: str
-    admin_url: str
-    token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    prefixes: list[str] = field(default_factory=list)
-
-    def settings(self, round_no: int, database_url: str, sandbox_url: str) -> Settings:
-        prefix = f"leadsync-backfill-{self.token}-{round_no}"
-        self.prefixes.append(prefix)
-        return load_settings(
-            demo=True,
-            kafka_bootstrap_servers=self.kafka,
-            database_url=SecretStr(database_url),
-            topic_prefix=prefix,
-            linkedin_api_url=f"{sandbox_url}/rest",
-            linkedin_oauth_url=f"{sandbox_url}/oauth/v2",
-        )
-
-    def clean(self) -> None:
-        """Topics, consumer groups and faust data directories of every round."""
-        groups = [g for p in self.prefixes for g in (f"{p}-worker", f"{p}-puller")]
-        remove_from_kafka(self.kafka, self.prefixes, groups)
-        for prefix in self.prefixes:
-            shutil.rmtree(Path(f"{prefix}-worker-data"), ignore_errors=True)
-
-
-def leadsync(settings: Settings, *args: str) -> str:
-    """A leadsync command, as an operator runs it; its output."""
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "leadsync.cli", *args],
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"leadsync {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
+def group_ids(settings: Settings) -> list[str]:
+    """The consumer groups of the worker and of the scheduler's puller."""
+    return [settings.worker_app_id, f"{settings.topic_prefix}-puller"]
 
 
 def wait_for_groups(settings: Settings, processes: dict[str, Path]) -> None:
     """Until the worker's and the puller's consumer groups are stable with members."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    groups = [settings.worker_app_id, f"{settings.topic_prefix}-puller"]
+    groups = group_ids(settings)
     deadline = time.monotonic() + READY_S
     while True:
         stable = 0
@@ -362,7 +271,13 @@ def follow(
 
 def one_round(stack: Stack, base: str, round_no: int, leads: int, profile: Path | None) -> Backfill:
     with run_database(stack.admin_url) as database_url:
-        settings = stack.settings(round_no, database_url, base)
+        settings = stack.settings(
+            round_no,
+            database_url,
+            linkedin_api_url=f"{base}/rest",
+            linkedin_oauth_url=f"{base}/oauth/v2",
+        )
+        stack.groups += group_ids(settings)
         upgrade(database_url)
         ensure_topics(settings)
         leadsync(settings, "linkedin", "connect")
@@ -457,10 +372,6 @@ def report(baseline: Baseline, runs: list[Backfill], settings: Settings) -> bool
     return ok
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=100_000)
@@ -469,14 +380,13 @@ def main() -> int:
     parser.add_argument("--max-minutes", type=float, default=15, help="no new round after")
     parser.add_argument("--profile", type=Path, help="cProfile output directory (round 1)")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupt_on_sigterm()
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
 
-    kafka = os.environ.get("LEADSYNC_KAFKA_BOOTSTRAP_SERVERS", LOCAL_KAFKA)
-    stack = Stack(kafka, os.environ.get("LEADSYNC_DATABASE_URL", LOCAL_DATABASE))
+    stack = Stack("leadsync-backfill")
     started = time.monotonic()
-    settings = load_settings(demo=True, kafka_bootstrap_servers=kafka)
+    settings = stack.base
     print(
         f"{args.leads:,} leads, page size {settings.pull_page_size}, python"
         f" {sys.version.split()[0]}, {multiprocessing.cpu_count()} CPUs; preloading the"
@@ -486,13 +396,12 @@ def main() -> int:
     runs: list[Backfill] = []
     try:
         wait_for_kafka(settings, 30)
-        with sandbox(args.leads) as base:
+        with sandbox(args.leads, SANDBOX_SEED, SANDBOX_START_S) as base:
+            status = httpx.get(f"{base}/sandbox/status", timeout=5).json()
+            print(f"sandbox on {base}: {status.get('leads', '?')} leads", flush=True)
             print(f"sandbox ready after {time.monotonic() - started:.0f} s", flush=True)
             baseline = measure_baseline(base, settings, args.leads, args.walks)
-            for round_no in range(1, args.rounds + 1):
-                if round_no > 1 and time.monotonic() - started > args.max_minutes * 60:
-                    print(f"time limit: stopping after {round_no - 1} round(s)")
-                    break
+            for round_no in rounds(args.rounds, args.max_minutes, started):
                 profile = args.profile if round_no == 1 else None
                 runs.append(one_round(stack, base, round_no, args.leads, profile))
     except KeyboardInterrupt:

@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import random
-import signal
 import statistics
 import sys
 import tempfile
@@ -39,15 +38,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psycopg
-from pydantic import SecretStr
 
-from bench._processes import child, remove_from_kafka, tail
+from bench._processes import Stack, child, cpu_seconds, interrupt_on_sigterm, rounds, tail
 from ingest.producer import publish_all
-from leadsync.settings import LOCAL_DATABASE, LOCAL_KAFKA, Settings, load_settings
+from leadsync.settings import Settings
 from leadsync.topics import ensure_topics, wait_for_kafka
 from sinks.forms import set_import
 from sinks.migrate import upgrade
@@ -160,34 +157,6 @@ def generate(leads: int, forms: int, seed: int = 7) -> Workload:
 # --- the services -------------------------------------------------------------------------
 
 
-@dataclass
-class Stack:
-    kafka: str
-    admin_url: str
-    token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    prefixes: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
-
-    def settings(self, round_no: int, database_url: str) -> Settings:
-        prefix = f"leadsync-bench-{self.token}-{round_no}"
-        self.prefixes.append(prefix)
-        return load_settings(
-            demo=True,
-            kafka_bootstrap_servers=self.kafka,
-            database_url=SecretStr(database_url),
-            topic_prefix=prefix,
-        )
-
-    def clean_kafka(self) -> None:
-        remove_from_kafka(self.kafka, self.prefixes, self.groups)
-
-
-def _cpu_s(pid: int) -> float:
-    """User plus system CPU seconds of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _rss_mib(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -254,7 +223,7 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
             now = time.monotonic()
             count = int(row[0]) if row else 0
             if count and first is None:
-                first, first_cpu = now, _cpu_s(worker.pid)
+                first, first_cpu = now, cpu_seconds(worker.pid)
             if count != rows:
                 rows, last_change = count, now
             elif now - last_change > STALL_S:
@@ -263,7 +232,7 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
             if mib is not None:
                 rss.append((rows, mib))
         done = time.monotonic()
-        cpu = _cpu_s(worker.pid) - first_cpu
+        cpu = cpu_seconds(worker.pid) - first_cpu
         # Stopped before the sanity counts, so they do not compete with the relay.
         worker.terminate()
         worker.wait(30)
@@ -465,10 +434,6 @@ def report(results: Results, batch: int, window: float) -> bool:
     return ok
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == COUNT_AGENT:
         count_agent(sys.argv[2:])
@@ -480,10 +445,9 @@ def main() -> int:
     parser.add_argument("--max-minutes", type=float, default=15, help="no new round after")
     parser.add_argument("--profile", type=Path, help="cProfile output of round 1's worker")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupt_on_sigterm()
 
-    kafka = os.environ.get("LEADSYNC_KAFKA_BOOTSTRAP_SERVERS", LOCAL_KAFKA)
-    stack = Stack(kafka, os.environ.get("LEADSYNC_DATABASE_URL", LOCAL_DATABASE))
+    stack = Stack("leadsync-bench")
     started = time.monotonic()
     work = generate(args.leads, args.forms)
     size = sum(len(v) for _, v in work.records) / len(work.records)
@@ -492,19 +456,16 @@ def main() -> int:
           f" {args.forms} forms; generated in {took:.1f} s", flush=True)  # fmt: skip
     results = Results()
     try:
-        wait_for_kafka(load_settings(demo=True, kafka_bootstrap_servers=kafka), 30)
-        for round_no in range(1, args.rounds + 1):
-            if time.monotonic() - started > args.max_minutes * 60:
-                print(f"time limit: stopping after {round_no - 1} round(s)")
-                break
+        wait_for_kafka(stack.base, 30)
+        for round_no in rounds(args.rounds, args.max_minutes, started):
             one_round(stack, round_no, work, results, args)
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)
         return 130
     finally:
-        stack.clean_kafka()
-    settings = load_settings(demo=True)
-    return 0 if report(results, settings.import_batch_size, settings.import_batch_window_s) else 1
+        stack.clean()
+    base = stack.base
+    return 0 if report(results, base.import_batch_size, base.import_batch_window_s) else 1
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import socket
 import statistics
 import sys
 import tempfile
@@ -29,35 +28,18 @@ from pathlib import Path
 
 import httpx
 
+from bench._processes import sandbox, sandbox_token
+from ingest.linkedin.restli import REFERENCE_LEAD_FIELDS
+from tests.faults.proxy import free_port
+
 ACCOUNT = "urn%3Ali%3AsponsoredAccount%3A1234567"
-FIELDS = (
-    "ownerInfo,associatedEntityInfo,leadMetadataInfo,owner,leadType,versionedLeadGenFormUrn,"
-    "id,submittedAt,testLead,formResponse,form:(hiddenFields,creationLocale,name,id,content)"
-)
 # The current month is always a live version.
 HEADERS = {
     "LinkedIn-Version": datetime.now(UTC).strftime("%Y%m"),
     "X-Restli-Protocol-Version": "2.0.0",
 }
 DEADLINE_S = 600
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _serve_sandbox(port: int, leads: int) -> None:
-    import uvicorn
-
-    from sandbox.app import create_app
-    from sandbox.state import SandboxState
-
-    state = SandboxState()
-    state.preload(leads, 150, form_id=7234246)
-    uvicorn.run(create_app(state), host="127.0.0.1", port=port, log_level="warning")
+SANDBOX_SEED = 1  # the sandbox's default
 
 
 def _serve_static(port: int, page_file: str) -> None:
@@ -92,7 +74,7 @@ def _query(start: int, count: int) -> str:
         f"/rest/leadFormResponses?q=owner&owner=(sponsoredAccount:{ACCOUNT})"
         "&leadType=(leadType:SPONSORED)&limitedToTestLeads=false"
         "&submittedAtTimeRange=(start:0,end:4102444800000)"
-        f"&fields={FIELDS}&count={count}&start={start}"
+        f"&fields={REFERENCE_LEAD_FIELDS}&count={count}&start={start}"
     )
 
 
@@ -108,37 +90,30 @@ def _walk(client: httpx.Client, leads: int, count: int) -> float:
 
 def _measure(count: int, leads: int, runs: int) -> tuple[float, float, float, int]:
     """(cold, warm, baseline) leads/s for pages of ``count``, and the page size in bytes."""
-    spawn = multiprocessing.get_context("spawn")
-    port = _free_port()
-    # A fresh sandbox per page size, so the first walk really starts with empty caches.
-    sandbox = spawn.Process(target=_serve_sandbox, args=(port, leads), daemon=True)
-    sandbox.start()
     static = None
     page_file = Path(tempfile.mkstemp(suffix=".json")[1])
+    # A fresh sandbox per page size, so the first walk really starts with empty caches.
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait(f"{base}/sandbox/status", DEADLINE_S / 2)
-        token = httpx.post(f"{base}/sandbox/tokens", json={}).json()["access_token"]
-        headers = HEADERS | {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-            cold = _walk(client, leads, count)
-            warm = statistics.median(_walk(client, leads, count) for _ in range(runs))
-            page = client.get(_query(0, count)).content
-        page_file.write_bytes(page)
-        static_port = _free_port()
-        static = spawn.Process(
-            target=_serve_static, args=(static_port, str(page_file)), daemon=True
-        )
-        static.start()
-        static_base = f"http://127.0.0.1:{static_port}"
-        _wait(f"{static_base}/rest/leadFormResponses", 60)
-        with httpx.Client(base_url=static_base, timeout=60) as client:
-            baseline = statistics.median(_walk(client, leads, count) for _ in range(runs))
+        with sandbox(leads, SANDBOX_SEED, DEADLINE_S / 2) as base:
+            headers = HEADERS | {"Authorization": f"Bearer {sandbox_token(base)}"}
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+                cold = _walk(client, leads, count)
+                warm = statistics.median(_walk(client, leads, count) for _ in range(runs))
+                page = client.get(_query(0, count)).content
+            page_file.write_bytes(page)
+            static_port = free_port()
+            static = multiprocessing.get_context("spawn").Process(
+                target=_serve_static, args=(static_port, str(page_file)), daemon=True
+            )
+            static.start()
+            static_base = f"http://127.0.0.1:{static_port}"
+            _wait(f"{static_base}/rest/leadFormResponses", 60)
+            with httpx.Client(base_url=static_base, timeout=60) as client:
+                baseline = statistics.median(_walk(client, leads, count) for _ in range(runs))
     finally:
-        for child in (sandbox, static):
-            if child is not None and child.is_alive():
-                child.terminate()
-                child.join(10)
+        if static is not None and static.is_alive():
+            static.terminate()
+            static.join(10)
         page_file.unlink(missing_ok=True)
     return leads / cold, leads / warm, leads / baseline, len(page)
 
