@@ -31,8 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -41,12 +39,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from leadsync.settings import LOCAL_DATABASE, LOCAL_KAFKA, Settings, load_settings
+from bench._processes import cpu_seconds, remove_leftovers
+from leadsync.settings import Settings, load_settings
+from sandbox.config import SignatureVariant
+from sandbox.signing import notification_signature
+from tests.faults.proxy import free_port
 
 BARE = "/bench/bare"
 WEBHOOK = "/linkedin/webhook"
@@ -106,8 +105,7 @@ class Receiver:
 
     def cpu_s(self) -> float:
         """CPU time the receiver process (all its threads) used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -137,9 +135,9 @@ def _notification(lead_id: str) -> bytes:
     ).encode()
 
 
-def _request(path: str, secret: bytes) -> bytes:
+def _request(path: str, secret: str) -> bytes:
     body = _notification(f"{uuid.uuid4()}-1")
-    signature = hmac.new(secret, b"hmacsha256=" + body, hashlib.sha256).hexdigest()
+    signature = notification_signature(secret, body, SignatureVariant.PREFIXED_BODY)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"X-LI-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -165,7 +163,7 @@ class _Connection:
 
 
 async def _load(args: argparse.Namespace) -> dict[str, Any]:
-    secret = args.secret.encode()
+    secret = args.secret
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     conns = [
@@ -243,16 +241,9 @@ def drive(
 # --- the orchestration -----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    from tests.faults.proxy import free_port
-
-    return free_port()
-
-
 def _base_settings(prefix: str, **overrides: Any) -> Settings:
     return load_settings(
         demo=True,
-        kafka_bootstrap_servers=os.environ.get("LEADSYNC_KAFKA_BOOTSTRAP_SERVERS", LOCAL_KAFKA),
         topic_prefix=prefix,
         topic_partitions=6,
         **overrides,
@@ -261,8 +252,8 @@ def _base_settings(prefix: str, **overrides: Any) -> Settings:
 
 @contextlib.contextmanager
 def _topics(settings: Settings) -> Iterator[None]:
-    from confluent_kafka.admin import AdminClient
-
+    """The topics under the settings' prefix, removed afterwards with the worker's consumer
+    group and data directory, if a worker ran."""
     from leadsync.topics import ensure_topics, wait_for_kafka
 
     wait_for_kafka(settings, 30)
@@ -270,20 +261,15 @@ def _topics(settings: Settings) -> Iterator[None]:
     try:
         yield
     finally:
-        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-        names = [
-            t for t in admin.list_topics(timeout=10).topics if t.startswith(settings.topic_prefix)
-        ]
-        if names:
-            for future in admin.delete_topics(names, operation_timeout=30).values():
-                with contextlib.suppress(Exception):
-                    future.result()
+        remove_leftovers(
+            settings.kafka_bootstrap_servers, [settings.topic_prefix], [settings.worker_app_id]
+        )
 
 
 def throughput(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     settings = _base_settings(f"leadsync-bench-ingress-{uuid.uuid4().hex[:8]}")
     secret = settings.linkedin_client_secret.get_secret_value()
-    port = _free_port()
+    port = free_port()
     results: dict[str, dict[str, Any]] = {}
     with _topics(settings):
         receiver = Receiver(settings, port)
@@ -314,14 +300,13 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
     from sandbox.state import SandboxState
     from schemas.notifications import ReceivedNotification
     from sinks.migrate import upgrade
-    from tests.e2e.conftest import Sandbox
-    from tests.integration.worker import Worker, settings_env
+    from tests.e2e.conftest import Sandbox, leadsync
+    from tests.integration.worker import Worker
     from tests.services import run_database
 
-    admin_url = os.environ.get("LEADSYNC_DATABASE_URL", LOCAL_DATABASE)
-    port = _free_port()
-    with run_database(admin_url) as database_url:
-        probe = _base_settings("unused")
+    probe = _base_settings("unused")
+    port = free_port()
+    with run_database(probe.database_conninfo()) as database_url:
         sandbox = Sandbox(
             SandboxState(
                 SandboxConfig(
@@ -342,20 +327,12 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
             kafka_heartbeat_interval_s=1,
         )
         upgrade(settings.database_conninfo())
-        env = settings_env(settings)
-
-        def cli(*command: str) -> None:
-            subprocess.run(  # noqa: S603 - this interpreter running leadsync's CLI
-                [sys.executable, "-m", "leadsync.cli", *command],
-                env=env, check=True, capture_output=True, timeout=120,
-            )  # fmt: skip
-
         with _topics(settings):
             receiver = Receiver(settings, port)
             try:
-                cli("linkedin", "connect")
-                cli("forms", "import", str(FORM_ID), "on")
-                cli("subscribe")
+                leadsync(settings, "linkedin", "connect")
+                leadsync(settings, "forms", "import", str(FORM_ID), "on")
+                leadsync(settings, "subscribe")
                 with Worker(settings) as worker:
                     # Warm-up: the worker's first assignment and first imports.
                     _leads_at(sandbox, 20, 20)
