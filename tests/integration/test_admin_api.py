@@ -157,8 +157,11 @@ async def test_the_forms_list_shows_the_four_status_colours(
     forms = {form["id"]: form for form in response.json()["forms"]}
     colours = {form_id: forms[form_id]["status"]["color"] for form_id in (grey, green, yellow, red)}
     assert colours == {grey: "grey", green: "green", yellow: "yellow", red: "red"}
-    assert "off" in forms[grey]["status"]["reason"]
-    assert "revoked" in forms[red]["status"]["reason"]
+    assert forms[grey]["status"]["reason"] == "Import is off for this form: nothing is imported."
+    assert forms[red]["status"]["reason"] == (
+        "The LinkedIn connection behind this form is revoked (the member revoked the app)."
+        " Reconnect LinkedIn to resume the periodic sync."
+    )
     assert forms[yellow]["status"]["reason"] == (
         "No contact imported for 3 days 5 hours (threshold 3 days)."
     )
@@ -169,7 +172,10 @@ async def test_the_forms_list_shows_the_four_status_colours(
         "skipped": 0,
         "reset_at": None,
     }
-    assert forms[green]["last_imported_at"] is not None  # the trigger on form_counters
+    # The trigger on form_counters: a counted import is the form's last import, just now.
+    last_imported = datetime.fromisoformat(forms[green]["last_imported_at"])
+    assert timedelta(0) <= datetime.now(UTC) - last_imported < timedelta(minutes=5)
+    assert forms[grey]["last_imported_at"] is None
     assert (forms[green]["import_enabled"], forms[grey]["import_enabled"]) == (True, False)
     assert (forms[green]["periodic_sync"], forms[green]["sync_interval_hours"]) == (True, 24)
 
@@ -189,14 +195,17 @@ async def test_settings_change_and_import_on_starts_the_watermark(
         False,
         6,
     )
-    assert None not in (form["watermark"], form["import_enabled_at"])
+    # The watermark starts when Import goes on: the scheduled pull covers what comes after.
+    enabled_at = datetime.fromisoformat(form["import_enabled_at"])
+    assert datetime.fromisoformat(form["watermark"]) == enabled_at
+    assert timedelta(0) <= datetime.now(UTC) - enabled_at < timedelta(minutes=5)
     row = await _one(
         db,
-        "SELECT import_enabled, periodic_sync, sync_interval_hours, watermark IS NOT NULL"
+        "SELECT import_enabled, periodic_sync, sync_interval_hours, watermark"
         " FROM forms WHERE id = %s",
         form_id,
     )
-    assert row == (True, False, 6, True)
+    assert row == (True, False, 6, enabled_at)
 
     off = await client.patch(f"/api/forms/{form_id}", json={"import_enabled": False})
     assert off.json()["import_enabled"] is False
@@ -432,11 +441,19 @@ async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the
 
     followed = await client.get(response.headers["Location"])
     assert followed.status_code == 200
-    assert followed.json() | {"imported": 0, "updated": 0, "errors": 0} == followed.json()
+    assert followed.json() == run
+    assert (run["imported"], run["updated"], run["errors"]) == (0, 0, 0)
     runs = (await client.get(f"/api/forms/{form_id}/runs")).json()["runs"]
-    assert [r["id"] for r in runs] == [run["id"]]
+    assert runs == [run | {"imported": None, "updated": None, "errors": None}]  # not counted
     listed = (await client.get(f"/api/forms/{form_id}")).json()
-    assert listed["last_run"]["id"] == run["id"]
+    assert listed["last_run"] == {
+        "id": run["id"],
+        "trigger": "manual",
+        "status": "queued",
+        "requested_at": run["requested_at"],
+        "finished_at": None,
+        "error": None,
+    }
 
     again = await client.post(f"/api/forms/{form_id}/imports", json={})
     error = _error(again, 409, "run_active")
@@ -458,14 +475,17 @@ async def test_restart_workflows_without_reimport_is_refused(
 
 
 async def test_a_manual_import_of_a_form_with_import_off_is_refused(
-    client: httpx.AsyncClient, db: Conn
+    client: httpx.AsyncClient, db: Conn, settings: Settings
 ) -> None:
     form_id = await _form(db, enabled=False)
-    _error(await client.post(f"/api/forms/{form_id}/imports"), 409, "import_disabled")
+    error = _error(await client.post(f"/api/forms/{form_id}/imports"), 409, "import_disabled")
+    assert error["message"].startswith(f"Import is off for form {form_id}: switch it on first")
+    assert await _one(db, "SELECT count(*) FROM sync_runs WHERE form_id = %s", form_id) == (0,)
+    assert _sync_requests(settings, form_id) == []
 
 
 async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
-    client: httpx.AsyncClient, db: Conn, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, db: Conn, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broker_down(*_args: object, **_kwargs: object) -> int:
         raise PublishError("publishing failed: Local: Message timed out")
@@ -474,13 +494,17 @@ async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
     form_id = await _form(db)
     response = await client.post(f"/api/forms/{form_id}/imports", json={})
     error = _error(response, 503, "kafka_unavailable")
+    assert response.headers["Retry-After"] == "10"
     run_id = uuid.UUID(error["details"][0]["run_id"])
-    status, reason = await _one(db, "SELECT status, error FROM sync_runs WHERE id = %s", run_id)
-    assert status == "failed"
-    assert "timed out" in reason
-    # Failed, not active: the next request may go ahead.
+    assert await _one(db, "SELECT status, error FROM sync_runs WHERE id = %s", run_id) == (
+        "failed",
+        "not queued: publishing failed: Local: Message timed out",
+    )
+    # Failed, not active: the next request may go ahead, and only it reaches the topic.
     monkeypatch.undo()
-    assert (await client.post(f"/api/forms/{form_id}/imports")).status_code == 202
+    retried = await client.post(f"/api/forms/{form_id}/imports")
+    assert retried.status_code == 202, retried.text
+    assert [r["run_id"] for r in _sync_requests(settings, form_id)] == [retried.json()["id"]]
 
 
 # -- error log CSV -----------------------------------------------------------------------
@@ -601,17 +625,19 @@ async def test_contacts_come_in_pages_that_never_repeat(
 ) -> None:
     form = await _form(db)
     created = {await _contact(db, form, "Paged", test_lead=False) for _ in range(5)}
-    seen: list[str] = []
+    pages: list[list[str]] = []
     cursor: str | None = None
     while True:
         params: dict[str, Any] = {"form_id": form, "limit": 2}
         if cursor:
             params["cursor"] = cursor
         page = (await client.get("/api/contacts", params=params)).json()
-        seen += [contact["id"] for contact in page["contacts"]]
+        pages.append([contact["id"] for contact in page["contacts"]])
         cursor = page["next_cursor"]
         if cursor is None:
             break
+    assert [len(ids) for ids in pages] == [2, 2, 1]
+    seen = [contact_id for ids in pages for contact_id in ids]
     assert sorted(seen) == sorted(created)
     _error(
         await client.get("/api/contacts", params={"cursor": "not-a-cursor"}), 400, "invalid_cursor"
