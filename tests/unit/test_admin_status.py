@@ -25,7 +25,8 @@ def _health(**changes: object) -> FormHealth:
 
 
 def test_enabled_and_importing_is_green() -> None:
-    assert form_status(_health(), NOW, STALE).color == "green"
+    status = form_status(_health(), NOW, STALE)
+    assert (status.color, status.reason) == ("green", "Import is on and working.")
 
 
 def test_enabled_waiting_for_its_first_lead_is_green_until_the_threshold() -> None:
@@ -40,19 +41,28 @@ def test_enabled_waiting_for_its_first_lead_is_green_until_the_threshold() -> No
 
 def test_disabled_is_grey_even_with_a_broken_connection() -> None:
     status = form_status(_health(import_enabled=False), NOW, STALE)
-    assert status.color == "grey"
+    assert (status.color, status.reason) == (
+        "grey",
+        "Import is off for this form: nothing is imported.",
+    )
     revoked = _health(import_enabled=False, connection_status="revoked")
     status = form_status(revoked, NOW, STALE)
-    assert status.color == "grey"
-    assert "revoked" in status.reason
+    assert (status.color, status.reason) == (
+        "grey",
+        "Import is off for this form: nothing is imported."
+        " Note: The LinkedIn connection behind this form is revoked.",
+    )
 
 
 @pytest.mark.parametrize("state", ["expired", "revoked"])
 def test_enabled_with_a_broken_connection_is_red(state: str) -> None:
     health = _health(connection_status=state, connection_reason="refresh token expired")
     status = form_status(health, NOW, STALE)
-    assert status.color == "red"
-    assert f"is {state} (refresh token expired)" in status.reason
+    assert (status.color, status.reason) == (
+        "red",
+        f"The LinkedIn connection behind this form is {state} (refresh token expired)."
+        " Reconnect LinkedIn to resume the periodic sync.",
+    )
 
 
 def test_red_wins_over_yellow() -> None:
@@ -69,4 +79,5 @@ def test_the_threshold_itself_is_still_green() -> None:
 
 
 def test_a_form_without_a_connection_is_not_red() -> None:
-    assert form_status(_health(connection_status=None), NOW, STALE).color == "green"
+    status = form_status(_health(connection_status=None), NOW, STALE)
+    assert (status.color, status.reason) == ("green", "Import is on and working.")
