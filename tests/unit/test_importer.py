@@ -139,7 +139,14 @@ def test_submission_carries_attribution_and_raw_answers() -> None:
         True,
     )
     assert sub.raw_lead["id"] == EXAMPLE["id"]
-    assert len(sub.answers) == 3
+    assert sub.answers == [
+        {"questionId": 307234246, "name": "Email address", "predefinedField": "EMAIL",
+         "question": "Indirizzo email", "value": "kevin@example.com"},
+        {"questionId": 707234246, "name": "Custom question 0", "predefinedField": None,
+         "question": "Colore preferito", "value": ["Rosso"], "optionIds": [0]},
+        {"questionId": 107234246, "name": "First name", "predefinedField": "FIRST_NAME",
+         "question": "Nome", "value": "Kevin"},
+    ]  # fmt: skip
 
 
 def test_envelopes_are_decoded_without_the_form_content_which_is_read_for_new_versions() -> None:
@@ -156,7 +163,11 @@ def test_envelopes_are_decoded_without_the_form_content_which_is_read_for_new_ve
     unknown = with_form_content(decoded.leads, known=[])
     assert unknown[0].form is not None
     assert unknown[0].form.content is not None
-    assert len(unknown[0].form.content.typed_questions()) == 3
+    assert [q.question_id for q in unknown[0].form.content.typed_questions()] == [
+        307234246,
+        707234246,
+        107234246,
+    ]
     assert unknown[1] is decoded.leads[1][1].lead  # one full read per version is enough
     # A known version: nothing is read again.
     known = with_form_content(decoded.leads, known=[(7234246, 1)])

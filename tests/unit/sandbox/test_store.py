@@ -94,7 +94,9 @@ def test_out_of_order_inserts_and_removal_keep_order() -> None:
     for number, at in enumerate([50, 10, 30, 30, 20]):
         store.add(_lead(number, at))
     assert [lead.submitted_at for lead in store.all()] == [10, 20, 30, 30, 50]
-    assert store.remove("lead-3") is not None
+    removed = store.remove("lead-3")
+    assert removed is not None
+    assert removed.id == "lead-3"
     assert store.remove("lead-3") is None
     page, total = store.find(_query(), 0, 10)
     assert total == 4
