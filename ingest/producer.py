@@ -7,6 +7,7 @@ write it twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -34,6 +35,26 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+def produce(
+    producer: Producer,
+    topic: str,
+    key: bytes,
+    value: bytes,
+    on_delivery: Callable[[KafkaError | None, Message], None],
+    *,
+    headers: list[tuple[str, str | bytes]] | None = None,
+    wait_s: float = 0.5,
+) -> None:
+    """Queue one record; while the local queue is full, serve delivery reports until it
+    has room."""
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key, headers=headers, on_delivery=on_delivery)
+            return
+        except BufferError:
+            producer.poll(wait_s)
+
+
 def publish_all(
     settings: Settings, topic: str, records: list[tuple[bytes, bytes]], timeout_s: float = 60
 ) -> int:
@@ -46,12 +67,7 @@ def publish_all(
             failures.append(err)
 
     for key, value in records:
-        while True:
-            try:
-                producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
-                break
-            except BufferError:  # local queue full: let deliveries drain, then go on
-                producer.poll(0.5)
+        produce(producer, topic, key, value, on_delivery)
     remaining = producer.flush(timeout_s)
     if remaining or failures:
         reason = failures[0].str() if failures else f"{remaining} records not acknowledged"

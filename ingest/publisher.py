@@ -16,7 +16,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from ingest.producer import PublishError, producer_config
+from ingest.producer import PublishError, produce, producer_config
 from leadsync.settings import Settings
 
 
@@ -54,13 +54,8 @@ class AsyncPublisher:
             with self._settled_lock:
                 self._settled.append((future, err))
 
-        while True:
-            try:
-                self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
-                return future
-            except BufferError:  # the local queue is full: let the poll thread drain it
-                self._producer.poll(0.1)
-                self._hand_over()
+        produce(self._producer, topic, key, value, on_delivery, wait_s=0.1)
+        return future
 
     async def publish(self, topic: str, key: bytes, value: bytes) -> None:
         await self.send(topic, key, value)
@@ -102,14 +97,7 @@ class AsyncPublisher:
                 loop.call_soon_threadsafe(_settle, future, None)
 
         for key, value in records:
-            while True:
-                try:
-                    self._producer.produce(
-                        topic, value=value, key=key, headers=headers, on_delivery=on_delivery
-                    )
-                    break
-                except BufferError:  # the local queue is full: let the poll thread drain it
-                    self._producer.poll(0.1)
+            produce(self._producer, topic, key, value, on_delivery, headers=headers, wait_s=0.1)
         return future
 
     def close(self, timeout_s: float = 10.0) -> None:
