@@ -138,12 +138,6 @@ def register(app: faust.App, settings: Settings) -> None:
     pipeline = Pipeline(app, settings)
     raw_topic = app.topic(settings.topics.leads_raw, value_type=bytes, value_serializer="raw")
 
-    def records_of(events: list[Any]) -> list[Record]:
-        return [
-            Record(e.message.value, e.message.topic, e.message.partition, e.message.offset)
-            for e in events
-        ]
-
     @app.agent(raw_topic, name="import_leads", concurrency=1)
     async def import_leads(stream: faust.StreamT[bytes]) -> None:
         await pipeline.pool.open(wait=False)
@@ -166,6 +160,14 @@ def register(app: faust.App, settings: Settings) -> None:
 
     app.task(relay)
     del import_leads, record_errors_agent  # registered on the app
+
+
+def records_of(events: list[Any]) -> list[Record]:
+    """The records of a batch from ``take_events``, with where each came from."""
+    return [
+        Record(e.message.value, e.message.topic, e.message.partition, e.message.offset)
+        for e in events
+    ]
 
 
 async def retry_while_unavailable(operation: Callable[[], Awaitable[T]], backoff_max_s: float) -> T:

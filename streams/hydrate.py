@@ -35,7 +35,7 @@ from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.events import ErrorEvent
 from schemas.notifications import LeadNotification, ReceivedNotification
 from sinks.connections import PostgresTokenStore, mark_connection
-from streams.agents import retry_while_unavailable
+from streams.agents import records_of, retry_while_unavailable
 from streams.importer import Record
 
 log = logging.getLogger(__name__)
@@ -230,10 +230,6 @@ def register_hydrate(app: faust.App, settings: Settings) -> None:
         async for events in stream.take_events(  # type: ignore[attr-defined]
             settings.import_batch_size, within=settings.import_batch_window_s
         ):
-            records = [
-                Record(e.message.value, e.message.topic, e.message.partition, e.message.offset)
-                for e in events
-            ]
-            await hydrator.hydrate(records)
+            await hydrator.hydrate(records_of(events))
 
     del hydrate
