@@ -35,7 +35,6 @@ removed at the end, also on Ctrl-C; it stops by itself.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import multiprocessing
 import signal
@@ -64,12 +63,10 @@ from bench._processes import (
 )
 from ingest.linkedin import restli
 from ingest.linkedin.restli import LEAD_FIELDS, Owner
-from ingest.publisher import AsyncPublisher
-from ingest.scheduler import request_run
+from leadsync.cli import request_manual_import
 from leadsync.settings import Settings
 from leadsync.topics import ensure_topics, wait_for_kafka
-from schemas.envelopes import SyncOptions, SyncTrigger
-from sinks import sync_runs
+from schemas.envelopes import SyncOptions
 from sinks.migrate import upgrade
 from tests.e2e.conftest import leadsync
 from tests.integration.worker import settings_env
@@ -188,22 +185,6 @@ def wait_for_groups(settings: Settings, processes: dict[str, Path]) -> None:
         time.sleep(0.5)
 
 
-def request_backfill(settings: Settings, conn: psycopg.Connection[Any]) -> Any:
-    """What ``leadsync sync FORM --all-submissions`` does before it follows the run."""
-    options = SyncOptions(all_submissions=True)
-    run_id = sync_runs.create_run(conn, FORM_ID, SyncTrigger.MANUAL, options, "bench")
-
-    async def send() -> None:
-        publisher = AsyncPublisher(settings)
-        try:
-            await request_run(settings, publisher, run_id, FORM_ID, SyncTrigger.MANUAL, options)
-        finally:
-            publisher.close()
-
-    asyncio.run(send())
-    return run_id
-
-
 PROGRESS = """
 SELECT r.status, r.pages, r.leads_published, r.leads_total, r.error,
        (SELECT count(*) FROM imported_leads WHERE form_id = %(form)s),
@@ -307,7 +288,9 @@ def one_round(stack: Stack, base: str, round_no: int, leads: int, profile: Path 
             wait_for_groups(settings, logs)
             print(f"round {round_no}: worker and scheduler ready; backfill requested", flush=True)
             started = time.monotonic()
-            run_id = request_backfill(settings, conn)
+            # What ``leadsync sync FORM --all-submissions`` does before it follows the run.
+            options = SyncOptions(all_submissions=True)
+            run_id = request_manual_import(settings, conn, FORM_ID, options, "bench")
             total_s, pulled_s, first_s, imported, errors = follow(conn, run_id, leads, logs)
             requested_s = time.monotonic() - started - total_s  # run creation and request
             result = Backfill(

@@ -6,12 +6,18 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
 
 import typer
 
 from leadsync.settings import ConfigurationError, Settings, load_settings
 from sandbox import cli as sandbox_cli
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from schemas.envelopes import SyncOptions
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -180,15 +186,12 @@ def sync(
     wait: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = True,
 ) -> None:
     """Start a manual import of a form (resets its counters) and follow it."""
-    import asyncio
     import time
 
     import psycopg
     from pydantic import ValidationError
 
-    from ingest.publisher import AsyncPublisher
-    from ingest.scheduler import request_run
-    from schemas.envelopes import SyncOptions, SyncTrigger
+    from schemas.envelopes import SyncOptions
     from sinks import sync_runs
 
     settings = _settings()
@@ -203,19 +206,10 @@ def sync(
         raise typer.Exit(2) from None
     with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
         try:
-            run_id = sync_runs.create_run(conn, form_id, SyncTrigger.MANUAL, options, "cli")
+            run_id = request_manual_import(settings, conn, form_id, options, "cli")
         except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm) as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from None
-
-        async def send() -> None:
-            publisher = AsyncPublisher(settings)
-            try:
-                await request_run(settings, publisher, run_id, form_id, SyncTrigger.MANUAL, options)
-            finally:
-                publisher.close()
-
-        asyncio.run(send())
         typer.echo(f"manual import {run_id} requested for form {form_id}")
         if not wait:
             return
@@ -242,6 +236,35 @@ def sync(
     )
     if run["status"] == "failed":
         raise typer.Exit(1)
+
+
+def request_manual_import(
+    settings: Settings,
+    conn: psycopg.Connection[Any],
+    form_id: int,
+    options: SyncOptions,
+    requested_by: str,
+) -> UUID:
+    """Record a manual import run and publish its sync request; the run's id. What ``sync``
+    does before it follows the run (and what bench/backfill.py times)."""
+    import asyncio
+
+    from ingest.publisher import AsyncPublisher
+    from ingest.scheduler import request_run
+    from schemas.envelopes import SyncTrigger
+    from sinks import sync_runs
+
+    run_id = sync_runs.create_run(conn, form_id, SyncTrigger.MANUAL, options, requested_by)
+
+    async def send() -> None:
+        publisher = AsyncPublisher(settings)
+        try:
+            await request_run(settings, publisher, run_id, form_id, SyncTrigger.MANUAL, options)
+        finally:
+            publisher.close()
+
+    asyncio.run(send())
+    return run_id
 
 
 @app.command()
