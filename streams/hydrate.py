@@ -131,12 +131,11 @@ class Hydrator:
     ) -> Any:
         lead_id = notification.lead_id()
         if client is None:
-            return await self._error(
-                record.error(
-                    "hydrate",
-                    "no_connection",
-                    "no active LinkedIn connection can fetch this lead; connect, then pull",
-                )
+            return await self._failed(
+                record,
+                notification,
+                "no_connection",
+                "no active LinkedIn connection can fetch this lead; connect, then pull",
             )
         delay = 0.5
         while True:
@@ -146,35 +145,47 @@ class Hydrator:
                 raw = RawLead(lead=lead, origin=Origin.PUSH)
                 return await self.raw_topic.send(key=lead_id.encode(), value=raw.to_record())
             except NotFound:
-                return await self._error(
-                    record.error(
-                        "hydrate",
-                        "lead_not_found",
-                        f"LinkedIn no longer has lead {lead_id} (withdrawn before it was fetched)",
-                    )
+                return await self._failed(
+                    record,
+                    notification,
+                    "lead_not_found",
+                    f"LinkedIn no longer has lead {lead_id} (withdrawn before it was fetched)",
                 )
             except ReconnectRequired as exc:
                 await self._mark_revoked(client, str(exc))
-                return await self._error(
-                    record.error(
-                        "hydrate",
-                        "connection_revoked",
-                        "the LinkedIn connection must be renewed; the lead comes in with the next"
-                        " pull after reconnecting",
-                    )
+                return await self._failed(
+                    record,
+                    notification,
+                    "connection_revoked",
+                    "the LinkedIn connection must be renewed; the lead comes in with the next"
+                    " pull after reconnecting",
                 )
             except RetriableError as exc:
                 log.warning("hydrating %s: %s; retrying in %.1f s", lead_id, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
             except LinkedInError as exc:
-                return await self._error(
-                    record.error(
-                        "hydrate",
-                        "linkedin_error",
-                        f"LinkedIn answered {exc.status}: {exc.message}",
-                    )
+                return await self._failed(
+                    record,
+                    notification,
+                    "linkedin_error",
+                    f"LinkedIn answered {exc.status}: {exc.message}",
                 )
+
+    async def _failed(
+        self, record: Record, notification: LeadNotification, code: str, message: str
+    ) -> Any:
+        """Publish the error of a lead that could not be fetched, on its form and lead."""
+        return await self._error(
+            record.error(
+                "hydrate",
+                code,
+                message,
+                form_id=notification.form_id(),
+                lead_id=notification.lead_id(),
+                origin=Origin.PUSH.value,
+            )
+        )
 
     async def _error(self, event: ErrorEvent) -> Any:
         return await self.errors_topic.send(

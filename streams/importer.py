@@ -65,15 +65,18 @@ class Record:
     def error(
         self, stage: str, code: str, message: str, raw: RawLead | None = None,
         field: str | None = None, form_id: int | None = None, with_bytes: bool = False,
+        lead_id: str | None = None, origin: str | None = None,
     ) -> ErrorEvent:  # fmt: skip
-        lead_id = raw.lead.id if raw else None
+        """The error event of this record; ``lead_id`` and ``origin`` are taken from ``raw``
+        when it is given (a record that is not yet a lead, e.g. a notification, names them)."""
+        if raw is not None:
+            lead_id, origin = raw.lead.id, raw.origin.value
         name = f"{self.topic}/{self.partition}/{self.offset}/{stage}/{code}/{lead_id}"
         return ErrorEvent(
             error_id=uuid.uuid5(_ERROR_NAMESPACE, name),
             occurred_at=datetime.now(UTC),
             stage=stage, code=code, message=message, form_id=form_id, lead_id=lead_id,
-            field=field, origin=raw.origin.value if raw else None,
-            sync_run_id=raw.sync_run_id if raw else None,
+            field=field, origin=origin, sync_run_id=raw.sync_run_id if raw else None,
             raw_ref=self.raw_ref() if with_bytes else self.ref(),
         )  # fmt: skip
 
