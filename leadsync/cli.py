@@ -43,11 +43,24 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _logging(settings: Settings) -> None:
+def _process_settings(*, database: bool, kafka: bool) -> Settings:
+    """The settings of a long-running process, with its logging set up, once its services
+    are ready: the schema migrated (``database``), the topics created (``kafka``)."""
+    settings = _settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if database:
+        from sinks.migrate import upgrade_when_reachable
+
+        upgrade_when_reachable(settings.database_conninfo())
+    if kafka:
+        from leadsync.topics import ensure_topics, wait_for_kafka
+
+        wait_for_kafka(settings)
+        ensure_topics(settings)
+    return settings
 
 
 @db_app.command("upgrade")
@@ -273,14 +286,8 @@ def scheduler() -> None:
     import asyncio
 
     from ingest.scheduler import run_scheduler
-    from leadsync.topics import ensure_topics, wait_for_kafka
-    from sinks.migrate import upgrade_when_reachable
 
-    settings = _settings()
-    _logging(settings)
-    upgrade_when_reachable(settings.database_conninfo())
-    wait_for_kafka(settings)
-    ensure_topics(settings)
+    settings = _process_settings(database=True, kafka=True)
     asyncio.run(run_scheduler(settings))
 
 
@@ -290,12 +297,8 @@ def ingress() -> None:
     import uvicorn
 
     from ingest.webhook.app import create_app as create_ingress
-    from leadsync.topics import ensure_topics, wait_for_kafka
 
-    settings = _settings()
-    _logging(settings)
-    wait_for_kafka(settings)
-    ensure_topics(settings)
+    settings = _process_settings(database=False, kafka=True)
     uvicorn.run(
         create_ingress(settings),
         host=settings.ingress_host,
@@ -427,26 +430,16 @@ def tail(
 def admin() -> None:
     """Serve the admin API (OpenAPI at /docs) on LEADSYNC_ADMIN_PORT."""
     from admin.server import serve
-    from sinks.migrate import upgrade_when_reachable
 
-    settings = _settings()
-    _logging(settings)
-    upgrade_when_reachable(settings.database_conninfo())
-    serve(settings)
+    serve(_process_settings(database=True, kafka=False))
 
 
 @app.command()
 def worker() -> None:
     """Run the stream processors (faust worker): raw leads -> contacts."""
-    from leadsync.topics import ensure_topics, wait_for_kafka
-    from sinks.migrate import upgrade_when_reachable
     from streams.app import create_app
 
-    settings = _settings()
-    _logging(settings)
-    upgrade_when_reachable(settings.database_conninfo())
-    wait_for_kafka(settings)
-    ensure_topics(settings)
+    settings = _process_settings(database=True, kafka=True)
     faust_app = create_app(settings)
     # faust's Worker owns the event loop and the signal handling from here on.
     import faust
