@@ -17,7 +17,7 @@ export LEADSYNC_DATABASE_URL ?= postgresql://leadsync:leadsync@127.0.0.1:25432/l
 RUN_ENV := LEADSYNC_DEMO=true LEADSYNC_LINKEDIN_API_URL=http://127.0.0.1:8090/rest \
 	LEADSYNC_LINKEDIN_OAUTH_URL=http://127.0.0.1:8090/oauth/v2
 
-.PHONY: help install services run stop status test check lint typecheck unit integration format
+.PHONY: help install services run stop status test check lint typecheck unit format
 
 help:
 	@echo "make run   - start Kafka, PostgreSQL and leadsync locally (demo mode)"
