@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from schemas.linkedin import LeadForm
-from sinks.forms import AutoMapper
+from sinks.forms import AutoMapper, version_content
 
 
 def save_ad_account(
@@ -51,9 +50,7 @@ def save_form(
     created_at = (
         datetime.fromtimestamp(created / 1000, UTC) if isinstance(created, int | float) else None
     )
-    content = form.content
-    questions = content.typed_questions() if content else []
-    consents = content.legal_info.consents if content and content.legal_info else []
+    questions = form.content.typed_questions() if form.content else []
     with conn.transaction():
         row = conn.execute(
             "INSERT INTO forms (id, name, owner_urn, state, locale, created_on_linkedin,"
@@ -84,13 +81,7 @@ def save_form(
                 " hidden_fields) VALUES (%s, %s, %s, %s, %s)"
                 " ON CONFLICT (form_id, version_id) DO UPDATE SET questions = excluded.questions,"
                 "  consents = excluded.consents, hidden_fields = excluded.hidden_fields",
-                (
-                    form.id,
-                    form.version_id,
-                    Jsonb([q.model_dump(mode="json", by_alias=True) for q in questions]),
-                    Jsonb([c.model_dump(mode="json", by_alias=True) for c in consents]),
-                    Jsonb([h.model_dump(mode="json", by_alias=True) for h in form.hidden_fields]),
-                ),
+                (form.id, form.version_id, *version_content(form)),
             )
         for mapping in auto_map(questions):
             conn.execute(

@@ -14,7 +14,7 @@ from psycopg import AsyncConnection, Connection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from schemas.linkedin import Consent, FormQuestion, Lead
+from schemas.linkedin import Consent, FormQuestion, Lead, LeadForm
 from schemas.mappings import ContactField, FieldMapping, FormVersionSpec
 
 AutoMapper = Callable[[list[FormQuestion]], list[FieldMapping]]
@@ -77,24 +77,9 @@ async def register_from_leads(
     version_rows = []
     mapping_rows = []
     for (form_id, version_id), lead in sorted(versions.items()):
-        questions = _questions(lead)
-        consents = (
-            lead.form.content.legal_info.consents
-            if lead.form and lead.form.content and lead.form.content.legal_info
-            else []
-        )
-        hidden = lead.form.hidden_fields if lead.form else []
-        version_rows.append(
-            (
-                form_id,
-                version_id,
-                Jsonb([q.model_dump(mode="json", by_alias=True) for q in questions]),
-                Jsonb([c.model_dump(mode="json", by_alias=True) for c in consents]),
-                Jsonb([h.model_dump(mode="json", by_alias=True) for h in hidden]),
-            )
-        )
+        version_rows.append((form_id, version_id, *version_content(lead.form)))
         mapping_rows += [
-            (form_id, m.source_kind, m.source_key, m.field_key) for m in auto_map(questions)
+            (form_id, m.source_kind, m.source_key, m.field_key) for m in auto_map(_questions(lead))
         ]
     async with conn.cursor() as cur:
         if forms:
@@ -132,6 +117,19 @@ async def register_from_leads(
                 " VALUES (%s, %s, %s, %s, true) ON CONFLICT DO NOTHING",
                 sorted(set(mapping_rows)),
             )
+
+
+def version_content(form: LeadForm | None) -> tuple[Jsonb, Jsonb, Jsonb]:
+    """A form version's questions, consents and hidden fields as ``form_versions`` keeps them."""
+    content = form.content if form else None
+    questions = content.typed_questions() if content else []
+    consents = content.legal_info.consents if content and content.legal_info else []
+    hidden = form.hidden_fields if form else []
+    return (
+        Jsonb([q.model_dump(mode="json", by_alias=True) for q in questions]),
+        Jsonb([c.model_dump(mode="json", by_alias=True) for c in consents]),
+        Jsonb([h.model_dump(mode="json", by_alias=True) for h in hidden]),
+    )
 
 
 def _questions(lead: Lead) -> list[FormQuestion]:
