@@ -7,6 +7,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import psycopg
@@ -80,8 +81,9 @@ def stack_settings(settings: Settings, sandbox: Sandbox) -> Iterator[Settings]:
         yield module_settings
 
 
-def leadsync(stack_settings: Settings, *args: str) -> str:
-    """Run a leadsync command as an operator would; returns its output."""
+def leadsync(stack_settings: Settings, *args: str, returncode: int = 0) -> str:
+    """Run a leadsync command as an operator would, expecting its exit status; returns its
+    output."""
     done = subprocess.run(
         [sys.executable, "-m", "leadsync.cli", *args],
         env=settings_env(stack_settings),
@@ -90,8 +92,17 @@ def leadsync(stack_settings: Settings, *args: str) -> str:
         timeout=180,
         check=False,
     )
-    assert done.returncode == 0, f"leadsync {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+    assert done.returncode == returncode, (
+        f"leadsync {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
+    )
     return done.stdout
+
+
+def query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` in the module's database (none for a statement without a result)."""
+    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
 
 
 class Scheduler(LeadsyncProcess):

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
 import pytest
 
 from leadsync.settings import Settings
-from tests.e2e.conftest import Sandbox, Scheduler, leadsync, wait_for_runs
+from tests.e2e.conftest import Sandbox, Scheduler, leadsync, query, wait_for_runs
 from tests.integration.worker import Worker
-
-
-def _query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else []
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +15,7 @@ def connected(stack_settings: Settings, sandbox: Sandbox) -> dict[str, list[int]
     returns the sponsored forms by ad account."""
     out = leadsync(stack_settings, "linkedin", "connect")
     assert "tokens stored encrypted" in out
-    rows = _query(
+    rows = query(
         stack_settings,
         "SELECT owner_urn, id FROM forms WHERE owner_urn LIKE 'urn:li:sponsoredAccount:%%'"
         " AND connection_id IS NOT NULL AND state = 'PUBLISHED' ORDER BY owner_urn, id",
@@ -56,7 +47,7 @@ def test_scheduled_pull_imports_every_lead_once_and_an_overlapping_pull_nothing_
     for form_id in forms:
         leadsync(stack_settings, "forms", "import", str(form_id), "on")
     # The last pull was 60 days ago: the next one covers the leads since then.
-    _query(
+    query(
         stack_settings,
         "UPDATE forms SET watermark = now() - interval '60 days' WHERE id = ANY(%s)",
         sorted(forms),
@@ -73,7 +64,7 @@ def test_scheduled_pull_imports_every_lead_once_and_an_overlapping_pull_nothing_
         worker.settle()
         imported = {
             r[0]
-            for r in _query(
+            for r in query(
                 stack_settings,
                 "SELECT lead_id FROM imported_leads WHERE form_id = ANY(%s)",
                 sorted(forms),
@@ -81,7 +72,7 @@ def test_scheduled_pull_imports_every_lead_once_and_an_overlapping_pull_nothing_
         }
         errors = {
             r[0]
-            for r in _query(
+            for r in query(
                 stack_settings,
                 "SELECT lead_id FROM error_log WHERE form_id = ANY(%s)",
                 sorted(forms),
@@ -90,29 +81,29 @@ def test_scheduled_pull_imports_every_lead_once_and_an_overlapping_pull_nothing_
         # Every lead is either imported or, if its answers are invalid, in the error log.
         assert imported | errors == expected
         assert not imported & errors
-        versions = _query(
+        versions = query(
             stack_settings,
             "SELECT DISTINCT form_id, form_version FROM form_submissions WHERE form_id = ANY(%s)",
             sorted(forms),
         )
         assert len(versions) >= 3, f"leads of two versions of a form expected: {versions}"
-        submissions = _query(
+        submissions = query(
             stack_settings,
             "SELECT count(*), count(DISTINCT lead_id) FROM form_submissions"
             " WHERE form_id = ANY(%s)",
             sorted(forms),
         )
-        contacts_before = _query(stack_settings, "SELECT count(*) FROM contacts")
+        contacts_before = query(stack_settings, "SELECT count(*) FROM contacts")
 
         # Two hours later the next scheduled pull overlaps the first window: nothing new.
-        _query(
+        query(
             stack_settings,
             "UPDATE forms SET last_synced_at = now() - interval '25 hours' WHERE id = ANY(%s)",
             sorted(forms),
         )
         wait_for_runs(stack_settings, forms, 2, scheduler=scheduler)
         worker.settle()
-    second = _query(
+    second = query(
         stack_settings,
         "SELECT r.leads_published, (SELECT count(*) FROM imported_leads l"
         "   WHERE l.sync_run_id = r.id) FROM sync_runs r"
@@ -120,9 +111,9 @@ def test_scheduled_pull_imports_every_lead_once_and_an_overlapping_pull_nothing_
         sorted(forms),
     )
     assert all(imported_by_run == 0 for _, imported_by_run in second), second
-    assert _query(stack_settings, "SELECT count(*) FROM contacts") == contacts_before
+    assert query(stack_settings, "SELECT count(*) FROM contacts") == contacts_before
     assert (
-        _query(
+        query(
             stack_settings,
             "SELECT count(*), count(DISTINCT lead_id) FROM form_submissions"
             " WHERE form_id = ANY(%s)",
@@ -141,25 +132,34 @@ def test_a_429_storm_slows_the_pull_down_but_loses_nothing(
         "/leads/preload", json={"count": 150, "spreadDays": 5, "formId": form_id}
     ).raise_for_status()
     expected = sandbox.lead_ids({form_id})
+    # Synced just now: the scheduler starts no run of its own for the operator's to wait on.
+    query(stack_settings, "UPDATE forms SET last_synced_at = now() WHERE id = %s", form_id)
+    # Small pages, so that the pull makes enough requests for the storm to hit some of them
+    # (one page of 1,000 escapes a 35 % throttle two times in three).
+    small_pages = stack_settings.model_copy(update={"pull_page_size": 10})
     sandbox.control.patch("/config", json={"faults": {"throttle_rate": 0.35}}).raise_for_status()
     try:
-        with Scheduler(stack_settings) as scheduler:
-            out = leadsync(stack_settings, "sync", str(form_id), "--all-submissions")
+        with Scheduler(small_pages) as scheduler:
+            out = leadsync(small_pages, "sync", str(form_id), "--all-submissions")
             assert out.strip().splitlines()[-1].startswith("succeeded"), scheduler.log_tail()
             worker.settle()
+        # The storm was real: the puller was refused and waited before asking again.
+        log = scheduler.log_path.read_text(errors="replace")
+        assert ": 429 on attempt 1/5; retrying in" in log, scheduler.log_tail()
     finally:
         sandbox.control.patch("/config", json={"faults": {"throttle_rate": 0}})
     imported = {
         r[0]
-        for r in _query(
+        for r in query(
             stack_settings, "SELECT lead_id FROM imported_leads WHERE form_id = %s", form_id
         )
     }
     errors = {
         r[0]
-        for r in _query(stack_settings, "SELECT lead_id FROM error_log WHERE form_id = %s", form_id)
+        for r in query(stack_settings, "SELECT lead_id FROM error_log WHERE form_id = %s", form_id)
     }
     assert imported | errors == expected
+    assert not imported & errors
 
 
 def test_an_expired_access_token_is_refreshed_without_the_operator(
@@ -167,12 +167,12 @@ def test_an_expired_access_token_is_refreshed_without_the_operator(
 ) -> None:
     form_id = OTHER_ACCOUNT_FORM
     leadsync(stack_settings, "forms", "import", str(form_id), "on")
-    before = _query(stack_settings, "SELECT access_token FROM linkedin_connections")
+    before = query(stack_settings, "SELECT access_token FROM linkedin_connections")
     sandbox.control.post("/clock/advance", json={"seconds": 61 * 86_400}).raise_for_status()
     with Scheduler(stack_settings):
         out = leadsync(stack_settings, "sync", str(form_id))
     assert out.strip().splitlines()[-1].startswith("succeeded"), out
-    after = _query(stack_settings, "SELECT access_token, status FROM linkedin_connections")
+    after = query(stack_settings, "SELECT access_token, status FROM linkedin_connections")
     assert after[0][1] == "active"
     assert after[0][0] != before[0][0], "the access token should have been refreshed and stored"
 
@@ -184,26 +184,17 @@ def test_a_revoked_connection_fails_the_pull_and_says_why(
     leadsync(stack_settings, "forms", "import", str(form_id), "on")
     sandbox.control.post("/tokens/revoke", json={}).raise_for_status()
     with Scheduler(stack_settings):
-        done = _run_sync_expect_failure(stack_settings, form_id)
+        done = leadsync(stack_settings, "sync", str(form_id), returncode=1)
     assert "reconnect" in done
-    status = _query(stack_settings, "SELECT status, status_reason FROM linkedin_connections")
-    assert status[0][0] == "revoked"
-    assert "reconnect" in status[0][1]
-
-
-def _run_sync_expect_failure(settings: Settings, form_id: int) -> str:
-    import subprocess
-    import sys
-
-    from tests.integration.worker import settings_env
-
-    done = subprocess.run(
-        [sys.executable, "-m", "leadsync.cli", "sync", str(form_id)],
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    ((status, reason),) = query(
+        stack_settings, "SELECT status, status_reason FROM linkedin_connections"
     )
-    assert done.returncode == 1, done.stdout + done.stderr
-    return done.stdout
+    assert status == "revoked"
+    assert "reconnect" in reason
+    ((run_status, run_error),) = query(
+        stack_settings,
+        "SELECT status, error FROM sync_runs WHERE form_id = %s ORDER BY requested_at DESC LIMIT 1",
+        form_id,
+    )
+    assert run_status == "failed"
+    assert "reconnect" in run_error

@@ -18,9 +18,11 @@ import pytest
 
 from leadsync.settings import Settings
 from sinks.sync_runs import run_stats
-from tests.e2e.conftest import Sandbox, Scheduler, leadsync, wait_for_runs
+from tests.e2e.conftest import Sandbox, Scheduler, leadsync, query, wait_for_runs
 from tests.faults.proxy import free_port
 from tests.integration.worker import LeadsyncProcess, Worker
+
+_query = query  # the name tests/e2e/test_hydrate.py imports
 
 # Sponsored forms of the sandbox (seed 7), one per test so each test counts its own leads:
 # ad accounts 1234567, 577211843 and 555981424.
@@ -39,12 +41,6 @@ PUSH_FAILURES = {
     "connection_revoked",
     "linkedin_error",
 }
-
-
-def _query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else []
 
 
 class Ingress(LeadsyncProcess):
@@ -136,7 +132,7 @@ def _outcome(settings: Settings, form_id: int) -> tuple[set[str], dict[str, str]
     """The form's imported lead ids, and its lead ids in the error log with their codes."""
     imported = {
         r[0]
-        for r in _query(
+        for r in query(
             settings,
             "SELECT lead_id FROM imported_leads WHERE form_id = %s AND erased_at IS NULL",
             form_id,
@@ -144,7 +140,7 @@ def _outcome(settings: Settings, form_id: int) -> tuple[set[str], dict[str, str]
     }
     errors = {
         r[0]: r[1]
-        for r in _query(
+        for r in query(
             settings,
             "SELECT lead_id, code FROM error_log WHERE form_id = %s AND lead_id IS NOT NULL",
             form_id,
@@ -165,7 +161,7 @@ def _assert_each_lead_once(settings: Settings, form_id: int, expected: set[str])
     assert len(errors) < len(expected) * 0.1, Counter(errors.values())  # ~3 % invalid answers
     # Each imported lead points at a contact that exists (contacts are unique by e-mail; a
     # person who answered twice is one contact with the later answers).
-    contacts = _query(
+    contacts = query(
         settings,
         "SELECT l.lead_id, c.id IS NOT NULL FROM imported_leads l"
         " LEFT JOIN contacts c ON c.id = l.contact_id WHERE l.lead_id = ANY(%s)",
@@ -174,14 +170,14 @@ def _assert_each_lead_once(settings: Settings, form_id: int, expected: set[str])
     assert len(contacts) == len(imported)
     assert all(exists for _, exists in contacts)
     # One submission per contact and form, never two rows for one lead.
-    submissions = _query(
+    submissions = query(
         settings,
         "SELECT lead_id, count(*) FROM form_submissions WHERE form_id = %s GROUP BY lead_id",
         form_id,
     )
     assert all(n == 1 for _, n in submissions)
     assert {lead_id for lead_id, _ in submissions} <= imported
-    people = _query(
+    people = query(
         settings,
         "SELECT count(DISTINCT contact_id) FROM imported_leads WHERE lead_id = ANY(%s)",
         sorted(imported),
@@ -200,7 +196,7 @@ def test_a_thousand_pushed_leads_each_become_a_contact_once(
     assert {p["status"] for p in pushes} == {200}
     _settle(worker)
     imported = _assert_each_lead_once(push_settings, ONCE_FORM, created)
-    origins = _query(
+    origins = query(
         push_settings,
         "SELECT DISTINCT origin FROM imported_leads WHERE lead_id = ANY(%s)",
         sorted(imported),
@@ -242,11 +238,11 @@ def test_a_deleted_notification_erases_the_submission(
     assert [p["status"] for p in deleted] == [200, 200]
     _settle(worker)
 
-    remaining = _query(
+    remaining = query(
         push_settings, "SELECT lead_id FROM form_submissions WHERE form_id = %s", DELETE_FORM
     )
     assert {r[0] for r in remaining} == created - set(withdrawn)
-    ledger = _query(
+    ledger = query(
         push_settings,
         "SELECT lead_id, erased_at IS NOT NULL FROM imported_leads WHERE lead_id = ANY(%s)",
         sorted(created),
@@ -281,7 +277,7 @@ def test_dropped_and_duplicated_notifications_are_made_whole_by_the_next_schedul
         _settle(worker)
     _assert_each_lead_once(push_settings, PUSH_AND_PULL_FORM, created)
     imported, errors = _outcome(push_settings, PUSH_AND_PULL_FORM)
-    (run_id,) = _query(
+    (run_id,) = query(
         push_settings, "SELECT id FROM sync_runs WHERE form_id = %s", PUSH_AND_PULL_FORM
     )[0]
     with psycopg.connect(push_settings.database_conninfo(), autocommit=True) as conn:
@@ -291,12 +287,12 @@ def test_dropped_and_duplicated_notifications_are_made_whole_by_the_next_schedul
     assert stats.leads_in_ledger > 40
     # The lost leads with invalid answers are in the error log under the run. (Leads the push
     # had already rejected are rejected, and logged, again by any pull covering them.)
-    rejected_by_run = _query(
+    rejected_by_run = query(
         push_settings, "SELECT lead_id FROM error_log WHERE sync_run_id = %s", run_id
     )
     assert lost & set(errors) <= {r[0] for r in rejected_by_run}
     assert stats.errors == len(rejected_by_run)
-    by_run = _query(
+    by_run = query(
         push_settings, "SELECT lead_id FROM imported_leads WHERE sync_run_id = %s", run_id
     )
     assert {r[0] for r in by_run} == lost & imported
