@@ -72,5 +72,13 @@ def test_a_flood_of_unreadable_records_raises_the_alarm_and_stops_processing(
     )
     assert cleared.returncode == 0, cleared.stderr
     assert "cleared:" in cleared.stdout
+    assert (
+        _one(alarm_settings, "SELECT count(*) FROM pipeline_alarms WHERE cleared_at IS NULL") == 0
+    )
+    assert (
+        _one(alarm_settings, "SELECT cleared_by FROM pipeline_alarms ORDER BY id DESC LIMIT 1")
+        == "test"
+    )
     _wait(alarm_settings, "SELECT count(*) FROM contacts WHERE email = %s", email)
     alarm_worker.settle()
+    assert _one(alarm_settings, "SELECT count(*) FROM contacts WHERE email = %s", email) == 1
