@@ -5,13 +5,15 @@
 3. faust: a minimal app with a table consumes the topic and counts into the table.
 
 Usage: .venv/bin/python stack/smoke_kafka.py [bootstrap]   (default 127.0.0.1:29092)
-Creates its own uniquely named topics and deletes them afterwards.
+Creates its own uniquely named topics and deletes them afterwards, with faust's data
+directory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import sys
 import time
 import uuid
@@ -75,7 +77,7 @@ def faust_check(bootstrap: str, topic: str) -> str:
     import faust
 
     app = faust.App(
-        f"smoke-{uuid.uuid4().hex[:8]}", broker=f"kafka://{bootstrap}", store="memory://",
+        f"{topic}-faust", broker=f"kafka://{bootstrap}", store="memory://",
         topic_partitions=1, web_enabled=False, topic_disable_leader=True,
         broker_session_timeout=6, broker_heartbeat_interval=1,
     )  # fmt: skip
@@ -101,6 +103,7 @@ def faust_check(bootstrap: str, topic: str) -> str:
     worker = faust.Worker(app, loglevel="warning", quiet=True)
     with contextlib.suppress(SystemExit):
         worker.execute_from_commandline()
+    shutil.rmtree(f"{app.conf.id}-data", ignore_errors=True)
     total = result.get("total", 0)
     assert total == 2 * N, f"faust table counted {total}/{2 * N}"
     return f"faust: agent with a table counted {total} records of both producers"
@@ -117,7 +120,8 @@ def main() -> None:
         print(asyncio.run(aiokafka_check(bootstrap, topic)))
         print(faust_check(bootstrap, topic))
     finally:
-        names = [t for t in admin.list_topics(timeout=10).topics if t.startswith("smoke-")]
+        # The topic and faust's internal topics ("<topic>-faust-..."): this run's only.
+        names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(topic)]
         for future in admin.delete_topics(names).values():
             future.result()
     print("smoke test passed")
