@@ -17,10 +17,10 @@ from pathlib import Path
 from types import FrameType
 
 import httpx
-from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
 from leadsync.settings import Settings, load_settings
+from leadsync.topics import admin_client
 from tests.faults.proxy import free_port
 
 SANDBOX_FORM_ID = 7234246  # the reference form: ad account 1234567, created 200 days ago
@@ -113,10 +113,10 @@ def sandbox_token(base: str) -> str:
     return token
 
 
-def remove_leftovers(kafka: str, prefixes: Iterable[str], groups: Iterable[str]) -> None:
+def remove_leftovers(settings: Settings, prefixes: Iterable[str], groups: Iterable[str]) -> None:
     """Delete the topics under these prefixes, these consumer groups and the faust data
     directories named after them (best effort)."""
-    admin = AdminClient({"bootstrap.servers": kafka})
+    admin = admin_client(settings)
     prefixes = list(prefixes)
     with contextlib.suppress(Exception):
         topics = [
@@ -170,7 +170,7 @@ class Stack:
 
     def clean(self) -> None:
         """Every round's topics, consumer groups and faust data directories."""
-        remove_leftovers(self.kafka, self.prefixes, self.groups)
+        remove_leftovers(self.base, self.prefixes, self.groups)
 
 
 def rounds(count: int, max_minutes: float, started: float) -> Iterator[int]:

@@ -49,7 +49,6 @@ from typing import Any
 import httpx
 import psycopg
 from confluent_kafka import ConsumerGroupState
-from confluent_kafka.admin import AdminClient
 
 from bench._processes import (
     SANDBOX_FORM_ID,
@@ -65,7 +64,7 @@ from ingest.linkedin import restli
 from ingest.linkedin.restli import LEAD_FIELDS, Owner
 from leadsync.cli import request_manual_import
 from leadsync.settings import Settings
-from leadsync.topics import ensure_topics, wait_for_kafka
+from leadsync.topics import admin_client, ensure_topics, wait_for_kafka
 from schemas.envelopes import SyncOptions
 from sinks.migrate import upgrade
 from tests.e2e.conftest import leadsync
@@ -166,7 +165,7 @@ def group_ids(settings: Settings) -> list[str]:
 
 def wait_for_groups(settings: Settings, processes: dict[str, Path]) -> None:
     """Until the worker's and the puller's consumer groups are stable with members."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = admin_client(settings)
     groups = group_ids(settings)
     deadline = time.monotonic() + READY_S
     while True:

@@ -261,9 +261,7 @@ def _topics(settings: Settings) -> Iterator[None]:
     try:
         yield
     finally:
-        remove_leftovers(
-            settings.kafka_bootstrap_servers, [settings.topic_prefix], [settings.worker_app_id]
-        )
+        remove_leftovers(settings, [settings.topic_prefix], [settings.worker_app_id])
 
 
 def throughput(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
