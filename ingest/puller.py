@@ -42,7 +42,7 @@ from ingest.pull_window import FormPullState, Window, next_watermark, plan_windo
 from leadsync.settings import Settings
 from schemas.envelopes import RawLead, SyncRequest, SyncTrigger
 from schemas.events import ErrorEvent
-from schemas.linkedin import Lead
+from schemas.linkedin import Lead, versioned_form
 from sinks import sync_runs
 from sinks.connections import PostgresTokenStore, mark_connection
 
@@ -205,7 +205,7 @@ class Puller:
                 # A page's records are queued, then the next page is fetched and parsed while
                 # Kafka acknowledges them; a page counts as published (and its progress is
                 # recorded) only once every one of its records was acknowledged.
-                queued: list[tuple[asyncio.Future[None], int, Page[Lead]]] = []
+                queued: list[tuple[asyncio.Future[Any], int, Page[Lead]]] = []
                 try:
                     async for page in pages:
                         queued.append((*self._publish_page(page, request, origin), page))
@@ -223,7 +223,7 @@ class Puller:
         request: SyncRequest,
         progress: Progress,
         on_progress: Callable[[Progress], None] | None,
-        queued: list[tuple[asyncio.Future[None], int, Page[Lead]]],
+        queued: list[tuple[asyncio.Future[Any], int, Page[Lead]]],
     ) -> None:
         """Wait for the oldest queued page's acknowledgements, then record it as published."""
         acknowledged, published, page = queued[0]
@@ -240,7 +240,7 @@ class Puller:
 
     def _publish_page(
         self, page: Page[Lead], request: SyncRequest, origin: str
-    ) -> tuple[asyncio.Future[None], int]:
+    ) -> tuple[asyncio.Future[Any], int]:
         """Queue the page's leads of the run's form; the future resolves once Kafka has every
         one of them. Returns it with the number of leads queued."""
         records = []
@@ -257,13 +257,29 @@ class Puller:
                 }
             )
             records.append((lead.id.encode(), raw.to_record()))
-        for rejected in page.rejected:
-            log.error(
-                "sync run %s: LinkedIn returned an unreadable lead (%s)",
-                request.run_id,
-                rejected.reason,
+        topics = self.settings.topics
+        acknowledged: asyncio.Future[Any] = self.publisher.send_all(topics.leads_raw, records)
+        # A lead LinkedIn sent but leadsync cannot read is an error event, never only a log
+        # line; the page counts as published once Kafka has those too.
+        errors = [
+            (
+                str(request.form_id).encode(),
+                _unreadable(r, request, origin).model_dump_json().encode(),
             )
-        return self.publisher.send_all(self.settings.topics.leads_raw, records), len(records)
+            for r in page.rejected
+            if _rejected_form(r) in (None, request.form_id)
+        ]
+        if errors:
+            log.error(
+                "sync run %s: %d unreadable leads on page %d",
+                request.run_id,
+                len(errors),
+                page.number,
+            )
+            acknowledged = asyncio.gather(
+                acknowledged, self.publisher.send_all(topics.errors, errors)
+            )
+        return acknowledged, len(records)
 
 
 @contextlib.contextmanager
@@ -310,6 +326,15 @@ def _unreadable(rejected: Rejected, request: SyncRequest, origin: str) -> ErrorE
         sync_run_id=request.run_id,
         raw_ref={"bytes": text},
     )
+
+
+def _rejected_form(rejected: Rejected) -> int | None:
+    """The form of a lead that could not be read, when its URN at least is readable."""
+    urn = rejected.raw.get("versionedLeadGenFormUrn") if isinstance(rejected.raw, dict) else None
+    try:
+        return versioned_form(urn)[0] if isinstance(urn, str) else None
+    except ValueError:
+        return None
 
 
 def _form_of(lead: Lead) -> int | None:

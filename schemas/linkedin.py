@@ -18,6 +18,15 @@ _VERSIONED_FORM = re.compile(
 )
 
 
+def versioned_form(urn: str) -> tuple[int, int]:
+    """(form id, version id) of a ``versionedLeadGenForm`` URN (whitespace-insensitive)."""
+    compact = re.sub(r"\s+", "", urn)
+    match = _VERSIONED_FORM.match(compact)
+    if not match:
+        raise ValueError(f"not a versioned lead gen form URN: {compact!r}")
+    return int(match["form"]), int(match["version"])
+
+
 class LinkedInModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -160,11 +169,7 @@ class Lead(LinkedInModel):
 
     def form_version(self) -> tuple[int, int]:
         """(form id, version id) from the versioned form URN (whitespace-insensitive)."""
-        urn = re.sub(r"\s+", "", self.versioned_lead_gen_form_urn)
-        match = _VERSIONED_FORM.match(urn)
-        if not match:
-            raise ValueError(f"not a versioned lead gen form URN: {urn!r}")
-        return int(match["form"]), int(match["version"])
+        return versioned_form(self.versioned_lead_gen_form_urn)
 
     def owner_urn(self) -> str | None:
         return self.owner.get("sponsoredAccount") or self.owner.get("organization")
