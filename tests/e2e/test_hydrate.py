@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from leadsync.settings import Settings
-from tests.e2e.conftest import Sandbox
+from tests.e2e.conftest import Sandbox, query
 from tests.e2e.test_push import (
     DELETE_FORM,
     ONCE_FORM,
@@ -19,7 +19,6 @@ from tests.e2e.test_push import (
     _create_leads,
     _outcome,
     _pushes,
-    _query,
     _settle,
     ingress,
     push_settings,
@@ -54,7 +53,7 @@ def test_an_expired_access_token_is_refreshed_and_the_leads_come_in(
     created = _create_leads(sandbox, TWICE_FORM, 20, rate=50)
     _settle(worker)
     _assert_each_lead_once(push_settings, TWICE_FORM, created)
-    connections = _query(push_settings, "SELECT status FROM linkedin_connections")
+    connections = query(push_settings, "SELECT status FROM linkedin_connections")
     assert connections == [("active",)]
 
 
@@ -85,7 +84,7 @@ def test_a_lead_withdrawn_before_its_fetch_is_in_the_error_log_and_nothing_else(
     imported, errors = _outcome(push_settings, DELETE_FORM)
     assert lead_id not in imported
     assert errors == {lead_id: "lead_not_found"}
-    line = _query(
+    line = query(
         push_settings,
         "SELECT stage, origin, message FROM error_log WHERE lead_id = %s",
         lead_id,
@@ -94,7 +93,7 @@ def test_a_lead_withdrawn_before_its_fetch_is_in_the_error_log_and_nothing_else(
     stage, origin, message = line[0]
     assert (stage, origin) == ("hydrate", "push")
     assert lead_id in message
-    counted = _query(
+    counted = query(
         push_settings, "SELECT errors FROM form_counters WHERE form_id = %s", DELETE_FORM
     )
     assert counted == [(1,)]

@@ -22,8 +22,6 @@ from tests.e2e.conftest import Sandbox, Scheduler, leadsync, query, wait_for_run
 from tests.faults.proxy import free_port
 from tests.integration.worker import LeadsyncProcess, Worker
 
-_query = query  # the name tests/e2e/test_hydrate.py imports
-
 # Sponsored forms of the sandbox (seed 7), one per test so each test counts its own leads:
 # ad accounts 1234567, 577211843 and 555981424.
 ONCE_FORM = 7571309
