@@ -125,8 +125,7 @@ async def list_runs(
 
 
 def _publish(settings: Settings, request: SyncRequest) -> None:
-    key = str(request.form_id).encode()
-    publish_all(settings, settings.topics.sync_requests, [(key, request.to_record())])
+    publish_all(settings, settings.topics.sync_requests, [(request.key(), request.to_record())])
 
 
 async def _read_run(db: Database, run_id: UUID) -> Run:

@@ -59,9 +59,7 @@ async def request_run(
     options: SyncOptions,
 ) -> None:
     request = SyncRequest(run_id=run_id, form_id=form_id, trigger=trigger, options=options)
-    await publisher.publish(
-        settings.topics.sync_requests, str(form_id).encode(), request.to_record()
-    )
+    await publisher.publish(settings.topics.sync_requests, request.key(), request.to_record())
 
 
 async def schedule_forever(settings: Settings, publisher: AsyncPublisher) -> None:

@@ -82,6 +82,10 @@ class SyncRequest(BaseModel):
     options: SyncOptions = Field(default_factory=SyncOptions)
     requested_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
+    def key(self) -> bytes:
+        """The record's key: the form, so that one form's requests keep their order."""
+        return str(self.form_id).encode()
+
     def to_record(self) -> bytes:
         return self.model_dump_json().encode()
 
