@@ -294,18 +294,9 @@ def scheduler() -> None:
 @app.command()
 def ingress() -> None:
     """Serve LinkedIn's webhook (GET/POST /linkedin/webhook, /healthz, /metrics)."""
-    import uvicorn
+    from ingest.webhook.server import serve
 
-    from ingest.webhook.app import create_app as create_ingress
-
-    settings = _process_settings(database=False, kafka=True)
-    uvicorn.run(
-        create_ingress(settings),
-        host=settings.ingress_host,
-        port=settings.ingress_port,
-        log_level=settings.log_level,
-        access_log=False,
-    )
+    serve(_process_settings(database=False, kafka=True))
 
 
 @app.command()
