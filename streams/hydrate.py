@@ -13,6 +13,7 @@ resulting record is on its topic.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -221,15 +222,21 @@ class Hydrator:
     async def _mark_revoked(self, client: LinkedInClient | None, reason: str) -> None:
         for connection_id, known in list(self.clients.items()):
             if known is client:
-                with psycopg.connect(self.settings.database_conninfo(), autocommit=True) as conn:
-                    mark_connection(
-                        conn,
-                        connection_id,
-                        "revoked",
-                        "LinkedIn refused the connection's tokens: reconnect",
-                    )
+                # Off the event loop: other notifications are being hydrated meanwhile.
+                await retry_while_unavailable(
+                    functools.partial(
+                        asyncio.to_thread, _mark_revoked, self.settings, connection_id
+                    ),
+                    self.settings.retry_backoff_max_s,
+                )
                 del self.clients[connection_id]
         log.error("LinkedIn connection unusable: %s", reason)
+
+
+def _mark_revoked(settings: Settings, connection_id: int) -> None:
+    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        reason = "LinkedIn refused the connection's tokens: reconnect"
+        mark_connection(conn, connection_id, "revoked", reason)
 
 
 def register_hydrate(app: faust.App, settings: Settings) -> None:

@@ -97,3 +97,23 @@ def test_a_lead_withdrawn_before_its_fetch_is_in_the_error_log_and_nothing_else(
         push_settings, "SELECT errors FROM form_counters WHERE form_id = %s", DELETE_FORM
     )
     assert counted == [(1,)]
+
+
+def test_a_revoked_connection_is_marked_and_its_leads_are_logged_for_the_next_pull(
+    push_settings: Settings, sandbox: Sandbox, subscribed: None, worker: Worker
+) -> None:
+    # Last in this module: the connection stays revoked.
+    sandbox.control.post("/tokens/revoke", json={}).raise_for_status()
+    created = _create_leads(sandbox, ONCE_FORM, 3, rate=50)
+    _settle(worker)
+
+    imported, errors = _outcome(push_settings, ONCE_FORM)
+    assert not imported & created
+    assert {lead_id: errors.get(lead_id) for lead_id in created} == dict.fromkeys(
+        created, "connection_revoked"
+    )
+    ((status, reason),) = query(
+        push_settings, "SELECT status, status_reason FROM linkedin_connections"
+    )
+    assert status == "revoked"
+    assert "reconnect" in reason
