@@ -16,8 +16,8 @@ COPY admin admin
 COPY examples examples
 RUN uv sync --frozen --no-dev
 ENV PATH="/app/.venv/bin:$PATH"
-# The worker's faust keeps a data directory (<app id>-data) in the working directory, so the
-# processes run in one their user may write; the code in /app stays root's.
+# The processes run as an unprivileged user in a directory it may write; the code in /app
+# stays root's.
 RUN useradd --system --uid 10001 leadsync && install -d -o leadsync /app/run
 USER leadsync
 WORKDIR /app/run

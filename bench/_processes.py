@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from leadsync.settings import Settings, load_settings
 from leadsync.topics import admin_client
+from streams.app import data_dir
 from tests.faults.proxy import free_port
 
 SANDBOX_FORM_ID = 7234246  # the reference form: ad account 1234567, created 200 days ago
@@ -134,7 +135,7 @@ def remove_leftovers(settings: Settings, prefixes: Iterable[str], groups: Iterab
             with contextlib.suppress(Exception):  # a group may never have existed
                 future.result()
     for group in groups:
-        shutil.rmtree(Path(f"{group}-data"), ignore_errors=True)
+        shutil.rmtree(data_dir(group), ignore_errors=True)
 
 
 @dataclass

@@ -48,6 +48,7 @@ from leadsync.settings import Settings
 from leadsync.topics import ensure_topics, wait_for_kafka
 from sinks.forms import set_import
 from sinks.migrate import upgrade
+from streams.app import CONSUMER_MAX_FETCH_BYTES, data_dir
 from tests.integration.worker import settings_env
 from tests.services import run_database
 
@@ -261,6 +262,9 @@ def count_agent(argv: list[str]) -> None:
         topic_disable_leader=True,
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
+        # Fetched as the worker fetches: the baseline measures faust, not a smaller buffer.
+        consumer_max_fetch_size=CONSUMER_MAX_FETCH_BYTES,
+        datadir=str(data_dir(app_id)),
         web_enabled=False,
         autodiscover=False,
     )

@@ -8,10 +8,24 @@ changes nothing (faust's exactly-once mode is not used: see shared/stack-notes.m
 from __future__ import annotations
 
 import gc
+import tempfile
+from pathlib import Path
 
 import faust
 
 from leadsync.settings import Settings
+
+# aiokafka fetches a partition again only once its last fetch is consumed: with faust's
+# default of 1 MiB per partition the import agent ran dry every ~4,000 leads and waited
+# ~0.4 s for the next round (a quarter of bench/pipeline.py's time).
+CONSUMER_MAX_FETCH_BYTES = 4 * 1024 * 1024
+
+
+def data_dir(app_id: str) -> Path:
+    """The faust data directory of an app. faust wants one even with the memory store;
+    nothing in it outlives the process, so it is in the temp directory, not wherever the
+    worker was started."""
+    return Path(tempfile.gettempdir()) / f"{app_id}-data"
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -36,11 +50,9 @@ def create_app(settings: Settings) -> faust.App:
         broker_commit_interval=settings.kafka_commit_interval_s,
         broker_rebalance_timeout=max(settings.kafka_session_timeout_s, 10.0),
         web_enabled=False,
-        # aiokafka fetches a partition again only once its last fetch is consumed: with the
-        # default 1 MiB per partition the import agent ran dry every ~4,000 leads and
-        # waited ~0.4 s for the next round (a quarter of bench/pipeline.py's time).
-        consumer_max_fetch_size=4 * 1024 * 1024,
+        consumer_max_fetch_size=CONSUMER_MAX_FETCH_BYTES,
         autodiscover=False,
+        datadir=str(data_dir(settings.worker_app_id)),
     )
     # Imported here so each agent registers on this app instance (no import side effects).
     from streams import agents
