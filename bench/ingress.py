@@ -75,7 +75,16 @@ def serve(port: int) -> None:
         await app(scope, receive, send)
 
     wrapped: ASGIApp = with_bare_route
-    uvicorn.run(wrapped, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # As ingest/webhook/server.py serves the receiver.
+    uvicorn.run(
+        wrapped,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
 
 
 class Receiver:

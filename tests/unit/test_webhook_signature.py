@@ -6,14 +6,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from ingest.publisher import AsyncPublisher
-from ingest.webhook.app import create_app
+from ingest.webhook.app import create_app, received_notification
 from ingest.webhook.signature import Variant, challenge_response, verify
 from leadsync.settings import Settings, load_settings
+from schemas.notifications import ReceivedNotification
 
 SECRET = "s3cr3t-of-the-app"
 BODY = json.dumps(
@@ -135,3 +137,10 @@ async def test_the_receiver_answers_the_challenge_with_json(settings: Settings) 
                 "message": "challengeCode is required",
             }
     assert publisher.published == []
+
+
+def test_the_received_envelope_is_exactly_the_models_json() -> None:
+    at = datetime(2026, 11, 27, 12, 0, 0, 123456, tzinfo=UTC)
+    text = BODY.decode() + ' "é\\u2028"'  # non-ASCII and escapes are kept as they are
+    expected = ReceivedNotification(received_at=at, signature_variant="b", body=text)
+    assert received_notification(at, "b", text) == expected.model_dump_json().encode()
