@@ -161,6 +161,7 @@ def delivery_timeout_ms(ack_timeout_s: float) -> int:
 
 def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> Starlette:
     metrics = IngressMetrics()
+    topics = settings.topics
     secret = settings.linkedin_client_secret.get_secret_value()
     owned = publisher is None
     state: dict[str, AsyncPublisher] = {}
@@ -205,9 +206,9 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
     async def challenge(request: Request) -> Response:
         code = request.query_params.get("challengeCode", "")
         if not code.strip():
-            metrics.requests.labels("challenge_rejected").inc()
+            metrics.count("challenge_rejected")
             return _error(400, "missing_challenge", "challengeCode is required")
-        metrics.requests.labels("challenge").inc()
+        metrics.count("challenge")
         return JSONResponse(
             {"challengeCode": code, "challengeResponse": challenge_response(secret, code)}
         )
@@ -221,21 +222,21 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
                 headers.get(b"content-length"), receive, settings.ingress_max_body_bytes
             )
         except BodyTooLarge:
-            metrics.requests.labels("too_large").inc()
+            metrics.count("too_large")
             limit = settings.ingress_max_body_bytes
             return await _send_error(send, 413, "too_large", f"body over {limit} bytes")
         except ClientGone:
             return None
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if content_type.split(";")[0].strip().lower() != "application/json":
-            metrics.requests.labels("unsupported_media_type").inc()
+            metrics.count("unsupported_media_type")
             return await _send_error(
                 send, 415, "unsupported_media_type", "expected application/json"
             )
         signature = headers.get(b"x-li-signature")
         variant = verify(secret, body, signature.decode("latin-1") if signature else None)
         if variant is None:
-            metrics.requests.labels("bad_signature").inc()
+            metrics.count("bad_signature")
             # No body in the log: it holds personal data of a sender we cannot trust.
             client = scope.get("client")
             log.warning(
@@ -244,7 +245,7 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
                 client[0] if client else "?",
             )
             return await _send_error(send, 401, "bad_signature", "X-LI-Signature does not match")
-        metrics.signature_variants.labels(variant.value).inc()
+        metrics.count_variant(variant.value)
         try:
             key = LeadNotification.model_validate_json(body).lead_id().encode()
             text = body.decode("utf-8")
@@ -252,10 +253,10 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
             status, answer = await _invalid(body, exc)
             return await _send_json(send, status, answer)
         envelope = received_notification(datetime.now(UTC), variant.value, text)
-        if not await publish(settings.topics.notifications, key, envelope):
-            metrics.requests.labels("unavailable").inc()
+        if not await publish(topics.notifications, key, envelope):
+            metrics.count("unavailable")
             return await _send_error(send, 503, "unavailable", "not stored; Kafka is unavailable")
-        metrics.requests.labels("accepted").inc()
+        metrics.count("accepted")
         metrics.accept_seconds.observe(time.perf_counter() - started)
         return await _send_body(send, 200, _ACCEPTED)
 
@@ -269,10 +270,10 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
             message=f"an authentic notification could not be read: {reason}",
             raw_ref=_raw_ref(body),
         )
-        if not await publish(settings.topics.errors, b"", event.model_dump_json().encode()):
-            metrics.requests.labels("unavailable").inc()
+        if not await publish(topics.errors, b"", event.model_dump_json().encode()):
+            metrics.count("unavailable")
             return 503, {"error": "unavailable", "message": "not stored; Kafka is unavailable"}
-        metrics.requests.labels("invalid").inc()
+        metrics.count("invalid")
         return 400, {"error": "invalid_notification", "message": reason}
 
     async def healthz(_request: Request) -> Response:
