@@ -43,13 +43,22 @@ log = logging.getLogger(__name__)
 
 RECENT_LEADS = 100_000
 
+# The owner's own active connection, else any active one; failing both, the owner's (or any)
+# unusable connection, so that the error says why: revoked or expired, not "none".
 CONNECTION_FOR_OWNER = """
-SELECT a.connection_id FROM ad_accounts a JOIN linkedin_connections c ON c.id = a.connection_id
-WHERE (a.urn = %(owner)s OR a.organization_urn = %(owner)s) AND c.status = 'active'
-UNION ALL
-SELECT id FROM linkedin_connections WHERE status = 'active'
+SELECT id, status FROM (
+    SELECT c.id, c.status, 0 AS rank
+    FROM ad_accounts a JOIN linkedin_connections c ON c.id = a.connection_id
+    WHERE a.urn = %(owner)s OR a.organization_urn = %(owner)s
+    UNION ALL
+    SELECT id, status, 1 FROM linkedin_connections
+) AS candidates
+ORDER BY status <> 'active', rank, id
 LIMIT 1
 """
+
+# The error code of a lead whose owner has no usable connection, by the connection's status.
+UNUSABLE_CONNECTION = {"revoked": "connection_revoked", "expired": "connection_expired"}
 
 
 class Hydrator:
@@ -124,11 +133,14 @@ class Hydrator:
 
     async def _clients_for(
         self, owners: set[str | None]
-    ) -> dict[str | None, LinkedInClient | None]:
+    ) -> dict[str | None, LinkedInClient | str | None]:
         return {owner: await self._client_for(owner) for owner in owners}
 
     async def _fetch(
-        self, record: Record, notification: LeadNotification, client: LinkedInClient | None
+        self,
+        record: Record,
+        notification: LeadNotification,
+        client: LinkedInClient | str | None,
     ) -> Any:
         lead_id = notification.lead_id()
         if client is None:
@@ -136,7 +148,15 @@ class Hydrator:
                 record,
                 notification,
                 "no_connection",
-                "no active LinkedIn connection can fetch this lead; connect, then pull",
+                "no LinkedIn connection can fetch this lead; connect, then pull",
+            )
+        if isinstance(client, str):
+            return await self._failed(
+                record,
+                notification,
+                UNUSABLE_CONNECTION.get(client, "connection_revoked"),
+                f"the LinkedIn connection is {client}: reconnect; the lead comes in with the"
+                " next pull after reconnecting",
             )
         delay = 0.5
         while True:
@@ -201,7 +221,9 @@ class Hydrator:
             )
             return [row[0] for row in await cur.fetchall()]
 
-    async def _client_for(self, owner_urn: str | None) -> LinkedInClient | None:
+    async def _client_for(self, owner_urn: str | None) -> LinkedInClient | str | None:
+        """The client of the owner's connection; else the status of its unusable connection
+        ("revoked", "expired"); None when there is no connection at all."""
         await self.pool.open(wait=False)
         async with self.pool.connection() as conn:
             cur = await conn.execute(CONNECTION_FOR_OWNER, {"owner": owner_urn or ""})
@@ -209,6 +231,9 @@ class Hydrator:
         if row is None:
             return None
         connection_id: int = row[0]
+        if row[1] != "active":
+            status: str = row[1]
+            return status
         if connection_id not in self.clients:
             store = PostgresTokenStore(self.settings, connection_id)
             # Not the puller's pace (five calls a second, made for pages of a thousand leads):

@@ -37,6 +37,7 @@ PUSH_FAILURES = {
     "lead_not_found",
     "no_connection",
     "connection_revoked",
+    "connection_expired",
     "linkedin_error",
 }
 
