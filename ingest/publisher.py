@@ -10,15 +10,19 @@ receiver answered ~25 % more notifications a second, each with ~15 % less CPU
 (bench/ingress.py). librdkafka's own threads do the network I/O as before; a poll only
 serves the reports they queued, without waiting.
 
-The timer starts at ``POLL_MIN_S`` after each record sent and doubles up to ``POLL_MAX_S``
-while polls find nothing: prompt under load, a few wake-ups a second while Kafka is slow
-or away.
+The timer fires every ``POLL_EVERY_S`` while records are being sent or acknowledged, and
+every ``POLL_IDLE_S`` once nothing happened for ``QUIET_S`` (Kafka slow or away): prompt,
+without spinning through an outage. The same timer fails the futures of records sent with
+a time limit that has passed (the webhook's answer is due whatever Kafka does): no timer
+per record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import heapq
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,8 +32,9 @@ from confluent_kafka import KafkaError, Message, Producer
 from ingest.producer import PublishError, produce, producer_config
 from leadsync.settings import Settings
 
-POLL_MIN_S = 0.000_25
-POLL_MAX_S = 0.005
+POLL_EVERY_S = 0.000_25
+POLL_IDLE_S = 0.005
+QUIET_S = 0.05
 
 
 class AsyncPublisher:
@@ -40,8 +45,11 @@ class AsyncPublisher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._unacknowledged = 0
-        self._poll_in = POLL_MIN_S
+        self._active_at = 0.0  # when a record was last sent or acknowledged (loop time)
         self._timer: asyncio.TimerHandle | None = None
+        # (due, sequence, future) of records sent with a time limit, earliest first.
+        self._due: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._sequence = itertools.count()
 
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -54,17 +62,30 @@ class AsyncPublisher:
     def _sent(self, count: int) -> None:
         """Records were queued: poll soon, whatever the timer's pace was."""
         self._unacknowledged += count
-        self._poll_in = POLL_MIN_S
-        if self._timer is None and self._loop is not None:
-            self._timer = self._loop.call_later(self._poll_in, self._poll)
+        if self._loop is not None:
+            self._active_at = self._loop.time()
+            if self._timer is None:
+                self._timer = self._loop.call_later(POLL_EVERY_S, self._poll)
 
     def _poll(self) -> None:
         self._timer = None
         served = self._producer.poll(0)
+        if self._due and self._loop is not None:
+            self._expire(self._loop.time())
         if not self._unacknowledged or self._loop is None:
             return
-        self._poll_in = POLL_MIN_S if served else min(self._poll_in * 2, POLL_MAX_S)
-        self._timer = self._loop.call_later(self._poll_in, self._poll)
+        now = self._loop.time()
+        if served:
+            self._active_at = now
+        quiet = now - self._active_at > QUIET_S
+        self._timer = self._loop.call_later(POLL_IDLE_S if quiet else POLL_EVERY_S, self._poll)
+
+    def _expire(self, now: float) -> None:
+        due = self._due
+        while due and (due[0][2].done() or due[0][0] <= now):
+            future = heapq.heappop(due)[2]
+            if not future.done():
+                future.set_exception(TimeoutError())
 
     def _report(self, settle: Callable[[KafkaError | None], None], err: KafkaError | None) -> None:
         """A delivery report: on the loop's thread while it polls (or waits out a full
@@ -75,9 +96,16 @@ class AsyncPublisher:
         elif self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._report, settle, err)
 
-    def send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
-        """Queue a record; the future resolves when Kafka acknowledged it (or fails)."""
-        future: asyncio.Future[None] = self._bind().create_future()
+    def send(
+        self, topic: str, key: bytes, value: bytes, within_s: float | None = None
+    ) -> asyncio.Future[None]:
+        """Queue a record; the future resolves when Kafka acknowledged it, fails with
+        :class:`PublishError` when Kafka refused it, and with ``TimeoutError`` when neither
+        happened within ``within_s`` (if given; librdkafka may still deliver it later)."""
+        loop = self._bind()
+        future: asyncio.Future[None] = loop.create_future()
+        if within_s is not None:
+            heapq.heappush(self._due, (loop.time() + within_s, next(self._sequence), future))
         settle = functools.partial(_settle, future)
 
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:

@@ -8,6 +8,7 @@ records which one matched.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from enum import StrEnum
@@ -30,21 +31,37 @@ def challenge_response(secret: str, challenge_code: str) -> str:
     return _hex(secret.encode(), challenge_code.encode())
 
 
+@functools.lru_cache(maxsize=4)
+def _keyed(secret: str) -> tuple[hmac.HMAC, hmac.HMAC]:
+    """HMACs keyed by the secret, one of them fed the prefix already: copies of them skip
+    the key's set-up, a quarter of a notification's signature check."""
+    plain = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+    prefixed = plain.copy()
+    prefixed.update(_PREFIX)
+    return plain, prefixed
+
+
+def _hex_of(keyed: hmac.HMAC, body: bytes) -> str:
+    mac = keyed.copy()
+    mac.update(body)
+    return mac.hexdigest()
+
+
 def verify(secret: str, body: bytes, header: str | None) -> Variant | None:
     """The reading under which ``header`` signs ``body``, or None when none does."""
     if not header:
         return None
-    key = secret.encode()
-    given = header.strip().lower()
-    plain = _hex(key, body)
+    keyed_plain, keyed_prefixed = _keyed(secret)
+    given = header.strip().lower().encode()
+    plain = _hex_of(keyed_plain, body)
     candidates = (
-        (Variant.PREFIXED_BODY, _hex(key, _PREFIX + body)),
+        (Variant.PREFIXED_BODY, _hex_of(keyed_prefixed, body)),
         (Variant.PREFIXED_HEADER, "hmacsha256=" + plain),
         (Variant.PLAIN, plain),
     )
     matched = None
     for variant, expected in candidates:
         # Every candidate is compared, so the time taken does not depend on which matched.
-        if hmac.compare_digest(given.encode(), expected.encode()) and matched is None:
+        if hmac.compare_digest(given, expected.encode()) and matched is None:
             matched = variant
     return matched
