@@ -159,7 +159,9 @@ class AsyncPublisher:
         return future
 
     def close(self, timeout_s: float = 10.0) -> None:
-        if self._timer is not None:
+        """Wait up to ``timeout_s`` for Kafka to acknowledge what was sent. From the loop's
+        thread or another one (the reports then reach their futures through the loop)."""
+        if self._timer is not None and threading.get_ident() == self._loop_thread:
             self._timer.cancel()
             self._timer = None
         self._producer.flush(timeout_s)
