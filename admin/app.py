@@ -19,6 +19,7 @@ from admin.auth import require_admin_token
 from admin.database import Database
 from admin.errors import ErrorBody, install_error_handlers
 from admin.limits import MAX_BODY_BYTES, BodySizeLimit
+from admin.sync_requests import SyncRequests
 from leadsync.settings import Settings
 
 _COMMON: dict[int | str, dict[str, Any]] = {
@@ -31,10 +32,12 @@ _COMMON: dict[int | str, dict[str, Any]] = {
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """The admin API for ``settings``; connections open on first use, close on shutdown."""
     db = database or Database(settings)
+    sync_requests = SyncRequests(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        sync_requests.close()
         await db.close()
 
     app = FastAPI(
@@ -49,6 +52,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = db
+    app.state.sync_requests = sync_requests
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
 

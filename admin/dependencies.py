@@ -1,4 +1,4 @@
-"""What routes receive from the app: its settings and its database."""
+"""What routes receive from the app: its settings, its database and its Kafka producer."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from admin.database import Database
+from admin.sync_requests import SyncRequests
 from leadsync.settings import Settings
 
 
@@ -20,5 +21,11 @@ def _database(request: Request) -> Database:
     return database
 
 
+def _sync_requests(request: Request) -> SyncRequests:
+    sync_requests: SyncRequests = request.app.state.sync_requests
+    return sync_requests
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
+SyncRequestsDep = Annotated[SyncRequests, Depends(_sync_requests)]

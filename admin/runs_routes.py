@@ -3,12 +3,12 @@
 Starting a manual import records the run (which resets the form's counters, a product rule)
 and then publishes its :class:`~schemas.envelopes.SyncRequest`, keyed by form id, to the
 sync-requests topic. The answer is 202 only once Kafka acknowledged the request; if it did
-not, the run is marked failed so it does not stay "queued" forever, and the answer is 503.
+not within ``QUEUE_WITHIN_S``, the run is marked failed so it does not stay "queued"
+forever, and the answer is 503.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated, Any
 from uuid import UUID
@@ -17,11 +17,11 @@ from confluent_kafka import KafkaException
 from fastapi import APIRouter, Body, Query, Response
 
 from admin.database import Database
-from admin.dependencies import DatabaseDep, SettingsDep
+from admin.dependencies import DatabaseDep, SyncRequestsDep
 from admin.errors import ApiError, ErrorBody, not_found
 from admin.models import Run, RunList
-from ingest.producer import PublishError, publish_all
-from leadsync.settings import Settings
+from admin.sync_requests import QUEUE_WITHIN_S
+from ingest.producer import PublishError
 from schemas.envelopes import SyncOptions, SyncRequest, SyncTrigger
 from sinks.form_settings import form_exists, get_form_row
 from sinks.sync_runs import RunAlreadyActive, UnknownForm, create_run, finish_run, get_run
@@ -47,7 +47,7 @@ async def start_import(
     form_id: int,
     response: Response,
     db: DatabaseDep,
-    settings: SettingsDep,
+    sync_requests: SyncRequestsDep,
     options: Annotated[SyncOptions, Body()] = SyncOptions(),  # noqa: B008 - immutable
 ) -> Run:
     """Follow the run at the ``Location`` answered (``GET /api/runs/{id}``)."""
@@ -81,10 +81,10 @@ async def start_import(
         run_id=run_id, form_id=form_id, trigger=SyncTrigger.MANUAL, options=options
     )
     try:
-        await asyncio.to_thread(_publish, settings, request)
-    except (PublishError, KafkaException) as exc:
-        log.warning("sync request for run %s not published: %s", run_id, exc)
-        reason = f"not queued: {exc}"
+        await sync_requests.publish(request)
+    except (PublishError, KafkaException, TimeoutError) as exc:
+        log.warning("sync request for run %s not published: %r", run_id, exc)
+        reason = f"not queued: {str(exc) or f'no answer from Kafka in {QUEUE_WITHIN_S:g} s'}"
         await db.run_sync(lambda conn: finish_run(conn, run_id, reason))
         raise ApiError(
             503,
@@ -122,10 +122,6 @@ async def list_runs(
             raise not_found("form", form_id)
     rows = await db.run_sync(lambda conn: list_form_runs(conn, form_id, limit))
     return RunList(runs=[Run.model_validate(row) for row in rows])
-
-
-def _publish(settings: Settings, request: SyncRequest) -> None:
-    publish_all(settings, settings.topics.sync_requests, [(request.key(), request.to_record())])
 
 
 async def _read_run(db: Database, run_id: UUID) -> Run:

@@ -38,6 +38,19 @@ POLL_IDLE_S = 0.005
 QUIET_S = 0.05
 BUSY = 16
 
+# librdkafka fails a timed-out record up to a second late (it scans its queues once a second).
+_SCAN_S = 1.0
+
+
+def delivery_timeout_ms(ack_timeout_s: float) -> int:
+    """librdkafka's ``message.timeout.ms`` for an answer due within ``ack_timeout_s``.
+
+    Giving up a scan interval before the answer is due makes the answer Kafka's own final
+    verdict: a record librdkafka failed is never written afterwards, so a request answered
+    503 left nothing in Kafka (from a 2 s bound up; below that the answer may come first).
+    """
+    return int(max(ack_timeout_s - _SCAN_S, ack_timeout_s / 2) * 1000)
+
 
 class AsyncPublisher:
     """A producer for the event loop that first sends through it (one loop per publisher)."""

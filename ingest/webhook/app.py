@@ -35,7 +35,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest.producer import PublishError
-from ingest.publisher import AsyncPublisher
+from ingest.publisher import AsyncPublisher, delivery_timeout_ms
 from ingest.webhook.metrics import IngressMetrics
 from ingest.webhook.signature import challenge_response, verify
 from leadsync.settings import Settings
@@ -137,20 +137,6 @@ def _raw_ref(body: bytes) -> dict[str, Any]:
     if "\x00" in text or text.encode() != body:
         ref["base64"] = base64.b64encode(body).decode("ascii")
     return ref
-
-
-# librdkafka fails a timed-out record up to a second late (it scans its queues once a second).
-_SCAN_S = 1.0
-
-
-def delivery_timeout_ms(ack_timeout_s: float) -> int:
-    """librdkafka's ``message.timeout.ms`` for an answer due within ``ack_timeout_s``.
-
-    Giving up a scan interval before the answer is due makes the answer Kafka's own final
-    verdict: a record librdkafka failed is never written afterwards, so a notification
-    answered 503 is not in Kafka (from a 2 s bound up; below that the answer may come first).
-    """
-    return int(max(ack_timeout_s - _SCAN_S, ack_timeout_s / 2) * 1000)
 
 
 def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> Starlette:

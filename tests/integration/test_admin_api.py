@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,13 +14,14 @@ import pytest
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from admin import forms_routes, runs_routes
+from admin import forms_routes
 from admin.app import create_app
-from ingest.producer import PublishError
+from admin.sync_requests import QUEUE_WITHIN_S
 from leadsync.settings import Settings
 from schemas.linkedin import Lead
 from sinks.forms import register_from_leads
 from streams.mapping import auto_mappings
+from tests.integration.kafka_proxy import KafkaProxy
 from tests.integration.produce import lead_for
 from tests.integration.topics import read_topic
 
@@ -485,26 +487,50 @@ async def test_a_manual_import_of_a_form_with_import_off_is_refused(
 
 
 async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
-    client: httpx.AsyncClient, db: Conn, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    db: Conn, settings: Settings
 ) -> None:
-    def broker_down(*_args: object, **_kwargs: object) -> int:
-        raise PublishError("publishing failed: Local: Message timed out")
+    # The admin API's Kafka connections go through a proxy that refuses them, then lets
+    # them through: the shared broker keeps running for everyone else.
+    token = settings.admin_token.get_secret_value()
+    with KafkaProxy.for_bootstrap(settings.kafka_bootstrap_servers) as proxy:
+        proxy.outage()
+        through_proxy = settings.model_copy(
+            update={"kafka_bootstrap_servers": f"127.0.0.1:{proxy.port}"}
+        )
+        app = create_app(through_proxy)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://admin.test",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as client:
+            form_id = await _form(db)
+            started = time.monotonic()
+            response = await client.post(f"/api/forms/{form_id}/imports", json={})
+            assert time.monotonic() - started <= QUEUE_WITHIN_S + 0.5
+            error = _error(response, 503, "kafka_unavailable")
+            assert response.headers["Retry-After"] == "10"
+            run_id = uuid.UUID(error["details"][0]["run_id"])
+            status, reason = await _one(
+                db, "SELECT status, error FROM sync_runs WHERE id = %s", run_id
+            )
+            assert (status, reason) == (
+                "failed",
+                "not queued: Kafka did not acknowledge the record: Local: Message timed out",
+            )
 
-    monkeypatch.setattr(runs_routes, "publish_all", broker_down)
-    form_id = await _form(db)
-    response = await client.post(f"/api/forms/{form_id}/imports", json={})
-    error = _error(response, 503, "kafka_unavailable")
-    assert response.headers["Retry-After"] == "10"
-    run_id = uuid.UUID(error["details"][0]["run_id"])
-    assert await _one(db, "SELECT status, error FROM sync_runs WHERE id = %s", run_id) == (
-        "failed",
-        "not queued: publishing failed: Local: Message timed out",
-    )
-    # Failed, not active: the next request may go ahead, and only it reaches the topic.
-    monkeypatch.undo()
-    retried = await client.post(f"/api/forms/{form_id}/imports")
-    assert retried.status_code == 202, retried.text
-    assert [r["run_id"] for r in _sync_requests(settings, form_id)] == [retried.json()["id"]]
+            # Failed, not active: the next request may go ahead once Kafka is back, and only
+            # it reaches the topic (librdkafka gave up on the first before the 503).
+            proxy.recover()
+            deadline = time.monotonic() + 30
+            while (
+                retried := await client.post(f"/api/forms/{form_id}/imports")
+            ).status_code != 202:
+                assert retried.status_code == 503, retried.text
+                assert time.monotonic() < deadline, "Kafka never took a request after recovering"
+            sync_requests_ = _sync_requests(settings, form_id)
+            assert [r["run_id"] for r in sync_requests_] == [retried.json()["id"]]
+        app.state.sync_requests.close()
+        await app.state.database.close()
 
 
 # -- error log CSV -----------------------------------------------------------------------

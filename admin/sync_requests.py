@@ -1,0 +1,37 @@
+"""Manual imports' sync requests onto Kafka, through one producer for the whole app.
+
+The producer is made on first use (the app starts without Kafka) and kept: a producer per
+request paid a connection and a metadata round trip each time, in a thread. An operator
+waits at most ``QUEUE_WITHIN_S`` for Kafka's acknowledgement; past that the request counts
+as not queued, and librdkafka gives up on it before then, so it cannot arrive later.
+"""
+
+from __future__ import annotations
+
+from ingest.publisher import AsyncPublisher, delivery_timeout_ms
+from leadsync.settings import Settings
+from schemas.envelopes import SyncRequest
+
+QUEUE_WITHIN_S = 5.0
+
+
+class SyncRequests:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._publisher: AsyncPublisher | None = None
+
+    async def publish(self, request: SyncRequest) -> None:
+        """Return once Kafka has the request; raise :class:`PublishError` when it refused it
+        and ``TimeoutError`` when it did not answer in time."""
+        if self._publisher is None:
+            timeout_ms = delivery_timeout_ms(QUEUE_WITHIN_S)
+            self._publisher = AsyncPublisher(self._settings, **{"message.timeout.ms": timeout_ms})
+        topic = self._settings.topics.sync_requests
+        await self._publisher.send(
+            topic, request.key(), request.to_record(), within_s=QUEUE_WITHIN_S
+        )
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close(2.0)
+            self._publisher = None
