@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,6 +48,46 @@ def _settings() -> Settings:
         return load_settings(demo=True)
 
 
+# The config members each start-up option sets: with --state, the options given on the
+# command line override the file's config, the others leave it as saved.
+OPTION_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "demo": (("generation", "trickle_every_s"),),
+    "trickle_every": (("generation", "trickle_every_s"),),
+    "error_rate": (("faults", "error_rate"),),
+    "latency_ms": (("faults", "latency_ms"),),
+    "member_limit": (("throttle", "member_daily_limit"),),
+    "app_limit": (("throttle", "app_daily_limit"),),
+    "retry_after": (("throttle", "retry_after"),),
+    "push_drop": (("push_faults", "drop_rate"),),
+    "push_duplicate": (("push_faults", "duplicate_rate"),),
+    "push_delay": (("push_faults", "delay_rate"),),
+    "push_reorder": (("push_faults", "reorder_rate"),),
+    "signature": (("signature_variant",),),
+    "retention_days": (("retention_days",),),
+    "member_name": (("member_first_name",), ("member_last_name",)),
+}
+
+
+def options_patch(config: SandboxConfig, given: set[str]) -> dict[str, Any]:
+    """The part of ``config`` (built from the command line) that the ``given`` options set,
+    as a patch for :meth:`SandboxConfig.patched`."""
+    values = config.model_dump()
+    patch: dict[str, Any] = {}
+    for option in sorted(given & OPTION_FIELDS.keys()):
+        for path in OPTION_FIELDS[option]:
+            source, target = values, patch
+            for key in path[:-1]:
+                source, target = source[key], target.setdefault(key, {})
+            target[path[-1]] = source[path[-1]]
+    return patch
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    # By name: typer bundles its own click, whose ParameterSource is not click's.
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
@@ -57,7 +97,11 @@ def main(
         bool, typer.Option(help=f"Preload {DEMO_PRELOAD} leads; one new lead every 20 s.")
     ] = False,
     state: Annotated[
-        Path | None, typer.Option(help="Load the state from FILE if it exists; save it on exit.")
+        Path | None,
+        typer.Option(
+            help="Load the state from FILE if it exists (options given here override its"
+            " config; its forms and leads stand); save it on exit."
+        ),
     ] = None,
     preload: Annotated[int, typer.Option(help="Historic leads to create at start.")] = 0,
     spread_days: Annotated[float, typer.Option(help="Days the preloaded leads span.")] = 30,
@@ -115,9 +159,10 @@ def main(
     sandbox = SandboxState(config)
     if state is not None and state.exists():
         leads = asyncio.run(sandbox.load(state))
-        sandbox.config = sandbox.config.patched(
-            {"generation": config.generation.model_dump(), "signature_variant": signature}
-        )
+        given = {name for name in ctx.params if _given(ctx, name)}
+        sandbox.config = sandbox.config.patched(options_patch(config, given))
+        for ignored in sorted(given & {"seed", "preload", "spread_days"}):
+            typer.echo(f"--{ignored.replace('_', '-')} ignored: the forms and leads are {state}'s")
         typer.echo(f"loaded {leads} leads from {state}")
     else:
         count = preload or (DEMO_PRELOAD if demo else 0)
