@@ -474,7 +474,7 @@ def _leads_at(sandbox: Any, count: int, rate: float) -> set[str]:
 
 def report(args: argparse.Namespace) -> None:
     print(
-        "method: load generator in a separate process (asyncio + uvloop, raw HTTP/1.1"
+        "method: load generator in a separate process (uvloop, asyncio Protocols, raw HTTP/1.1"
         f" keep-alive, {args.connections} connections closed loop for {args.seconds:g} s;"
         " open loop at 500/s on 32 connections, latency from each request's due time);"
         " every request a distinct lead, signed (reading a); receiver: uvicorn (uvloop,"

@@ -12,10 +12,12 @@ serves the reports they queued, without waiting (~0.2 us when there are none).
 Two things poll: every send, after queueing its record (under load, records come in far
 more often than Kafka answers, so reports are served as soon as they are there), and a
 timer while records are unacknowledged, for when sends are rare. The timer fires every
-``POLL_EVERY_S`` (uvloop's timers count whole milliseconds: anything shorter would spin),
-and every ``POLL_IDLE_S`` once nothing happened for ``QUIET_S`` (Kafka slow or away). The
-same timer fails the futures of records sent with a time limit that has passed (the
-webhook's answer is due whatever Kafka does): no timer per record.
+``POLL_EVERY_S`` (uvloop's timers count whole milliseconds); on every loop iteration while
+``BUSY`` records or more are out and Kafka answered within ``SPIN_S`` (under load, where a
+millisecond's wait per answer cost a fifth of the webhook's throughput; a slow Kafka is not
+waited for that way); and every ``POLL_IDLE_S`` once nothing happened for ``QUIET_S``
+(Kafka slow or away). The same timer fails the futures of records sent with a time limit
+that has passed (the webhook's answer is due whatever Kafka does): no timer per record.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ POLL_EVERY_S = 0.001
 POLL_IDLE_S = 0.005
 QUIET_S = 0.05
 BUSY = 16
+SPIN_S = 0.005
 
 # librdkafka fails a timed-out record up to a second late (it scans its queues once a second).
 _SCAN_S = 1.0
@@ -61,6 +64,7 @@ class AsyncPublisher:
         self._loop_thread = 0
         self._unacknowledged = 0
         self._active_at = 0.0  # when a record was last sent or acknowledged (loop time)
+        self._served_at = 0.0  # when a poll last served reports
         self._timer: asyncio.TimerHandle | None = None
         # (due, sequence, future) of records sent with a time limit, earliest first.
         self._due: list[tuple[float, int, asyncio.Future[None]]] = []
@@ -92,10 +96,10 @@ class AsyncPublisher:
             return
         now = self._loop.time()
         if served:
-            self._active_at = now
+            self._active_at = self._served_at = now
         if now - self._active_at > QUIET_S:
             delay = POLL_IDLE_S
-        elif self._unacknowledged >= BUSY:
+        elif self._unacknowledged >= BUSY and now - self._served_at < SPIN_S:
             delay = 0.0  # each loop iteration: a loaded loop hardly ever waits anyway
         else:
             delay = POLL_EVERY_S
