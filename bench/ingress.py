@@ -7,8 +7,9 @@ its own throwaway database), it:
    serves it) against the local Kafka. For the baseline, the app is wrapped (here, not in
    production code) with a bare route ``POST /bench/bare`` that reads the body and answers
    the same JSON: same server, same HTTP stack, no signature check, no Kafka;
-2. from ANOTHER process (the load generator: uvloop with asyncio Protocols, raw HTTP/1.1 keep-alive,
-   bounded connections, each request a distinct lead signed with HMAC-SHA256, reading (a)):
+2. from ANOTHER process (the load generator: uvloop with asyncio Protocols, raw HTTP/1.1
+   keep-alive, bounded connections, each request a distinct lead signed with HMAC-SHA256,
+   reading (a)):
    - closed loop, C connections for D seconds, on the bare route, then on the webhook, in
      R rounds: accepts/s and p50/p99 of each (every webhook 200 is an acks=all Kafka
      delivery), and the median of the rounds' ratios (one round's baseline is noisy);
