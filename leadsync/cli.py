@@ -242,6 +242,7 @@ def sync(
                 if run["status"] in ("succeeded", "failed"):
                     break
                 time.sleep(0.5)
+            run = _follow_imports(conn, run, bar, task)
     typer.echo(
         f"{run['status']}: {run['leads_published']} leads published, {run['imported']} contacts"
         f" imported, {run['updated']} updated, {run['errors']} errors"
@@ -249,6 +250,43 @@ def sync(
     )
     if run["status"] == "failed":
         raise typer.Exit(1)
+
+
+# How long the counts of a finished run may stand still before ``sync`` stops waiting for
+# the rest: leads already imported by an earlier run are skipped without a trace in this
+# one, and without a worker nothing moves at all.
+SETTLE_IDLE_S = 5.0
+
+
+def _follow_imports(
+    conn: psycopg.Connection[Any], run: dict[str, Any], bar: Any, task: Any
+) -> dict[str, Any]:
+    """Once the puller published the run's leads, wait for the worker to import them (or
+    log them as errors): the counts printed at the end are then the run's, not a moment's
+    snapshot of leads still on their way."""
+    import time
+
+    from sinks import sync_runs
+
+    published = run["leads_published"]
+    last, still_since = None, time.monotonic()
+    while run["leads_in_ledger"] + run["errors"] < published:
+        counts = (run["leads_in_ledger"], run["errors"])
+        if counts != last:
+            last, still_since = counts, time.monotonic()
+        elif time.monotonic() - still_since > SETTLE_IDLE_S:
+            break
+        bar.update(
+            task,
+            description=f"{run['status']}, importing",
+            completed=sum(counts),
+            total=published,
+        )
+        time.sleep(0.25)
+        followed = sync_runs.get_run(conn, run["id"])
+        assert followed is not None
+        run = followed
+    return run
 
 
 def request_manual_import(

@@ -3,6 +3,10 @@ an error-log line of its form and run, not only a log message."""
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+
 from leadsync.settings import Settings
 from tests.e2e.conftest import Sandbox, Scheduler, leadsync, query
 from tests.e2e.test_pull import connected
@@ -11,6 +15,19 @@ from tests.integration.worker import Worker
 __all__ = ["connected"]  # the fixture shared with the pull tests
 
 FORM = 7767641  # ad account 555981424
+
+
+def _release_once_published(settings: Settings, worker: Worker) -> None:
+    """Let the held worker go 1.5 s after the form's run has ended (well within the 5 s
+    ``leadsync sync`` waits for counts to move, and within Kafka's 6 s session timeout)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not query(
+        settings, "SELECT 1 FROM sync_runs WHERE form_id = %s AND status = 'succeeded'", FORM
+    ):
+        time.sleep(0.1)
+    time.sleep(1.5)
+    assert worker.process is not None
+    worker.process.send_signal(signal.SIGCONT)
 
 
 def test_an_unreadable_lead_is_logged_for_its_form_and_run_and_the_others_come_in(
@@ -31,7 +48,17 @@ def test_an_unreadable_lead_is_logged_for_its_form_and_run_and_the_others_come_i
     query(stack_settings, "UPDATE forms SET last_synced_at = now() WHERE id = %s", FORM)
 
     with Scheduler(stack_settings) as scheduler:
-        out = leadsync(stack_settings, "sync", str(FORM), "--all-submissions")
+        # The worker is held until a moment after the puller has published everything: the
+        # command's last line can then hold the imports only if it waits for them.
+        assert worker.process is not None
+        worker.process.send_signal(signal.SIGSTOP)
+        release = threading.Thread(target=_release_once_published, args=(stack_settings, worker))
+        release.start()
+        try:
+            out = leadsync(stack_settings, "sync", str(FORM), "--all-submissions")
+        finally:
+            release.join()
+            worker.process.send_signal(signal.SIGCONT)
         assert out.strip().splitlines()[-1].startswith("succeeded"), scheduler.log_tail()
         worker.settle()
 
@@ -61,3 +88,12 @@ def test_an_unreadable_lead_is_logged_for_its_form_and_run_and_the_others_come_i
     assert imported | errors == expected  # the others imported, or (invalid answers) logged
     counted = query(stack_settings, "SELECT errors FROM form_counters WHERE form_id = %s", FORM)
     assert counted == [(len(errors),)]
+    # The command waited for the run's leads to be imported: its last line is the outcome,
+    # not a snapshot of leads still on their way.
+    ((published,),) = query(
+        stack_settings, "SELECT leads_published FROM sync_runs WHERE id = %s", run_id
+    )
+    assert out.strip().splitlines()[-1] == (
+        f"succeeded: {published} leads published, {len(imported)} contacts imported,"
+        f" 0 updated, {len(errors)} errors"
+    )
