@@ -8,6 +8,7 @@ server listens on 127.0.0.1 only (:mod:`admin.server`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,7 +38,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        sync_requests.close()
+        await asyncio.to_thread(sync_requests.close)  # waits up to 2 s for Kafka
         await db.close()
 
     app = FastAPI(

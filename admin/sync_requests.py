@@ -3,7 +3,9 @@
 The producer is made on first use (the app starts without Kafka) and kept: a producer per
 request paid a connection and a metadata round trip each time, in a thread. An operator
 waits at most ``QUEUE_WITHIN_S`` for Kafka's acknowledgement; past that the request counts
-as not queued, and librdkafka gives up on it before then, so it cannot arrive later.
+as not queued. librdkafka gives up on it half a second before that, so the answer is
+normally its verdict. (A request Kafka wrote but whose acknowledgement was lost may still
+arrive: the puller ignores requests of runs already failed.)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class SyncRequests:
         """Return once Kafka has the request; raise :class:`PublishError` when it refused it
         and ``TimeoutError`` when it did not answer in time."""
         if self._publisher is None:
-            timeout_ms = delivery_timeout_ms(QUEUE_WITHIN_S)
+            timeout_ms = delivery_timeout_ms(QUEUE_WITHIN_S - 0.5)
             self._publisher = AsyncPublisher(self._settings, **{"message.timeout.ms": timeout_ms})
         topic = self._settings.topics.sync_requests
         await self._publisher.send(

@@ -189,7 +189,7 @@ class _Connection(asyncio.Protocol):
         head_end = self._buffer.find(b"\r\n\r\n")
         if head_end < 0 or self._answer is None:
             return
-        head = self._buffer[:head_end].lower()
+        head = self._buffer[:head_end].lower() + b"\r\n"
         at = head.find(b"content-length:")
         length = int(head[at + 15 : head.find(b"\r\n", at)]) if at >= 0 else 0
         if len(self._buffer) < head_end + 4 + length:

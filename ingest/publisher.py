@@ -81,9 +81,11 @@ class AsyncPublisher:
     def _sent(self, count: int) -> None:
         """Records were queued: serve the reports already there, and poll again soon."""
         self._unacknowledged += count
-        self._producer.poll(0)
+        served = self._producer.poll(0)
         if self._loop is not None:
-            self._active_at = self._loop.time()
+            self._active_at = now = self._loop.time()
+            if served:
+                self._served_at = now
             if self._timer is None:
                 self._timer = self._loop.call_later(POLL_EVERY_S, self._poll)
 
@@ -129,14 +131,15 @@ class AsyncPublisher:
         happened within ``within_s`` (if given; librdkafka may still deliver it later)."""
         loop = self._bind()
         future: asyncio.Future[None] = loop.create_future()
-        if within_s is not None:
-            heapq.heappush(self._due, (loop.time() + within_s, next(self._sequence), future))
         settle = functools.partial(_settle, future)
 
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
             self._report(settle, err)
 
         produce(self._producer, topic, key, value, on_delivery, wait_s=0.1)
+        # Only once queued: a record librdkafka refused outright raised, and has no future.
+        if within_s is not None:
+            heapq.heappush(self._due, (loop.time() + within_s, next(self._sequence), future))
         self._sent(1)
         return future
 
@@ -170,18 +173,31 @@ class AsyncPublisher:
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
             self._report(settle, err)
 
-        for key, value in records:
-            produce(self._producer, topic, key, value, on_delivery, headers=headers, wait_s=0.1)
-            self._sent(1)
+        try:
+            for key, value in records:
+                produce(self._producer, topic, key, value, on_delivery, headers=headers, wait_s=0.1)
+                self._sent(1)
+        except BaseException:
+            # The caller gets the exception, not the future: the reports of the records
+            # already queued find it cancelled.
+            future.cancel()
+            raise
         return future
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Wait up to ``timeout_s`` for Kafka to acknowledge what was sent. From the loop's
         thread or another one (the reports then reach their futures through the loop)."""
-        if self._timer is not None and threading.get_ident() == self._loop_thread:
+        on_loop = threading.get_ident() == self._loop_thread
+        if self._timer is not None and on_loop:
             self._timer.cancel()
             self._timer = None
         self._producer.flush(timeout_s)
+        # What the flush did not settle is left to the timer as before (and time limits to
+        # expire), should the loop run on.
+        if on_loop and self._timer is None and (self._unacknowledged or self._due):
+            assert self._loop is not None
+            if not self._loop.is_closed():
+                self._timer = self._loop.call_later(POLL_EVERY_S, self._poll)
 
 
 def _settle(future: asyncio.Future[None], err: KafkaError | None) -> None:

@@ -270,7 +270,10 @@ def _follow_imports(
 
     published = run["leads_published"]
     last, still_since = None, time.monotonic()
-    while run["leads_in_ledger"] + run["errors"] < published:
+    while (
+        run["leads_in_ledger"] + run["errors"] - sync_runs.unpublished_errors(conn, run["id"])
+        < published
+    ):
         counts = (run["leads_in_ledger"], run["errors"])
         if counts != last:
             last, still_since = counts, time.monotonic()

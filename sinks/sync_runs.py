@@ -110,6 +110,17 @@ def run_stats(conn: Connection[Any], run_id: UUID) -> RunStats:
     return RunStats(*row)
 
 
+def unpublished_errors(conn: Connection[Any], run_id: UUID) -> int:
+    """Error-log lines of a run's leads that never reached Kafka (the puller could not read
+    them): counted among its errors, not among the leads it published."""
+    row = conn.execute(
+        "SELECT count(*) FROM error_log WHERE sync_run_id = %s AND stage = 'pull'", (run_id,)
+    ).fetchone()
+    assert row is not None
+    count: int = row[0]
+    return count
+
+
 def list_runs(conn: Connection[Any], form_id: int, limit: int = 20) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(

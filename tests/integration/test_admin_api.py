@@ -40,6 +40,7 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         headers={"Authorization": f"Bearer {token}"},
     ) as http:
         yield http
+    app.state.sync_requests.close()
     await app.state.database.close()
 
 

@@ -31,7 +31,7 @@ async def test_a_publisher_serves_one_event_loop() -> None:
     settings = load_settings(demo=True, kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
     publisher = AsyncPublisher(settings, log_level=0)
     try:
-        publisher.send("t", b"k", b"v", within_s=0.01)
+        first = publisher.send("t", b"k", b"v", within_s=0.01)
 
         def elsewhere() -> None:
             async def send() -> None:
@@ -41,5 +41,7 @@ async def test_a_publisher_serves_one_event_loop() -> None:
 
         with pytest.raises(RuntimeError, match="one event loop"):
             await asyncio.to_thread(elsewhere)
+        with pytest.raises(TimeoutError):
+            await first
     finally:
         publisher.close(0)
