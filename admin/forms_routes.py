@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 
 from admin.database import Database
 from admin.dependencies import DatabaseDep, SettingsDep
 from admin.errors import ErrorBody, not_found
 from admin.models import Counters, Form, FormList, FormSettingsChange, RunSummary, StatusIndicator
 from admin.status import FormHealth, form_status
+from ingest.subscriptions import owners_to_subscribe, subscribe_owners
 from leadsync.settings import Settings
 from sinks.form_settings import get_form_row, list_form_rows, update_form_settings
 from sinks.sync_runs import UnknownForm
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["forms"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
@@ -40,10 +43,16 @@ async def get_form(form_id: int, db: DatabaseDep, settings: SettingsDep) -> Form
     responses={**_NOT_FOUND, 422: {"model": ErrorBody}},
 )
 async def change_form(
-    form_id: int, change: FormSettingsChange, db: DatabaseDep, settings: SettingsDep
+    form_id: int,
+    change: FormSettingsChange,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    after: BackgroundTasks,
 ) -> Form:
     """Turning Import on for the first time starts the form's watermark there: the periodic
-    sync covers what comes after; older leads come in through a manual import."""
+    sync covers what comes after; older leads come in through a manual import. Turning it
+    on also makes sure LinkedIn pushes the form owner's leads to the receiver, once the
+    answer is sent (the scheduler retries on its next tick if LinkedIn refused)."""
     try:
         await db.run_sync(
             lambda conn: update_form_settings(
@@ -56,7 +65,24 @@ async def change_form(
         )
     except UnknownForm:
         raise not_found("form", form_id) from None
+    if change.import_enabled:
+        after.add_task(_subscribe_owner, settings, db, form_id)
     return await _read_form(form_id, db, settings)
+
+
+async def _subscribe_owner(settings: Settings, db: Database, form_id: int) -> None:
+    """The push subscription of the form's owner; a failure is logged, never raised (the
+    answer has gone, and the scheduler tries again)."""
+    try:
+        owners = await db.run_sync(lambda conn: owners_to_subscribe(conn, form_id))
+        result = await subscribe_owners(settings, owners)
+    except Exception:
+        log.exception("push subscription for form %s not checked", form_id)
+        return
+    for label in result.created:
+        log.info("subscribed %s -> %s", label, settings.ingress_public_url)
+    for label in result.failed:
+        log.warning("push subscription failed, the scheduler retries: %s", label)
 
 
 async def _read_form(form_id: int, db: Database, settings: Settings) -> Form:

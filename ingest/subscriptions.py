@@ -1,9 +1,10 @@
 """Owner-level push subscriptions for the forms whose Import is on.
 
-Idempotent (the client lists before it creates): run by ``leadsync subscribe`` and by the
-scheduler on every tick, so a form switched on through the admin API is subscribed within
-a tick. LinkedIn validates the webhook (challenge) before it accepts a subscription, so the
-receiver must be reachable at ``LEADSYNC_INGRESS_PUBLIC_URL``.
+Idempotent (the client lists before it creates): run by ``leadsync subscribe``, by the
+admin API for the owner of a form whose Import it switches on, and by the scheduler on
+every tick (which also retries what failed). LinkedIn validates the webhook (challenge)
+before it accepts a subscription, so the receiver must be reachable at
+``LEADSYNC_INGRESS_PUBLIC_URL``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 OWNERS_TO_SUBSCRIBE = """
 SELECT DISTINCT f.owner_urn, f.connection_id FROM forms f
 JOIN linkedin_connections c ON c.id = f.connection_id AND c.status = 'active'
-WHERE f.import_enabled AND f.owner_urn IS NOT NULL
+WHERE f.import_enabled AND f.owner_urn IS NOT NULL AND f.id = coalesce(%(form)s, f.id)
 ORDER BY 1
 """
 
@@ -36,12 +37,28 @@ class SubscribeResult:
     failed: list[str] = field(default_factory=list)
 
 
+def owners_to_subscribe(
+    conn: psycopg.Connection[Any], form_id: int | None = None
+) -> list[tuple[str, int]]:
+    """(owner URN, connection id) of every enabled form, or of the one form if it is."""
+    rows = conn.execute(OWNERS_TO_SUBSCRIBE, {"form": form_id}).fetchall()
+    return [(owner_urn, connection_id) for owner_urn, connection_id in rows]
+
+
 async def ensure_subscriptions(
     settings: Settings, conn: psycopg.Connection[Any], done: set[tuple[str, str]] | None = None
 ) -> SubscribeResult:
     """Subscribe every owner of an enabled form; ``done`` skips pairs already tried."""
+    return await subscribe_owners(settings, owners_to_subscribe(conn), done)
+
+
+async def subscribe_owners(
+    settings: Settings, owners: list[tuple[str, int]], done: set[tuple[str, str]] | None = None
+) -> SubscribeResult:
+    """Subscribe these owners, through their connections; ``done`` skips pairs already
+    tried."""
     result = SubscribeResult()
-    for owner_urn, connection_id in conn.execute(OWNERS_TO_SUBSCRIBE).fetchall():
+    for owner_urn, connection_id in owners:
         owner = Owner.from_urn(owner_urn)
         pending = [
             lead_type

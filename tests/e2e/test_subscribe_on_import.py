@@ -1,0 +1,71 @@
+"""Switching a form's Import on through the admin API subscribes its owner for push at
+once (no scheduler running here), idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from admin.app import create_app
+from leadsync.settings import Settings
+from tests.e2e.conftest import Sandbox, leadsync
+from tests.e2e.test_push import Ingress, ingress, push_settings
+
+__all__ = ["ingress", "push_settings"]  # the fixtures shared with the push tests
+
+FORM = 7234246
+OWNER = "urn:li:sponsoredAccount:1234567"  # the form's ad account
+
+
+@pytest.fixture(scope="module")
+async def admin(push_settings: Settings, ingress: Ingress) -> AsyncIterator[httpx.AsyncClient]:
+    assert "tokens stored encrypted" in leadsync(push_settings, "linkedin", "connect")
+    app = create_app(push_settings)
+    token = push_settings.admin_token.get_secret_value()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://admin.test",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as client:
+        yield client
+    app.state.sync_requests.close()
+    await app.state.database.close()
+
+
+def _hooks(sandbox: Sandbox) -> dict[str, Any]:
+    hooks: dict[str, Any] = sandbox.control.get("/webhooks").json()
+    return hooks
+
+
+async def _switch(admin: httpx.AsyncClient, form_id: int, on: bool) -> None:
+    response = await admin.patch(f"/api/forms/{form_id}", json={"import_enabled": on})
+    assert response.status_code == 200, response.text
+    assert response.json()["import_enabled"] is on
+
+
+async def test_import_on_subscribes_the_owner_once(
+    admin: httpx.AsyncClient, sandbox: Sandbox, push_settings: Settings
+) -> None:
+    assert _hooks(sandbox)["subscriptions"] == []
+    await _switch(admin, FORM, False)
+    assert _hooks(sandbox)["subscriptions"] == []  # off subscribes nothing
+
+    await _switch(admin, FORM, True)
+    hooks = _hooks(sandbox)
+    assert [(s["webhook"], s["owner"], s["leadType"]) for s in hooks["subscriptions"]] == [
+        (push_settings.ingress_public_url, {"sponsoredAccount": OWNER}, "SPONSORED")
+    ]
+    assert hooks["challenges"]
+    assert all(c["ok"] for c in hooks["challenges"])
+
+    # Another form of the same owner, and the same form again: still the one subscription.
+    forms = sandbox.control.get("/status").json()["forms"]
+    same_owner = [f["id"] for f in forms if f["owner"] == OWNER and f["id"] != FORM]
+    assert same_owner, forms
+    await _switch(admin, same_owner[0], True)
+    await _switch(admin, FORM, True)
+    assert len(_hooks(sandbox)["subscriptions"]) == 1
+    assert "already subscribed" in leadsync(push_settings, "subscribe")
