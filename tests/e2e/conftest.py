@@ -105,6 +105,14 @@ def query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return cur.fetchall() if cur.description else []
 
 
+def imported_and_logged(settings: Settings, *form_ids: int) -> tuple[set[str], set[str]]:
+    """The lead ids of these forms in the ledger, and those in the error log."""
+    forms = sorted(form_ids)
+    imported = query(settings, "SELECT lead_id FROM imported_leads WHERE form_id = ANY(%s)", forms)
+    logged = query(settings, "SELECT lead_id FROM error_log WHERE form_id = ANY(%s)", forms)
+    return {row[0] for row in imported}, {row[0] for row in logged}
+
+
 class Scheduler(LeadsyncProcess):
     """``leadsync scheduler`` as a subprocess."""
 

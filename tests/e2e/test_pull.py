@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from leadsync.settings import Settings
-from tests.e2e.conftest import Sandbox, Scheduler, leadsync, query, wait_for_runs
+from tests.e2e.conftest import (
+    Sandbox,
+    Scheduler,
+    imported_and_logged,
+    leadsync,
+    query,
+    wait_for_runs,
+)
 from tests.integration.worker import Worker
 
 
@@ -62,22 +69,7 @@ def test_scheduled_pull_imports_every_lead_once_and_an_overlapping_pull_nothing_
         runs = wait_for_runs(stack_settings, forms, 1, scheduler=scheduler)
         assert all(status == "succeeded" for _, status, _ in runs), runs
         worker.settle()
-        imported = {
-            r[0]
-            for r in query(
-                stack_settings,
-                "SELECT lead_id FROM imported_leads WHERE form_id = ANY(%s)",
-                sorted(forms),
-            )
-        }
-        errors = {
-            r[0]
-            for r in query(
-                stack_settings,
-                "SELECT lead_id FROM error_log WHERE form_id = ANY(%s)",
-                sorted(forms),
-            )
-        }
+        imported, errors = imported_and_logged(stack_settings, *forms)
         # Every lead is either imported or, if its answers are invalid, in the error log.
         assert imported | errors == expected
         assert not imported & errors
@@ -148,16 +140,7 @@ def test_a_429_storm_slows_the_pull_down_but_loses_nothing(
         assert ": 429 on attempt 1/5; retrying in" in log, scheduler.log_tail()
     finally:
         sandbox.control.patch("/config", json={"faults": {"throttle_rate": 0}})
-    imported = {
-        r[0]
-        for r in query(
-            stack_settings, "SELECT lead_id FROM imported_leads WHERE form_id = %s", form_id
-        )
-    }
-    errors = {
-        r[0]
-        for r in query(stack_settings, "SELECT lead_id FROM error_log WHERE form_id = %s", form_id)
-    }
+    imported, errors = imported_and_logged(stack_settings, form_id)
     assert imported | errors == expected
     assert not imported & errors
 

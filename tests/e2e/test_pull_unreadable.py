@@ -8,7 +8,7 @@ import threading
 import time
 
 from leadsync.settings import Settings
-from tests.e2e.conftest import Sandbox, Scheduler, leadsync, query
+from tests.e2e.conftest import Sandbox, Scheduler, imported_and_logged, leadsync, query
 from tests.e2e.test_pull import connected
 from tests.integration.worker import Worker
 
@@ -90,16 +90,7 @@ def test_an_unreadable_lead_is_logged_for_its_form_and_run_and_the_others_come_i
         broken,
     )
     assert lines == [("pull", "unreadable_lead", "manual", run_id)]
-    imported = {
-        r[0]
-        for r in query(
-            stack_settings, "SELECT lead_id FROM imported_leads WHERE form_id = %s", FORM
-        )
-    }
-    errors = {
-        r[0]
-        for r in query(stack_settings, "SELECT lead_id FROM error_log WHERE form_id = %s", FORM)
-    }
+    imported, errors = imported_and_logged(stack_settings, FORM)
     assert broken in errors
     assert broken not in imported
     assert imported | errors == expected  # the others imported, or (invalid answers) logged

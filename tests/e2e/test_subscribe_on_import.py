@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from admin.app import create_app
 from leadsync.settings import Settings
 from tests.e2e.conftest import Sandbox, leadsync
 from tests.e2e.test_push import Ingress, ingress, push_settings
+from tests.integration.admin_client import admin_client
 
 __all__ = ["ingress", "push_settings"]  # the fixtures shared with the push tests
 
@@ -23,16 +23,8 @@ OWNER = "urn:li:sponsoredAccount:1234567"  # the form's ad account
 @pytest.fixture(scope="module")
 async def admin(push_settings: Settings, ingress: Ingress) -> AsyncIterator[httpx.AsyncClient]:
     assert "tokens stored encrypted" in leadsync(push_settings, "linkedin", "connect")
-    app = create_app(push_settings)
-    token = push_settings.admin_token.get_secret_value()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://admin.test",
-        headers={"Authorization": f"Bearer {token}"},
-    ) as client:
+    async with admin_client(push_settings) as client:
         yield client
-    app.state.sync_requests.close()
-    await app.state.database.close()
 
 
 def _hooks(sandbox: Sandbox) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from leadsync.settings import Settings
 from schemas.linkedin import Lead
 from sinks.forms import register_from_leads
 from streams.mapping import auto_mappings
+from tests.integration.admin_client import admin_client
 from tests.integration.kafka_proxy import KafkaProxy
 from tests.integration.produce import lead_for
 from tests.integration.topics import read_topic
@@ -32,16 +33,8 @@ EMAIL_QUESTION, COLOUR_QUESTION = "307234246", "707234246"
 
 @pytest.fixture(scope="module")
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    token = settings.admin_token.get_secret_value()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://admin.test",
-        headers={"Authorization": f"Bearer {token}"},
-    ) as http:
+    async with admin_client(settings) as http:
         yield http
-    app.state.sync_requests.close()
-    await app.state.database.close()
 
 
 def _unique(prefix: str) -> str:
@@ -492,18 +485,12 @@ async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
 ) -> None:
     # The admin API's Kafka connections go through a proxy that refuses them, then lets
     # them through: the shared broker keeps running for everyone else.
-    token = settings.admin_token.get_secret_value()
     with KafkaProxy.for_bootstrap(settings.kafka_bootstrap_servers) as proxy:
         proxy.outage()
         through_proxy = settings.model_copy(
             update={"kafka_bootstrap_servers": f"127.0.0.1:{proxy.port}"}
         )
-        app = create_app(through_proxy)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://admin.test",
-            headers={"Authorization": f"Bearer {token}"},
-        ) as client:
+        async with admin_client(through_proxy) as client:
             form_id = await _form(db)
             started = time.monotonic()
             response = await client.post(f"/api/forms/{form_id}/imports", json={})
@@ -530,8 +517,6 @@ async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
                 assert time.monotonic() < deadline, "Kafka never took a request after recovering"
             sync_requests_ = _sync_requests(settings, form_id)
             assert [r["run_id"] for r in sync_requests_] == [retried.json()["id"]]
-        app.state.sync_requests.close()
-        await app.state.database.close()
 
 
 # -- error log CSV -----------------------------------------------------------------------

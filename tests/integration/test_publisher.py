@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Iterator
+
+import pytest
 
 from ingest.publisher import AsyncPublisher
 from leadsync.settings import Settings
@@ -23,36 +26,38 @@ def _on_topic(settings: Settings, records: list[tuple[bytes, bytes]]) -> set[tup
     return {(k or b"", v) for k, v in read_topic(settings.kafka_bootstrap_servers, topic)} & wanted
 
 
+@pytest.fixture
+def publisher(settings: Settings) -> Iterator[AsyncPublisher]:
+    publisher = AsyncPublisher(settings)
+    yield publisher
+    publisher.close()
+
+
 async def test_concurrent_sends_settle_and_then_the_publisher_stays_idle(
-    settings: Settings,
+    settings: Settings, publisher: AsyncPublisher
 ) -> None:
-    publisher = AsyncPublisher(settings)
     records = _records(300)
-    try:
-        topic = settings.topics.sync_requests
-        await asyncio.gather(*(publisher.send(topic, k, v, within_s=10) for k, v in records))
-        # Nothing unacknowledged: no polling timer, let alone a spinning loop.
-        started = time.thread_time()
-        await asyncio.sleep(0.5)
-        assert time.thread_time() - started < 0.05
-    finally:
-        publisher.close()
+    topic = settings.topics.sync_requests
+    await asyncio.gather(*(publisher.send(topic, k, v, within_s=10) for k, v in records))
+    # Nothing unacknowledged: no polling timer, let alone a spinning loop.
+    started = time.thread_time()
+    await asyncio.sleep(0.5)
+    assert time.thread_time() - started < 0.05
     assert _on_topic(settings, records) == set(records)
 
 
-async def test_a_batch_settles_once_every_record_is_acknowledged(settings: Settings) -> None:
-    publisher = AsyncPublisher(settings)
+async def test_a_batch_settles_once_every_record_is_acknowledged(
+    settings: Settings, publisher: AsyncPublisher
+) -> None:
     records = _records(2_000)
-    try:
-        await publisher.send_all(settings.topics.sync_requests, records)
-    finally:
-        publisher.close()
+    await publisher.send_all(settings.topics.sync_requests, records)
     assert _on_topic(settings, records) == set(records)
 
 
-async def test_closing_from_another_thread_settles_what_is_in_flight(settings: Settings) -> None:
+async def test_closing_from_another_thread_settles_what_is_in_flight(
+    settings: Settings, publisher: AsyncPublisher
+) -> None:
     # The worker's relay closes its publisher so, off the event loop.
-    publisher = AsyncPublisher(settings)
     records = _records(200)
     topic = settings.topics.sync_requests
     sent = [publisher.send(topic, k, v) for k, v in records]
