@@ -44,7 +44,7 @@ from schemas.envelopes import RawLead, SyncRequest, SyncTrigger
 from schemas.events import ErrorEvent
 from schemas.linkedin import Lead, versioned_form
 from sinks import sync_runs
-from sinks.connections import PostgresTokenStore, mark_connection
+from sinks.connections import PostgresTokenStore, mark_refused, reconnect_reason
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +159,7 @@ class Puller:
                 await self._pull(conn, request, target, window, on_progress)
                 return None
             except ReconnectRequired:
-                status = _why_refused(conn, target.connection_id)
-                reason = (
-                    f"the LinkedIn connection was {status}: the member must reconnect"
-                    " (`leadsync linkedin connect`)"
-                )
-                mark_connection(conn, target.connection_id, status, reason)
-                return reason
+                return reconnect_reason(mark_refused(conn, target.connection_id))
             except RetriableError as exc:
                 log.warning(
                     "sync run %s: LinkedIn unavailable (%s), attempt %d of %d",
@@ -297,17 +291,6 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
-
-
-def _why_refused(conn: psycopg.Connection[Any], connection_id: int) -> str:
-    """ "expired" when the stored tokens had run out, else "revoked": LinkedIn refused tokens
-    that were still within their lifetime (its refresh error does not say which)."""
-    row = conn.execute(
-        "SELECT coalesce(refresh_expires_at, access_expires_at) <= now()"
-        " FROM linkedin_connections WHERE id = %s",
-        (connection_id,),
-    ).fetchone()
-    return "expired" if row and row[0] else "revoked"
 
 
 def _unreadable(rejected: Rejected, request: SyncRequest, origin: str) -> ErrorEvent:

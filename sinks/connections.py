@@ -103,6 +103,27 @@ def mark_connection(
     )
 
 
+def reconnect_reason(status: str) -> str:
+    return (
+        f"the LinkedIn connection was {status}: the member must reconnect"
+        " (`leadsync linkedin connect`)"
+    )
+
+
+def mark_refused(conn: psycopg.Connection[Any], connection_id: int) -> str:
+    """Mark a connection whose tokens LinkedIn refused, and return its status: "expired"
+    when the stored tokens had run out, else "revoked" (LinkedIn's refresh error does not
+    say which)."""
+    row = conn.execute(
+        "SELECT coalesce(refresh_expires_at, access_expires_at) <= now()"
+        " FROM linkedin_connections WHERE id = %s",
+        (connection_id,),
+    ).fetchone()
+    status = "expired" if row and row[0] else "revoked"
+    mark_connection(conn, connection_id, status, reconnect_reason(status))
+    return status
+
+
 def connections(conn: psycopg.Connection[Any]) -> list[Connection]:
     rows = conn.execute(
         "SELECT id, member_urn, member_name, status, status_reason FROM linkedin_connections"

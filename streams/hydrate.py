@@ -35,7 +35,7 @@ from leadsync.settings import Settings
 from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.events import ErrorEvent
 from schemas.notifications import LeadNotification, ReceivedNotification
-from sinks.connections import PostgresTokenStore, mark_connection
+from sinks.connections import PostgresTokenStore, mark_refused
 from streams.agents import records_of, retry_while_unavailable
 from streams.importer import Record
 
@@ -154,8 +154,8 @@ class Hydrator:
             return await self._failed(
                 record,
                 notification,
-                UNUSABLE_CONNECTION.get(client, "connection_revoked"),
-                f"the LinkedIn connection is {client}: reconnect; the lead comes in with the"
+                UNUSABLE_CONNECTION[client],
+                f"the LinkedIn connection was {client}: reconnect; the lead comes in with the"
                 " next pull after reconnecting",
             )
         delay = 0.5
@@ -173,13 +173,13 @@ class Hydrator:
                     f"LinkedIn no longer has lead {lead_id} (withdrawn before it was fetched)",
                 )
             except ReconnectRequired as exc:
-                await self._mark_revoked(client, str(exc))
+                status = await self._mark_refused(client, str(exc))
                 return await self._failed(
                     record,
                     notification,
-                    "connection_revoked",
-                    "the LinkedIn connection must be renewed; the lead comes in with the next"
-                    " pull after reconnecting",
+                    UNUSABLE_CONNECTION[status],
+                    f"the LinkedIn connection was {status}: reconnect; the lead comes in with"
+                    " the next pull after reconnecting",
                 )
             except RetriableError as exc:
                 log.warning("hydrating %s: %s; retrying in %.1f s", lead_id, exc, delay)
@@ -244,24 +244,26 @@ class Hydrator:
             )
         return self.clients[connection_id]
 
-    async def _mark_revoked(self, client: LinkedInClient | None, reason: str) -> None:
+    async def _mark_refused(self, client: LinkedInClient, reason: str) -> str:
+        """Mark the client's connection expired or revoked (as the puller does); which."""
+        status = "revoked"
         for connection_id, known in list(self.clients.items()):
             if known is client:
                 # Off the event loop: other notifications are being hydrated meanwhile.
-                await retry_while_unavailable(
+                status = await retry_while_unavailable(
                     functools.partial(
-                        asyncio.to_thread, _mark_revoked, self.settings, connection_id
+                        asyncio.to_thread, _mark_refused, self.settings, connection_id
                     ),
                     self.settings.retry_backoff_max_s,
                 )
                 del self.clients[connection_id]
-        log.error("LinkedIn connection unusable: %s", reason)
+        log.error("LinkedIn connection unusable (%s): %s", status, reason)
+        return status
 
 
-def _mark_revoked(settings: Settings, connection_id: int) -> None:
+def _mark_refused(settings: Settings, connection_id: int) -> str:
     with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
-        reason = "LinkedIn refused the connection's tokens: reconnect"
-        mark_connection(conn, connection_id, "revoked", reason)
+        return mark_refused(conn, connection_id)
 
 
 def register_hydrate(app: faust.App, settings: Settings) -> None:
