@@ -8,7 +8,6 @@ of a newer one: contacts and submissions are guarded on ``submitted_at``.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,13 +75,6 @@ class SubmissionRow:
     origin: str
     sync_run_id: UUID | None
     restart_workflows: bool = False
-
-    @property
-    def raw_lead(self) -> dict[str, Any]:
-        """What ``raw_lead`` stores: the lead as it came (see UPSERT_SUBMISSIONS)."""
-        document: dict[str, Any] = json.loads(self.document)
-        lead: dict[str, Any] = document.get("lead", document)
-        return lead
 
     def ref(self) -> SubmissionRef:
         return SubmissionRef(
@@ -248,12 +240,14 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
         if batch.skipped:
             rows = _records([s.__dict__ for s in batch.skipped])
             skipped = await conn.execute(RECORD_SKIPPED, (rows,))
-        await write_events(conn, _change_events(batch.submissions, before, after))
+        # Each contact's newest submission in the batch: what its event and counter credit.
+        newest = _newest_submission(batch.submissions)
+        await write_events(conn, _change_events(newest, before, after))
         skipped_forms: Counter[int] = Counter()
         if skipped is not None:
             skipped_forms.update(row[0] for row in await skipped.fetchall())
             outcome.skipped = sum(skipped_forms.values())
-        counters = _counter_rows(batch, outcome, skipped_forms)
+        counters = _counter_rows(newest, outcome, skipped_forms)
         await conn.execute(BUMP_COUNTERS, (_records(counters),))
     return outcome
 
@@ -284,12 +278,11 @@ async def _write_submissions(
 
 
 def _change_events(
-    submissions: list[SubmissionRow],
+    newest: dict[str, SubmissionRow],
     before: dict[str, dict[str, Any]],
     after: dict[str, dict[str, Any]],
 ) -> list[OutboxEvent]:
     """One event per contact created or changed, attributed to its newest submission."""
-    newest = _newest_submission(submissions)
     events = []
     for email, row in after.items():
         created = email not in before
@@ -341,7 +334,7 @@ def _latest_per_form(
 
 
 def _counter_rows(
-    batch: BatchWrite, outcome: BatchOutcome, skipped: Counter[int]
+    newest: dict[str, SubmissionRow], outcome: BatchOutcome, skipped: Counter[int]
 ) -> list[dict[str, int]]:
     counts: dict[int, dict[str, int]] = {}
 
@@ -352,7 +345,7 @@ def _counter_rows(
         row[column] += by
 
     # A contact is credited to the form of its newest submission in the batch.
-    for email, sub in _newest_submission(batch.submissions).items():
+    for email, sub in newest.items():
         if email in outcome.created:
             bump(sub.form_id, "imported")
         elif email in outcome.updated:

@@ -138,7 +138,8 @@ def test_submission_carries_attribution_and_raw_answers() -> None:
         "urn:li:sponsoredCreative:241257736",
         True,
     )
-    assert sub.raw_lead["id"] == EXAMPLE["id"]
+    document = json.loads(sub.document)  # raw_lead stores the lead as it came
+    assert document.get("lead", document)["id"] == EXAMPLE["id"]
     assert sub.answers == [
         {"questionId": 307234246, "name": "Email address", "predefinedField": "EMAIL",
          "question": "Indirizzo email", "value": "kevin@example.com"},
