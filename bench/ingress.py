@@ -312,10 +312,18 @@ def _topics(settings: Settings) -> Iterator[None]:
         remove_leftovers(settings, [settings.topic_prefix], [settings.worker_app_id])
 
 
-def _measured(receiver: Receiver, port: int, secret: str, *phase: Any) -> dict[str, Any]:
+def _measured(
+    receiver: Receiver,
+    port: int,
+    secret: str,
+    path: str,
+    seconds: float,
+    connections: int,
+    rate: float = 0,
+) -> dict[str, Any]:
     """One phase driven at the receiver, with the receiver's CPU per request."""
     cpu = receiver.cpu_s()
-    result = drive(port, phase[0], secret, *phase[1:])
+    result = drive(port, path, secret, seconds, connections, rate)
     result["rate"] = result["requests"] / result["seconds"]
     result["server_cpu_us"] = 1e6 * (receiver.cpu_s() - cpu) / result["requests"]
     return result

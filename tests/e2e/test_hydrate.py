@@ -49,12 +49,14 @@ def test_an_expired_access_token_is_refreshed_and_the_leads_come_in(
     push_settings: Settings, sandbox: Sandbox, subscribed: None, worker: Worker
 ) -> None:
     token_ttl_s = sandbox.state.config.access_token_ttl_s
+    before = query(push_settings, "SELECT access_token FROM linkedin_connections")
     sandbox.control.post("/clock/advance", json={"seconds": token_ttl_s + 60}).raise_for_status()
     created = _create_leads(sandbox, TWICE_FORM, 20, rate=50)
     _settle(worker)
     _assert_each_lead_once(push_settings, TWICE_FORM, created)
-    connections = query(push_settings, "SELECT status FROM linkedin_connections")
-    assert connections == [("active",)]
+    after = query(push_settings, "SELECT access_token, status FROM linkedin_connections")
+    assert [status for _, status in after] == ["active"]
+    assert after[0][0] != before[0][0], "the access token should have been refreshed and stored"
 
 
 def test_a_lead_withdrawn_before_its_fetch_is_in_the_error_log_and_nothing_else(

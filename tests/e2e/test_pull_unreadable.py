@@ -4,8 +4,8 @@ an error-log line of its form and run, not only a log message."""
 from __future__ import annotations
 
 import signal
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from leadsync.settings import Settings
 from tests.e2e.conftest import Sandbox, Scheduler, imported_and_logged, leadsync, query
@@ -36,15 +36,16 @@ def _hold_the_worker_while_pulling(settings: Settings, worker: Worker) -> None:
     deadline = time.monotonic() + 60
     while not runs() and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert runs(), "the operator's run was never recorded"
     worker.process.send_signal(signal.SIGSTOP)
-    held = time.monotonic()
     try:
+        assert imported_and_logged(settings, FORM) == (set(), set()), "held too late"
         while not runs("succeeded") and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert runs("succeeded"), "the run never ended"
         time.sleep(1.0)
     finally:
         worker.process.send_signal(signal.SIGCONT)
-    print(f"worker held {time.monotonic() - held:.1f} s")
 
 
 def test_an_unreadable_lead_is_logged_for_its_form_and_run_and_the_others_come_in(
@@ -68,14 +69,10 @@ def test_an_unreadable_lead_is_logged_for_its_form_and_run_and_the_others_come_i
         # The worker is held until a moment after the puller has published everything: the
         # command's last line can then hold the imports only if it waits for them.
         assert not query(stack_settings, "SELECT 1 FROM sync_runs WHERE form_id = %s", FORM)
-        hold = threading.Thread(
-            target=_hold_the_worker_while_pulling, args=(stack_settings, worker)
-        )
-        hold.start()
-        try:
+        with ThreadPoolExecutor(1) as pool:
+            hold = pool.submit(_hold_the_worker_while_pulling, stack_settings, worker)
             out = leadsync(stack_settings, "sync", str(FORM), "--all-submissions")
-        finally:
-            hold.join()
+            hold.result()  # its assertions count
         assert out.strip().splitlines()[-1].startswith("succeeded"), scheduler.log_tail()
         worker.settle()
 

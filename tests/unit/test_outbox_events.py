@@ -45,10 +45,15 @@ def test_field_changes_name_each_changed_field_and_custom_field() -> None:
     ]  # bookkeeping columns (updated_at, sources) are not changes
 
 
-def test_a_created_contact_lists_every_field_with_a_value_or_null() -> None:
-    changes = field_changes(None, contact_json(AFTER))
-    assert {c["field"] for c in changes} >= {"email", "first_name", "custom.colour"}
-    assert all(c["before"] is None for c in changes)
+def test_a_created_contact_lists_every_field_with_a_value() -> None:
+    assert field_changes(None, contact_json(AFTER)) == [
+        {"field": "company", "before": None, "after": "ACME"},
+        {"field": "email", "before": None, "after": "kevin@example.com"},
+        {"field": "first_name", "before": None, "after": "Kevin"},
+        {"field": "linkedin_import_date", "before": None, "after": "2026-11-27T12:00:00+00:00"},
+        {"field": "custom.colour", "before": None, "after": "Blue"},
+        {"field": "custom.new", "before": None, "after": True},
+    ]  # null fields are no change; bookkeeping columns (id, updated_at, sources) none either
 
 
 def test_event_json_is_exactly_what_the_contact_change_model_writes() -> None:
