@@ -52,9 +52,9 @@ async def change_form(
     """Turning Import on for the first time starts the form's watermark there: the periodic
     sync covers what comes after; older leads come in through a manual import. Turning it
     on also makes sure LinkedIn pushes the form owner's leads to the receiver, once the
-    answer is sent (the scheduler retries on its next tick if LinkedIn refused)."""
+    answer is sent (if LinkedIn refused, the scheduler tries again within the hour)."""
     try:
-        await db.run_sync(
+        switched_on = await db.run_sync(
             lambda conn: update_form_settings(
                 conn,
                 form_id,
@@ -65,14 +65,14 @@ async def change_form(
         )
     except UnknownForm:
         raise not_found("form", form_id) from None
-    if change.import_enabled:
+    if switched_on:
         after.add_task(_subscribe_owner, settings, db, form_id)
     return await _read_form(form_id, db, settings)
 
 
 async def _subscribe_owner(settings: Settings, db: Database, form_id: int) -> None:
     """The push subscription of the form's owner; a failure is logged, never raised (the
-    answer has gone, and the scheduler tries again)."""
+    answer has gone; the scheduler tries again)."""
     try:
         owners = await db.run_sync(lambda conn: owners_to_subscribe(conn, form_id))
         result = await subscribe_owners(settings, owners)

@@ -61,12 +61,15 @@ def update_form_settings(
     import_enabled: bool | None = None,
     periodic_sync: bool | None = None,
     sync_interval_hours: int | None = None,
-) -> None:
-    """Change what is given (``None``: leave as is); :class:`UnknownForm` if there is no form."""
+) -> bool:
+    """Change what is given (``None``: leave as is); :class:`UnknownForm` if there is no form.
+    Whether this switched Import on (it was off)."""
     with conn.transaction():
         # Locked so a concurrent change cannot interleave with the watermark's start.
-        found = conn.execute("SELECT 1 FROM forms WHERE id = %s FOR UPDATE", (form_id,))
-        if found.fetchone() is None:
+        found = conn.execute(
+            "SELECT import_enabled FROM forms WHERE id = %s FOR UPDATE", (form_id,)
+        ).fetchone()
+        if found is None:
             raise UnknownForm(form_id)
         if import_enabled is not None:
             set_import(conn, form_id, import_enabled)
@@ -77,3 +80,4 @@ def update_form_settings(
                 " WHERE id = %s",
                 (periodic_sync, sync_interval_hours, form_id),
             )
+    return bool(import_enabled) and not found[0]
