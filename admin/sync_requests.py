@@ -10,7 +10,7 @@ arrive: the puller ignores requests of runs already failed.)
 
 from __future__ import annotations
 
-from ingest.publisher import AsyncPublisher, delivery_timeout_ms
+from ingest.publisher import AsyncPublisher
 from leadsync.settings import Settings
 from schemas.envelopes import SyncRequest
 
@@ -26,12 +26,9 @@ class SyncRequests:
         """Return once Kafka has the request; raise :class:`PublishError` when it refused it
         and ``TimeoutError`` when it did not answer in time."""
         if self._publisher is None:
-            timeout_ms = delivery_timeout_ms(QUEUE_WITHIN_S - 0.5)
-            self._publisher = AsyncPublisher(self._settings, **{"message.timeout.ms": timeout_ms})
+            self._publisher = AsyncPublisher(self._settings, answer_within_s=QUEUE_WITHIN_S)
         topic = self._settings.topics.sync_requests
-        await self._publisher.send(
-            topic, request.key(), request.to_record(), within_s=QUEUE_WITHIN_S
-        )
+        await self._publisher.send(topic, request.key(), request.to_record())
 
     def close(self) -> None:
         if self._publisher is not None:

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import heapq
-import itertools
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -43,32 +42,46 @@ SPIN_S = 0.005
 
 # librdkafka fails a timed-out record up to a second late (it scans its queues once a second).
 _SCAN_S = 1.0
+# A publisher's own time limit runs this much after librdkafka's: normally librdkafka's
+# verdict (with its reason) settles a record first, and the limit is only a safety net.
+_NET_S = 0.5
 
 
-def delivery_timeout_ms(ack_timeout_s: float) -> int:
-    """librdkafka's ``message.timeout.ms`` for an answer due within ``ack_timeout_s``.
+def _delivery_timeout_ms(answer_within_s: float) -> int:
+    """librdkafka's ``message.timeout.ms`` for records whose answer is due within
+    ``answer_within_s``.
 
-    Giving up a scan interval before the answer is due makes the answer Kafka's own final
-    verdict: a record librdkafka failed is never written afterwards, so a request answered
-    503 left nothing in Kafka (from a 2 s bound up; below that the answer may come first).
+    Giving up a scan interval and the safety net before the answer is due makes the answer
+    Kafka's own final verdict: a record librdkafka failed is never written afterwards, so a
+    request answered 503 left nothing in Kafka (from a 2.5 s bound up; below that the limit
+    may come first). Never 0, which librdkafka reads as "no limit".
     """
-    return int(max(ack_timeout_s - _SCAN_S, ack_timeout_s / 2) * 1000)
+    bound = answer_within_s - _NET_S
+    return max(1, int(max(bound - _SCAN_S, bound / 2) * 1000))
 
 
 class AsyncPublisher:
-    """A producer for the event loop that first sends through it (one loop per publisher)."""
+    """A producer for the event loop that first sends through it (one loop per publisher).
 
-    def __init__(self, settings: Settings, **overrides: Any) -> None:
+    With ``answer_within_s``, every send's future fails with ``TimeoutError`` when Kafka
+    gave no verdict within that time, and librdkafka gives up on the record before then.
+    """
+
+    def __init__(
+        self, settings: Settings, answer_within_s: float | None = None, **overrides: Any
+    ) -> None:
+        if answer_within_s is not None:
+            overrides = {"message.timeout.ms": _delivery_timeout_ms(answer_within_s)} | overrides
         self._producer = Producer(producer_config(settings, **overrides))
+        self._within_s = answer_within_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._unacknowledged = 0
         self._active_at = 0.0  # when a record was last sent or acknowledged (loop time)
         self._served_at = 0.0  # when a poll last served reports
         self._timer: asyncio.TimerHandle | None = None
-        # (due, sequence, future) of records sent with a time limit, earliest first.
-        self._due: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._sequence = itertools.count()
+        # (due, future) of the records sent under the time limit, in the order sent.
+        self._due: deque[tuple[float, asyncio.Future[None]]] = deque()
 
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -109,8 +122,8 @@ class AsyncPublisher:
 
     def _expire(self, now: float) -> None:
         due = self._due
-        while due and (due[0][2].done() or due[0][0] <= now):
-            future = heapq.heappop(due)[2]
+        while due and (due[0][1].done() or due[0][0] <= now):
+            future = due.popleft()[1]
             if not future.done():
                 future.set_exception(TimeoutError())
 
@@ -123,12 +136,10 @@ class AsyncPublisher:
         elif self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._report, settle, err)
 
-    def send(
-        self, topic: str, key: bytes, value: bytes, within_s: float | None = None
-    ) -> asyncio.Future[None]:
+    def send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
         """Queue a record; the future resolves when Kafka acknowledged it, fails with
         :class:`PublishError` when Kafka refused it, and with ``TimeoutError`` when neither
-        happened within ``within_s`` (if given; librdkafka may still deliver it later)."""
+        happened within the publisher's time limit, if it has one."""
         loop = self._bind()
         future: asyncio.Future[None] = loop.create_future()
         settle = functools.partial(_settle, future)
@@ -138,8 +149,8 @@ class AsyncPublisher:
 
         produce(self._producer, topic, key, value, on_delivery, wait_s=0.1)
         # Only once queued: a record librdkafka refused outright raised, and has no future.
-        if within_s is not None:
-            heapq.heappush(self._due, (loop.time() + within_s, next(self._sequence), future))
+        if self._within_s is not None:
+            self._due.append((loop.time() + self._within_s, future))
         self._sent(1)
         return future
 
@@ -173,15 +184,18 @@ class AsyncPublisher:
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
             self._report(settle, err)
 
+        queued = 0
         try:
             for key, value in records:
                 produce(self._producer, topic, key, value, on_delivery, headers=headers, wait_s=0.1)
-                self._sent(1)
+                queued += 1
         except BaseException:
             # The caller gets the exception, not the future: the reports of the records
             # already queued find it cancelled.
             future.cancel()
             raise
+        finally:
+            self._sent(queued)  # one poll and one clock reading for the whole batch
         return future
 
     def close(self, timeout_s: float = 10.0) -> None:

@@ -35,7 +35,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest.producer import PublishError
-from ingest.publisher import AsyncPublisher, delivery_timeout_ms
+from ingest.publisher import AsyncPublisher
 from ingest.webhook.metrics import IngressMetrics
 from ingest.webhook.signature import challenge_response, verify
 from leadsync.settings import Settings
@@ -145,14 +145,16 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
     secret = settings.linkedin_client_secret.get_secret_value()
     owned = publisher is None
     state: dict[str, AsyncPublisher] = {}
+    # Kafka's verdict is due within the bound (librdkafka gives up before it); the
+    # publisher's own limit, half a second later, is a safety net.
     answer_within_s = settings.ingress_ack_timeout_s + 0.5
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         state["publisher"] = publisher or AsyncPublisher(
             settings,
+            answer_within_s=answer_within_s,
             **{
-                "message.timeout.ms": delivery_timeout_ms(settings.ingress_ack_timeout_s),
                 # The answer waits for the acknowledgement: the default 10 ms linger was
                 # most of an accept's latency and, as LinkedIn waits for each answer, capped
                 # throughput too (bench/ingress.py). Under load records still share batches
@@ -165,15 +167,13 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
             state["publisher"].close()
 
     async def publish(topic: str, key: bytes, value: bytes) -> bool:
-        # The time limit is a safety net only: with librdkafka's message.timeout.ms below
-        # it (see delivery_timeout_ms), the delivery report normally settles the send first.
         try:
-            await state["publisher"].send(topic, key, value, within_s=answer_within_s)
+            await state["publisher"].send(topic, key, value)
         except PublishError as exc:
             log.error("Kafka did not acknowledge a notification in time: %s", exc)
             return False
         except TimeoutError:
-            # Only with a bound under 2 s: librdkafka may still deliver the record later.
+            # The safety net: librdkafka may still deliver the record later.
             log.error("no verdict from Kafka within %.1f s", answer_within_s)
             return False
         return True

@@ -38,7 +38,7 @@ async def test_concurrent_sends_settle_and_then_the_publisher_stays_idle(
 ) -> None:
     records = _records(300)
     topic = settings.topics.sync_requests
-    await asyncio.gather(*(publisher.send(topic, k, v, within_s=10) for k, v in records))
+    await asyncio.gather(*(publisher.send(topic, k, v) for k, v in records))
     # Nothing unacknowledged: no polling timer, let alone a spinning loop.
     # (A 1 ms poll timer alone costs ~10 ms a second here; an idle loop ~0.2 ms.)
     started = time.thread_time()

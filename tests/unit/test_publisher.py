@@ -7,31 +7,44 @@ import time
 
 import pytest
 
-from ingest.publisher import AsyncPublisher
+from ingest.publisher import AsyncPublisher, _delivery_timeout_ms
 from leadsync.settings import load_settings
 from tests.faults.proxy import free_port
 
 
 async def test_a_send_with_a_time_limit_fails_on_time_when_kafka_never_answers() -> None:
     settings = load_settings(demo=True, kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
-    publisher = AsyncPublisher(settings, **{"message.timeout.ms": 60_000, "log_level": 0})
+    # librdkafka's own limit set far beyond the publisher's, which must answer first.
+    config = {"message.timeout.ms": 60_000, "log_level": 0}
+    limited = AsyncPublisher(settings, answer_within_s=0.3, **config)
+    unlimited = AsyncPublisher(settings, **config)
     try:
         started = time.monotonic()
-        limited = publisher.send("t", b"k", b"v", within_s=0.3)
-        unlimited = publisher.send("t", b"k", b"v")
+        sent = limited.send("t", b"k", b"v")
+        waiting = unlimited.send("t", b"k", b"v")
         with pytest.raises(TimeoutError):
-            await limited
+            await sent
         assert 0.3 <= time.monotonic() - started < 0.5
-        assert not unlimited.done()  # no limit, no verdict yet: librdkafka still tries
+        assert not waiting.done()  # no limit, no verdict yet: librdkafka still tries
     finally:
-        publisher.close(0)
+        limited.close(0)
+        unlimited.close(0)
+
+
+def test_librdkafka_gives_up_before_the_answer_is_due_and_never_without_limit() -> None:
+    # The receiver's default: a verdict due in 2 s, the net at 2.5 s; librdkafka at 1 s.
+    assert _delivery_timeout_ms(2.5) == 1_000
+    assert _delivery_timeout_ms(5.0) == 3_500
+    assert _delivery_timeout_ms(0.01) == 1  # 0 would mean no limit at all
 
 
 async def test_a_publisher_serves_one_event_loop() -> None:
     settings = load_settings(demo=True, kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
-    publisher = AsyncPublisher(settings, log_level=0)
+    publisher = AsyncPublisher(
+        settings, answer_within_s=0.01, **{"message.timeout.ms": 60_000, "log_level": 0}
+    )
     try:
-        first = publisher.send("t", b"k", b"v", within_s=0.01)
+        first = publisher.send("t", b"k", b"v")
 
         def elsewhere() -> None:
             async def send() -> None:
