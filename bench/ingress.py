@@ -61,11 +61,11 @@ FORM_ID = 7571309  # a sponsored form of the sandbox (seed 7), ad account 123456
 
 def serve(port: int) -> None:
     """The production app wrapped with a bare route; served like ``leadsync ingress``."""
-    import uvicorn
     from starlette.requests import Request
     from starlette.responses import JSONResponse
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import Receive, Scope, Send
 
+    from ingest.webhook import server as webhook_server
     from ingest.webhook.app import create_app
 
     settings = load_settings()
@@ -78,17 +78,10 @@ def serve(port: int) -> None:
             return
         await app(scope, receive, send)
 
-    wrapped: ASGIApp = with_bare_route
-    # As ingest/webhook/server.py serves the receiver.
-    uvicorn.run(
-        wrapped,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
+    on_port = settings.model_copy(
+        update={"ingress_host": "127.0.0.1", "ingress_port": port, "log_level": "warning"}
     )
+    webhook_server.serve(on_port, with_bare_route)  # as `leadsync ingress` serves it
 
 
 class Receiver:

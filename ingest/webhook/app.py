@@ -66,10 +66,6 @@ def _json(content: dict[str, Any]) -> bytes:
 _ACCEPTED = _json({"status": "accepted"})
 
 
-async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
-    await _send_body(send, status, _json(content))
-
-
 async def _send_body(send: Send, status: int, body: bytes) -> None:
     headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -77,7 +73,7 @@ async def _send_body(send: Send, status: int, body: bytes) -> None:
 
 
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:
-    await _send_json(send, status, {"error": code, "message": message})
+    await _send_body(send, status, _json({"error": code, "message": message}))
 
 
 def received_notification(received_at: datetime, variant: str, body: str) -> bytes:
@@ -225,17 +221,19 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
             key = LeadNotification.model_validate_json(body).lead_id().encode()
             text = body.decode("utf-8")
         except (ValidationError, ValueError) as exc:
-            status, answer = await _invalid(body, exc)
-            return await _send_json(send, status, answer)
+            return await _invalid(send, body, exc)
         envelope = received_notification(datetime.now(UTC), variant.value, text)
         if not await publish(topics.notifications, key, envelope):
-            metrics.count("unavailable")
-            return await _send_error(send, 503, "unavailable", "not stored; Kafka is unavailable")
+            return await _unavailable(send)
         metrics.count("accepted")
         metrics.observe_accept(time.perf_counter() - started)
         return await _send_body(send, 200, _ACCEPTED)
 
-    async def _invalid(body: bytes, exc: Exception) -> tuple[int, dict[str, Any]]:
+    async def _unavailable(send: Send) -> None:
+        metrics.count("unavailable")
+        await _send_error(send, 503, "unavailable", "not stored; Kafka is unavailable")
+
+    async def _invalid(send: Send, body: bytes, exc: Exception) -> None:
         reason = " ".join(str(exc).splitlines()[:2])[:300]
         event = ErrorEvent(
             error_id=uuid.uuid5(uuid.NAMESPACE_OID, hashlib.sha256(body).hexdigest()),
@@ -246,10 +244,9 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
             raw_ref=_raw_ref(body),
         )
         if not await publish(topics.errors, b"", event.model_dump_json().encode()):
-            metrics.count("unavailable")
-            return 503, {"error": "unavailable", "message": "not stored; Kafka is unavailable"}
+            return await _unavailable(send)
         metrics.count("invalid")
-        return 400, {"error": "invalid_notification", "message": reason}
+        await _send_error(send, 400, "invalid_notification", reason)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

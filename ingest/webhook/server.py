@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from ingest.webhook.app import create_app
 from leadsync.settings import Settings
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, app: ASGIApp | None = None) -> None:
+    """Serve the receiver (or ``app``, the receiver wrapped: bench/ingress.py)."""
     uvicorn.run(
-        create_app(settings),
+        app or create_app(settings),
         host=settings.ingress_host,
         port=settings.ingress_port,
         log_level=settings.log_level,
