@@ -204,6 +204,7 @@ def sync(
     import psycopg
     from pydantic import ValidationError
 
+    from ingest.producer import PublishError
     from schemas.envelopes import SyncOptions
     from sinks import sync_runs
 
@@ -220,7 +221,7 @@ def sync(
     with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
         try:
             run_id = request_manual_import(settings, conn, form_id, options, "cli")
-        except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm) as exc:
+        except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm, PublishError) as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from None
         typer.echo(f"manual import {run_id} requested for form {form_id}")
@@ -300,24 +301,23 @@ def request_manual_import(
     requested_by: str,
 ) -> UUID:
     """Record a manual import run and publish its sync request; the run's id. What ``sync``
-    does before it follows the run (and what bench/backfill.py times)."""
-    import asyncio
-
-    from ingest.publisher import AsyncPublisher
-    from ingest.scheduler import request_run
-    from schemas.envelopes import SyncTrigger
+    does before it follows the run (and what bench/backfill.py times). A request Kafka did
+    not take fails its run (as the admin API does), which would otherwise stay queued and
+    refuse every later import of the form; then :class:`PublishError`."""
+    from ingest.producer import PublishError, publish_all
+    from schemas.envelopes import SyncRequest, SyncTrigger
     from sinks import sync_runs
 
     run_id = sync_runs.create_run(conn, form_id, SyncTrigger.MANUAL, options, requested_by)
-
-    async def send() -> None:
-        publisher = AsyncPublisher(settings)
-        try:
-            await request_run(settings, publisher, run_id, form_id, SyncTrigger.MANUAL, options)
-        finally:
-            publisher.close()
-
-    asyncio.run(send())
+    request = SyncRequest(
+        run_id=run_id, form_id=form_id, trigger=SyncTrigger.MANUAL, options=options
+    )
+    try:
+        records = [(request.key(), request.to_record())]
+        publish_all(settings, settings.topics.sync_requests, records)
+    except PublishError as exc:
+        sync_runs.finish_run(conn, run_id, f"not queued: {exc}")
+        raise
     return run_id
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
@@ -17,7 +19,10 @@ from psycopg.types.json import Jsonb
 from admin import forms_routes
 from admin.app import create_app
 from admin.sync_requests import QUEUE_WITHIN_S
+from ingest.producer import PublishError
+from leadsync.cli import request_manual_import
 from leadsync.settings import Settings
+from schemas.envelopes import SyncOptions
 from schemas.linkedin import Lead
 from sinks.forms import register_from_leads
 from streams.mapping import auto_mappings
@@ -517,6 +522,30 @@ async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
                 assert time.monotonic() < deadline, "Kafka never took a request after recovering"
             sync_requests_ = _sync_requests(settings, form_id)
             assert [r["run_id"] for r in sync_requests_] == [retried.json()["id"]]
+
+
+async def test_a_cli_import_kafka_does_not_take_fails_its_run_instead_of_blocking_the_form(
+    db: Conn, settings: Settings
+) -> None:
+    form_id = await _form(db)
+    with KafkaProxy.for_bootstrap(settings.kafka_bootstrap_servers) as proxy:
+        proxy.outage()
+        through_proxy = settings.model_copy(
+            update={"kafka_bootstrap_servers": f"127.0.0.1:{proxy.port}"}
+        )
+        with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+            with pytest.raises(PublishError, match="Message timed out"):
+                await asyncio.to_thread(
+                    request_manual_import, through_proxy, conn, form_id, SyncOptions(), "cli"
+                )
+            ((status, reason),) = conn.execute(
+                "SELECT status, error FROM sync_runs WHERE form_id = %s", (form_id,)
+            ).fetchall()
+            assert status == "failed"
+            assert reason.startswith("not queued: publishing to ")
+            # Not left queued: the next import of the form goes ahead.
+            retried = request_manual_import(settings, conn, form_id, SyncOptions(), "cli")
+    assert [r["run_id"] for r in _sync_requests(settings, form_id)] == [str(retried)]
 
 
 # -- error log CSV -----------------------------------------------------------------------
