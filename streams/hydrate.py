@@ -74,6 +74,8 @@ class Hydrator:
             settings.database_conninfo(), min_size=1, max_size=2, open=False, timeout=10
         )
         self.clients: dict[int, LinkedInClient] = {}
+        # The marking of each client's connection that LinkedIn refused, done once.
+        self.refused: dict[LinkedInClient, asyncio.Future[str]] = {}
         self.recent: OrderedDict[str, None] = OrderedDict()
         self.limit = asyncio.Semaphore(settings.hydrate_concurrency)
 
@@ -245,20 +247,29 @@ class Hydrator:
         return self.clients[connection_id]
 
     async def _mark_refused(self, client: LinkedInClient, reason: str) -> str:
-        """Mark the client's connection expired or revoked (as the puller does); which."""
-        status = "revoked"
+        """Mark the client's connection expired or revoked (as the puller does); which.
+
+        The batch's other leads of this connection are refused at the same moment and come
+        here too: they wait for the one marking, and get its answer."""
+        marking = self.refused.get(client)
+        if marking is None:
+            marking = self.refused[client] = asyncio.ensure_future(self._mark(client))
+            log.error("LinkedIn connection unusable: %s", reason)
+        return await asyncio.shield(marking)
+
+    async def _mark(self, client: LinkedInClient) -> str:
         for connection_id, known in list(self.clients.items()):
             if known is client:
+                del self.clients[connection_id]  # the next batch looks the connection up again
                 # Off the event loop: other notifications are being hydrated meanwhile.
-                status = await retry_while_unavailable(
+                status: str = await retry_while_unavailable(
                     functools.partial(
                         asyncio.to_thread, _mark_refused, self.settings, connection_id
                     ),
                     self.settings.retry_backoff_max_s,
                 )
-                del self.clients[connection_id]
-        log.error("LinkedIn connection unusable (%s): %s", status, reason)
-        return status
+                return status
+        return "revoked"
 
 
 def _mark_refused(settings: Settings, connection_id: int) -> str:
