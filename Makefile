@@ -17,7 +17,7 @@ export LEADSYNC_DATABASE_URL ?= postgresql://leadsync:leadsync@127.0.0.1:25432/l
 RUN_ENV := LEADSYNC_DEMO=true LEADSYNC_LINKEDIN_API_URL=http://127.0.0.1:8090/rest \
 	LEADSYNC_LINKEDIN_OAUTH_URL=http://127.0.0.1:8090/oauth/v2
 
-.PHONY: help install services run stop status test check lint typecheck unit format
+.PHONY: help install services run stop status test check lint typecheck layers unit format
 
 help:
 	@echo "make run   - start Kafka, PostgreSQL and leadsync locally (demo mode)"
@@ -81,7 +81,11 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-check: lint typecheck
+# The layer contract (pyproject's [tool.importlinter]): an import that points up fails here.
+layers: install
+	$(VENV)/bin/lint-imports
+
+check: lint typecheck layers
 
 unit: install
 	$(VENV)/bin/pytest tests/unit

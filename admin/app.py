@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from admin import contacts_routes, error_log_routes, forms_routes, mappings_routes, runs_routes
 from admin.auth import require_admin_token
 from admin.database import Database
-from admin.errors import ErrorBody, install_error_handlers
+from admin.error_responses import ErrorBody, install_error_handlers
 from admin.limits import MAX_BODY_BYTES, BodySizeLimit
 from admin.sync_requests import SyncRequests
 from leadsync.settings import Settings

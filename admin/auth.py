@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-from admin.errors import ApiError
+from admin.error_responses import ApiError
 
 # auto_error=False: the 401 is ours (JSON error shape and WWW-Authenticate), not FastAPI's.
 bearer_scheme = HTTPBearer(

@@ -16,7 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from admin.dependencies import DatabaseDep
-from admin.errors import ApiError, ErrorBody
+from admin.error_responses import ApiError, ErrorBody
 from admin.models import Contact, ContactPage
 from sinks.contacts_query import ContactFilter, PageAfter, find_contacts
 

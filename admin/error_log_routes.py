@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from admin.csv_export import HEADER, csv_line, filename
 from admin.database import Database
 from admin.dependencies import DatabaseDep
-from admin.errors import ErrorBody, not_found
+from admin.error_responses import ErrorBody, not_found
 from sinks.error_log import iter_errors
 from sinks.form_settings import form_exists
 

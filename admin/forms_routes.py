@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks
 
 from admin.database import Database
 from admin.dependencies import DatabaseDep, SettingsDep
-from admin.errors import ErrorBody, not_found
+from admin.error_responses import ErrorBody, not_found
 from admin.models import Counters, Form, FormList, FormSettingsChange, RunSummary, StatusIndicator
 from admin.status import FormHealth, form_status
 from ingest.subscriptions import owners_to_subscribe, subscribe_owners

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from admin.errors import error_response
+from admin.error_responses import error_response
 
 # Mapping sets and settings are a few KiB; nothing the API accepts comes near this.
 MAX_BODY_BYTES = 1024 * 1024

@@ -1,7 +1,7 @@
 """Which problems keep a form's mapping set from being saved (pure, no I/O).
 
 Mappings belong to a form, not to a version, so a set is checked against every known
-version (:func:`streams.mapping_checks.check_mappings` takes one): a source counts as
+version (:func:`mapping.checks.check_mappings` takes one): a source counts as
 missing only when no version has it, and each version's own conflicts (two sources filling
 one field) are reported once. A form with no known version is checked without one.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from mapping.checks import check_mappings, source_in_version, source_name
+from mapping.errors import SOURCE_MISSING, MappingProblem
 from schemas.mappings import ContactField, FieldMapping, FormVersionSpec
-from streams.mapping_checks import check_mappings, source_in_version, source_name
-from streams.mapping_errors import SOURCE_MISSING, MappingProblem
 
 
 def mapping_problems(

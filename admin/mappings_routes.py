@@ -1,7 +1,7 @@
 """``/api/fields`` and ``/api/forms/{id}/mappings``: the field registry and a form's mappings.
 
 A mapping set is saved whole or not at all: every problem
-(:mod:`streams.mapping_errors` codes: unknown or deleted field, identity not mapped,
+(:mod:`mapping.errors` codes: unknown or deleted field, identity not mapped,
 source not on the form, ...) is listed in one 422 answer, so a console can mark them all.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from admin.dependencies import DatabaseDep
-from admin.errors import ApiError, ErrorBody, not_found
+from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.mapping_validation import mapping_problems
 from admin.models import (
     ConsentOut,
@@ -27,11 +27,11 @@ from admin.models import (
     Problem,
     QuestionOut,
 )
+from mapping.errors import MappingProblem
 from schemas.mappings import FieldMapping, FormVersionSpec
 from sinks.form_settings import form_exists
 from sinks.forms import load_contact_fields
 from sinks.mappings_store import load_mappings, load_versions, lock_form, replace_mappings
-from streams.mapping_errors import MappingProblem
 
 router = APIRouter(tags=["mappings"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}

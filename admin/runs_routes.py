@@ -18,10 +18,10 @@ from fastapi import APIRouter, Body, Query, Response
 
 from admin.database import Database
 from admin.dependencies import DatabaseDep, SyncRequestsDep
-from admin.errors import ApiError, ErrorBody, not_found
+from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.models import Run, RunList
 from admin.sync_requests import QUEUE_WITHIN_S
-from ingest.producer import PublishError
+from leadsync.kafka.producing import PublishError
 from schemas.envelopes import SyncOptions, SyncRequest, SyncTrigger
 from sinks.form_settings import form_exists, get_form_row
 from sinks.sync_runs import RunAlreadyActive, UnknownForm, create_run, finish_run, get_run

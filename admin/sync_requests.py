@@ -10,7 +10,7 @@ arrive: the puller ignores requests of runs already failed.)
 
 from __future__ import annotations
 
-from ingest.publisher import AsyncPublisher
+from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.settings import Settings
 from schemas.envelopes import SyncRequest
 

@@ -19,8 +19,8 @@ from types import FrameType
 import httpx
 from pydantic import SecretStr
 
+from leadsync.kafka.topics import admin_client
 from leadsync.settings import Settings, load_settings
-from leadsync.topics import admin_client
 from streams.app import data_dir
 from tests.faults.proxy import free_port
 

@@ -60,11 +60,11 @@ from bench._processes import (
     sandbox_token,
     tail,
 )
-from ingest.linkedin import restli
-from ingest.linkedin.restli import LEAD_FIELDS, Owner
-from leadsync.cli import request_manual_import
+from cli.main import request_manual_import
+from leadsync.kafka.topics import admin_client, ensure_topics, wait_for_kafka
 from leadsync.settings import Settings
-from leadsync.topics import admin_client, ensure_topics, wait_for_kafka
+from linkedin import restli
+from linkedin.restli import LEAD_FIELDS, Owner
 from schemas.envelopes import SyncOptions
 from sinks.migrate import upgrade
 from tests.e2e.conftest import leadsync
@@ -268,7 +268,7 @@ def one_round(stack: Stack, base: str, round_no: int, leads: int, profile: Path 
             for name in ("worker", "scheduler")
         }
         env = settings_env(settings)
-        argv = {name: [sys.executable, "-m", "leadsync.cli", name] for name in logs}
+        argv = {name: [sys.executable, "-m", "cli.main", name] for name in logs}
         if profile:
             for name in argv:
                 argv[name][1:1] = ["-m", "cProfile", "-o", str(profile / f"{name}.prof")]

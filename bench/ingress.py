@@ -295,7 +295,7 @@ def _base_settings(prefix: str, **overrides: Any) -> Settings:
 def _topics(settings: Settings) -> Iterator[None]:
     """The topics under the settings' prefix, removed afterwards with the worker's consumer
     group and data directory, if a worker ran."""
-    from leadsync.topics import ensure_topics, wait_for_kafka
+    from leadsync.kafka.topics import ensure_topics, wait_for_kafka
 
     wait_for_kafka(settings, 30)
     ensure_topics(settings)

@@ -43,9 +43,9 @@ from typing import Any
 import psycopg
 
 from bench._processes import Stack, child, cpu_seconds, interrupt_on_sigterm, rounds, tail
-from ingest.producer import publish_all
+from leadsync.kafka.producing import publish_all
+from leadsync.kafka.topics import ensure_topics, wait_for_kafka
 from leadsync.settings import Settings
-from leadsync.topics import ensure_topics, wait_for_kafka
 from sinks.forms import set_import
 from sinks.migrate import upgrade
 from streams.app import CONSUMER_MAX_FETCH_BYTES, data_dir
@@ -204,7 +204,7 @@ class PipelineRun:
 
 
 def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None) -> PipelineRun:
-    argv = [sys.executable, "-m", "leadsync.cli", "worker"]
+    argv = [sys.executable, "-m", "cli.main", "worker"]
     if profile:
         argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
     rss: list[tuple[int, float]] = []

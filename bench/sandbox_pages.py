@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from bench._processes import sandbox, sandbox_token
-from ingest.linkedin.restli import REFERENCE_LEAD_FIELDS
+from linkedin.restli import REFERENCE_LEAD_FIELDS
 from tests.faults.proxy import free_port
 
 ACCOUNT = "urn%3Ali%3AsponsoredAccount%3A1234567"

@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from ingest.linkedin import InMemoryTokenStore, LinkedInClient, TokenPair
 from leadsync.settings import Settings
+from linkedin import InMemoryTokenStore, LinkedInClient, TokenPair
 
 
 class ConnectFailed(Exception):

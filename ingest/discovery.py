@@ -11,11 +11,11 @@ from typing import Any
 
 import psycopg
 
-from ingest.linkedin import LinkedInClient, Owner
 from leadsync.settings import Settings
+from linkedin import LinkedInClient, Owner
+from mapping.apply import auto_mappings
+from sinks.catalog import save_ad_account, save_form
 from sinks.connections import PostgresTokenStore
-from sinks.discovery import save_ad_account, save_form
-from streams.mapping import auto_mappings
 
 
 @dataclass

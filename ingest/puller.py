@@ -5,7 +5,7 @@ before the run is marked succeeded and before the form's watermark moves past it
 interrupted by a crash is executed again from the start of its window when its request is
 redelivered; the lead-id ledger absorbs what the first attempt already published.
 
-Errors (drawn as the client's tree, see ingest.linkedin.errors):
+Errors (drawn as the client's tree, see linkedin.errors):
 - ``ReconnectRequired``: the connection is marked expired/revoked (the form turns red) and the
   run fails with a sentence saying so;
 - ``RetriableError`` after the client's own retries: the run starts over after a pause, a
@@ -28,7 +28,10 @@ from typing import Any
 
 import psycopg
 
-from ingest.linkedin import (
+from ingest.pull_window import FormPullState, Window, next_watermark, plan_window
+from leadsync.kafka.async_publisher import AsyncPublisher
+from leadsync.settings import Settings
+from linkedin import (
     LinkedInClient,
     LinkedInError,
     Owner,
@@ -37,9 +40,6 @@ from ingest.linkedin import (
     Rejected,
     RetriableError,
 )
-from ingest.publisher import AsyncPublisher
-from ingest.pull_window import FormPullState, Window, next_watermark, plan_window
-from leadsync.settings import Settings
 from schemas.envelopes import RawLead, SyncRequest, SyncTrigger
 from schemas.events import ErrorEvent
 from schemas.linkedin import Lead, versioned_form

@@ -20,9 +20,9 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer, KafkaException, Message
 
-from ingest.publisher import AsyncPublisher
 from ingest.puller import Puller
 from ingest.subscriptions import ensure_subscriptions
+from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.settings import Settings
 from schemas.envelopes import SyncOptions, SyncRequest, SyncTrigger
 from sinks import sync_runs

@@ -15,9 +15,9 @@ from typing import Any
 
 import psycopg
 
-from ingest.linkedin import LinkedInClient, LinkedInError, Owner
 from ingest.puller import lead_types_of
 from leadsync.settings import Settings
+from linkedin import LinkedInClient, LinkedInError, Owner
 from sinks.connections import PostgresTokenStore
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ import psycopg
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
-from ingest.linkedin.tokens import TokenPair
 from leadsync.settings import Settings
+from schemas.tokens import TokenPair
 
 
 class TokenKeyMismatch(Exception):
@@ -133,7 +133,7 @@ def connections(conn: psycopg.Connection[Any]) -> list[Connection]:
 
 
 class PostgresTokenStore:
-    """The client's token store for one connection (see ingest.linkedin.TokenStore)."""
+    """The client's token store for one connection (see linkedin.TokenStore)."""
 
     def __init__(self, settings: Settings, connection_id: int) -> None:
         self._conninfo = settings.database_conninfo()

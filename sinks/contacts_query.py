@@ -17,7 +17,7 @@ from uuid import UUID
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from sinks.imports import STANDARD_COLUMNS
+from sinks.upserts import STANDARD_COLUMNS
 
 CONTACT_COLUMNS = (
     "id",

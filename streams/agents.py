@@ -31,8 +31,8 @@ from leadsync.settings import Settings
 from schemas.events import ErrorEvent
 from sinks.alarms import active_alarm, raise_alarm
 from sinks.errors import record_errors
-from streams.alarm import FailureWindow
-from streams.importer import UNEXPECTED_CODES, ImportResult, Record, import_records
+from streams.failure_window import FailureWindow
+from streams.lead_batches import UNEXPECTED_CODES, ImportResult, Record, import_records
 from streams.relay import run_relay
 
 log = logging.getLogger(__name__)

@@ -24,20 +24,20 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
-from ingest.linkedin import (
+from leadsync.settings import Settings
+from linkedin import (
     LinkedInClient,
     LinkedInError,
     NotFound,
     ReconnectRequired,
     RetriableError,
 )
-from leadsync.settings import Settings
 from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.events import ErrorEvent
 from schemas.notifications import LeadNotification, ReceivedNotification
 from sinks.connections import PostgresTokenStore, mark_refused
 from streams.agents import records_of, retry_while_unavailable
-from streams.importer import Record
+from streams.lead_batches import Record
 
 log = logging.getLogger(__name__)
 

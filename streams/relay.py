@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from ingest.publisher import AsyncPublisher
+from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.settings import Settings
 from sinks.outbox import mark_published, try_become_relay, unpublished
 

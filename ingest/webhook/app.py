@@ -34,10 +34,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ingest.producer import PublishError
-from ingest.publisher import AsyncPublisher
 from ingest.webhook.metrics import IngressMetrics
 from ingest.webhook.signature import challenge_response, verify
+from leadsync.kafka.async_publisher import AsyncPublisher
+from leadsync.kafka.producing import PublishError
 from leadsync.settings import Settings
 from schemas.events import ErrorEvent
 from schemas.notifications import LeadNotification

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from leadsync.kafka.topics import ensure_topics
 from leadsync.settings import Settings
-from leadsync.topics import ensure_topics
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import ThreadedServer
@@ -85,7 +85,7 @@ def leadsync(stack_settings: Settings, *args: str, returncode: int = 0) -> str:
     """Run a leadsync command as an operator would, expecting its exit status; returns its
     output."""
     done = subprocess.run(
-        [sys.executable, "-m", "leadsync.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=settings_env(stack_settings),
         capture_output=True,
         text=True,

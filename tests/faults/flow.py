@@ -6,7 +6,7 @@ import threading
 import time
 from types import TracebackType
 
-from ingest.producer import publish_all
+from leadsync.kafka.producing import publish_all
 from leadsync.settings import Settings
 from tests.faults.dataset import LeadStream
 from tests.integration.worker import Worker

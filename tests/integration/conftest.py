@@ -10,8 +10,8 @@ from confluent_kafka.admin import AdminClient
 from psycopg import AsyncConnection
 from pydantic import SecretStr
 
+from leadsync.kafka.topics import ensure_topics, wait_for_kafka
 from leadsync.settings import Settings, load_settings
-from leadsync.topics import ensure_topics, wait_for_kafka
 from sinks.migrate import upgrade
 from tests.integration.worker import Worker
 from tests.services import ServicesUnavailable, run_database, services

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingest.producer import publish_all
+from leadsync.kafka.producing import publish_all
 from leadsync.settings import Settings
 
 DATA = Path(__file__).parent.parent / "data"

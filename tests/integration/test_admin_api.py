@@ -19,13 +19,13 @@ from psycopg.types.json import Jsonb
 from admin import forms_routes
 from admin.app import create_app
 from admin.sync_requests import QUEUE_WITHIN_S
-from ingest.producer import PublishError
-from leadsync.cli import request_manual_import
+from cli.main import request_manual_import
+from leadsync.kafka.producing import PublishError
 from leadsync.settings import Settings
+from mapping.apply import auto_mappings
 from schemas.envelopes import SyncOptions
 from schemas.linkedin import Lead
 from sinks.forms import register_from_leads
-from streams.mapping import auto_mappings
 from tests.integration.admin_client import admin_client
 from tests.integration.kafka_proxy import KafkaProxy
 from tests.integration.produce import lead_for

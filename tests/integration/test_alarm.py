@@ -63,7 +63,7 @@ def test_a_flood_of_unreadable_records_raises_the_alarm_and_stops_processing(
     assert "PIPELINE ALARM" in alarm_worker.log_tail(200)
 
     cleared = subprocess.run(
-        [sys.executable, "-m", "leadsync.cli", "alarm", "clear", "--by", "test"],
+        [sys.executable, "-m", "cli.main", "alarm", "clear", "--by", "test"],
         env=settings_env(alarm_settings),
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingest.publisher import AsyncPublisher
+from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.settings import Settings
 from tests.integration.topics import read_topic
 

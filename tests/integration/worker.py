@@ -60,7 +60,7 @@ class LeadsyncProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "leadsync.cli", self.command],
+            [sys.executable, "-m", "cli.main", self.command],
             env=settings_env(self.settings),
             stdout=log,
             stderr=subprocess.STDOUT,

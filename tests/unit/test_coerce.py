@@ -6,9 +6,9 @@ from typing import get_args
 
 import pytest
 
+from mapping.coerce import MAX_TEXT_LENGTH, coerce
+from mapping.errors import MappingError, describe_shape
 from schemas.mappings import ContactField, FieldType, JsonValue
-from streams.coerce import MAX_TEXT_LENGTH, coerce
-from streams.mapping_errors import MappingError, describe_shape
 
 Raw = str | list[str] | bool
 

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mapping.apply import auto_mappings
 from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.linkedin import Lead
 from schemas.mappings import ContactField, FormVersionSpec
 from sinks.forms import FormContext
-from streams.importer import Record, build_batch, decode, with_form_content
-from streams.mapping import auto_mappings
+from streams.lead_batches import Record, build_batch, decode, with_form_content
 
 FIELDS = {
     "email": ContactField("email", "Email", "email", standard=True),

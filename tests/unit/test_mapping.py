@@ -8,10 +8,8 @@ from typing import Any
 
 import pytest
 
-from schemas.linkedin import FormQuestion, Lead, LeadForm, Localized
-from schemas.mappings import ContactField, FieldMapping, FieldType, FormVersionSpec
-from streams.answers import localized_text, resolve_answers
-from streams.mapping import (
+from mapping.answers import localized_text, resolve_answers
+from mapping.apply import (
     IDENTITY_FIELD,
     MappedLead,
     MappingError,
@@ -21,6 +19,8 @@ from streams.mapping import (
     map_lead,
     normalise_email,
 )
+from schemas.linkedin import FormQuestion, Lead, LeadForm, Localized
+from schemas.mappings import ContactField, FieldMapping, FieldType, FormVersionSpec
 
 EXAMPLE = json.loads((Path(__file__).parent.parent / "data" / "lead_example.json").read_text())
 URN = "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{form},{version})"

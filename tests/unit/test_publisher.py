@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ingest.publisher import AsyncPublisher, _delivery_timeout_ms
+from leadsync.kafka.async_publisher import AsyncPublisher, _delivery_timeout_ms
 from leadsync.settings import load_settings
 from tests.faults.proxy import free_port
 

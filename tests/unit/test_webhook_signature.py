@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from ingest.publisher import AsyncPublisher
 from ingest.webhook.app import create_app, received_notification
 from ingest.webhook.signature import Variant, challenge_response, verify
+from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.settings import Settings, load_settings
 from schemas.notifications import ReceivedNotification
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from ingest.linkedin import InMemoryTokenStore, LinkedInClient, RetryPolicy, TokenPair
+from linkedin import InMemoryTokenStore, LinkedInClient, RetryPolicy, TokenPair
 
 API = "https://api.linkedin.com/rest"
 OAUTH = "https://www.linkedin.com/oauth/v2"

@@ -8,7 +8,7 @@ import random
 import httpx
 import pytest
 
-from ingest.linkedin import (
+from linkedin import (
     BadRequest,
     LinkedInError,
     Owner,
@@ -17,7 +17,7 @@ from ingest.linkedin import (
     Throttled,
     Unavailable,
 )
-from ingest.linkedin.backoff import RateLimiter, parse_retry_after
+from linkedin.pacing import RateLimiter, parse_retry_after
 
 from .fakes import T0, FakeClock, Script, error, make_client, ok
 
@@ -154,10 +154,10 @@ async def test_post_is_retried_on_429_and_on_a_connection_never_opened() -> None
 async def test_one_log_line_per_retry_with_status_and_attempt(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="ingest.linkedin")
+    caplog.set_level(logging.DEBUG, logger="linkedin")
     script = Script(error(429), error(503), ok({"id": 1}))
     await get_form(script, FakeClock())
-    lines = [r.getMessage() for r in caplog.records if r.name == "ingest.linkedin"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "linkedin"]
     assert len(lines) == 2
     assert "429 on attempt 1/4" in lines[0]
     assert "503 on attempt 2/4" in lines[1]

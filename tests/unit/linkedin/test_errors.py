@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from ingest.linkedin import (
+from linkedin import (
     BadRequest,
     Forbidden,
     InMemoryTokenStore,

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from ingest.linkedin import (
+from linkedin import (
     BadRequest,
     InMemoryTokenStore,
     MalformedResponse,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ingest.linkedin import MalformedResponse, Owner, Page, time_windows
+from linkedin import MalformedResponse, Owner, Page, time_windows
 from schemas.linkedin import Lead
 
 from .fakes import Script, collection, lead, make_client, ok

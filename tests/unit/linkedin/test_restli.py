@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.linkedin import LEAD_FIELDS, LeadType, Owner, restli
+from linkedin import LEAD_FIELDS, LeadType, Owner, restli
 
 
 def test_owner_union_keeps_structure_literal_and_encodes_the_urn() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ingest.linkedin import Forbidden, LeadType, Owner, Subscribed
+from linkedin import Forbidden, LeadType, Owner, Subscribed
 
 from .fakes import Script, body_of, collection, error, make_client, ok
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from ingest.linkedin import InMemoryTokenStore, ReconnectRequired, TokenPair
+from linkedin import InMemoryTokenStore, ReconnectRequired, TokenPair
 
 from .fakes import (
     ACCESS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ingest.linkedin import InMemoryTokenStore, LeadType, LinkedInClient, Owner
 from leadsync.settings import load_settings
+from linkedin import InMemoryTokenStore, LeadType, LinkedInClient, Owner
 from schemas.linkedin import Lead
 
 from .fakes import ACCESS, FakeClock, Script, collection, lead, make_client, ok, tokens

@@ -12,7 +12,6 @@ from uuid import UUID
 import typer
 
 from leadsync.settings import ConfigurationError, Settings, load_settings
-from sandbox import cli as sandbox_cli
 
 if TYPE_CHECKING:
     import psycopg
@@ -26,7 +25,6 @@ leads_app = typer.Typer(no_args_is_help=True, help="Operator tools for leads.")
 app.add_typer(db_app, name="db")
 app.add_typer(topics_app, name="topics")
 app.add_typer(leads_app, name="leads")
-app.add_typer(sandbox_cli.app, name="sandbox")
 forms_app = typer.Typer(no_args_is_help=True, help="LinkedIn forms and their sync settings.")
 alarm_app = typer.Typer(no_args_is_help=True, help="The pipeline alarm.")
 linkedin_app = typer.Typer(no_args_is_help=True, help="The LinkedIn connection.")
@@ -56,7 +54,7 @@ def _process_settings(*, database: bool, kafka: bool) -> Settings:
 
         upgrade_when_reachable(settings.database_conninfo())
     if kafka:
-        from leadsync.topics import ensure_topics, wait_for_kafka
+        from leadsync.kafka.topics import ensure_topics, wait_for_kafka
 
         wait_for_kafka(settings)
         ensure_topics(settings)
@@ -92,7 +90,7 @@ def topics_create(
     wait: Annotated[float, typer.Option(help="Seconds to wait for Kafka.")] = 60,
 ) -> None:
     """Create leadsync's topics with their partition counts (idempotent)."""
-    from leadsync.topics import ensure_topics, wait_for_kafka
+    from leadsync.kafka.topics import ensure_topics, wait_for_kafka
 
     settings = _settings()
     wait_for_kafka(settings, wait)
@@ -105,7 +103,7 @@ def leads_publish(
     files: Annotated[list[Path], typer.Argument(help="JSON files: a lead or a list of leads.")],
 ) -> None:
     """Publish LinkedIn lead JSON to the raw topic, as a manual import would."""
-    from ingest.producer import publish_all
+    from leadsync.kafka.producing import publish_all
     from schemas.envelopes import RawLead
 
     settings = _settings()
@@ -137,7 +135,7 @@ def linkedin_connect(
 
     from ingest.connect import authorize
     from ingest.discovery import discover as run_discovery
-    from ingest.linkedin import TokenPair
+    from linkedin import TokenPair
     from sinks.connections import TokenCipher, save_connection
 
     settings = _settings()
@@ -204,7 +202,7 @@ def sync(
     import psycopg
     from pydantic import ValidationError
 
-    from ingest.producer import PublishError
+    from leadsync.kafka.producing import PublishError
     from schemas.envelopes import SyncOptions
     from sinks import sync_runs
 
@@ -304,7 +302,7 @@ def request_manual_import(
     does before it follows the run (and what bench/backfill.py times). A request Kafka did
     not take fails its run (as the admin API does), which would otherwise stay queued and
     refuse every later import of the form; then :class:`PublishError`."""
-    from ingest.producer import PublishError, publish_all
+    from leadsync.kafka.producing import PublishError, publish_all
     from schemas.envelopes import SyncRequest, SyncTrigger
     from sinks import sync_runs
 
@@ -456,6 +454,19 @@ def tail(
     from streams.tail import tail_changes
 
     tail_changes(_settings(), from_beginning, count, as_json, typer.echo)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def sandbox(ctx: typer.Context) -> None:
+    """The LinkedIn sandbox (``leadsync sandbox --help``): a local stand-in for LinkedIn.
+
+    Imported only here, when asked for, so that no production process loads it."""
+    from sandbox.cli import app as sandbox_app
+
+    sandbox_app(ctx.args, prog_name="leadsync sandbox")
 
 
 @app.command()

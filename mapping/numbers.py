@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from streams.mapping_errors import ValueRejected, describe_shape
+from mapping.errors import ValueRejected, describe_shape
 
 MAX_DIGITS = 15
 

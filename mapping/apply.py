@@ -4,7 +4,7 @@ Pure functions, no I/O: the form version, the mappings and the contact field reg
 handed in, so they are tested directly. Mappings are keyed on ``predefinedField``,
 ``questionId``, consent id or hidden field name, never on labels.
 
-:func:`map_lead` raises :class:`MappingError` (codes in :mod:`streams.mapping_errors`), the
+:func:`map_lead` raises :class:`MappingError` (codes in :mod:`mapping.errors`), the
 first problem found in this order: the identity not mapped; a mapping whose source is on the
 lead's form version but whose field is unknown or deleted (``field_missing``) or a system or
 relation field (``field_not_mappable``); the identity empty or invalid; a value invalid for
@@ -20,19 +20,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.linkedin import FormQuestion, Lead
-from schemas.mappings import ContactField, FieldMapping, FormVersionSpec, JsonValue
-from streams.answers import (
+from mapping.answers import (
     ResolvedAnswer,
     lead_locale,
     resolve_answers,
     resolve_consents,
     resolve_hidden_fields,
 )
-from streams.coerce import coerce
-from streams.contact_points import parse_email
-from streams.mapping_checks import IDENTITY_FIELD, check_mappings, target_problem
-from streams.mapping_errors import (
+from mapping.checks import IDENTITY_FIELD, check_mappings, target_problem
+from mapping.coerce import coerce
+from mapping.contact_points import parse_email
+from mapping.errors import (
     FIELD_MISSING,
     FIELD_NOT_MAPPABLE,
     IDENTITY_MISSING,
@@ -42,6 +40,8 @@ from streams.mapping_errors import (
     MappingProblem,
     ValueRejected,
 )
+from schemas.linkedin import FormQuestion, Lead
+from schemas.mappings import ContactField, FieldMapping, FormVersionSpec, JsonValue
 
 __all__ = [
     "IDENTITY_FIELD",

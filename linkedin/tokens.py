@@ -13,36 +13,14 @@ A refresh token that LinkedIn refuses, or a pair with nothing left to refresh wi
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from pydantic import SecretStr
-
-from ingest.linkedin.clock import Clock
-from ingest.linkedin.errors import ReconnectRequired
+from linkedin.clock import Clock
+from linkedin.errors import ReconnectRequired
+from schemas.tokens import TokenPair
 
 if TYPE_CHECKING:
-    from ingest.linkedin.oauth import OAuthClient
-
-
-@dataclass(frozen=True)
-class TokenPair:
-    """Tokens as ``SecretStr`` so a repr or a log line shows asterisks; times are epoch s."""
-
-    access_token: SecretStr
-    access_expires_at: float
-    refresh_token: SecretStr | None = None
-    refresh_expires_at: float | None = None
-    scope: str = ""
-
-    def secrets(self) -> list[str]:
-        tokens = [self.access_token, self.refresh_token]
-        return [t.get_secret_value() for t in tokens if t is not None]
-
-    def can_refresh(self, now: float) -> bool:
-        if self.refresh_token is None or not self.refresh_token.get_secret_value():
-            return False
-        return self.refresh_expires_at is None or now < self.refresh_expires_at
+    from linkedin.oauth import OAuthClient
 
 
 class TokenStore(Protocol):

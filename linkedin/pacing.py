@@ -14,7 +14,7 @@ import email.utils
 import random
 from dataclasses import dataclass, field
 
-from ingest.linkedin.clock import Clock
+from linkedin.clock import Clock
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 

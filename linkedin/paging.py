@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ingest.linkedin.errors import MalformedResponse
+from linkedin.errors import MalformedResponse
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -18,6 +18,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from pydantic import ValidationError
 
+from mapping.apply import MappedLead, MappingError, auto_mappings, map_lead
 from schemas.envelopes import EraseRequest, ImportEnvelope, RawLead, parse_raw_record
 from schemas.events import ErrorEvent
 from schemas.linkedin import ImportedLead, Lead
@@ -25,7 +26,7 @@ from schemas.mappings import ContactField
 from sinks import forms as form_store
 from sinks.erase import erase_leads
 from sinks.forms import FormContext
-from sinks.imports import (
+from sinks.upserts import (
     BatchOutcome,
     BatchWrite,
     ContactRow,
@@ -34,7 +35,6 @@ from sinks.imports import (
     ledger_state,
     write_batch,
 )
-from streams.mapping import MappedLead, MappingError, auto_mappings, map_lead
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 _ERROR_NAMESPACE = uuid.UUID("6c656164-7379-6e63-2d65-72726f727300")
 
 # Failure codes that say nothing about a form's configuration but about the data or the
-# code: a large share of them raises the pipeline alarm (see streams.alarm).
+# code: a large share of them raises the pipeline alarm (see streams.failure_window).
 UNEXPECTED_CODES = frozenset({"undecodable_record", "internal_error"})
 
 

@@ -12,11 +12,11 @@ Rules per type (messages never quote the value):
 - phone: ``+`` (leading only) and digits kept; spaces, dots, hyphens, slashes, parentheses
   dropped; ``+44 (0)20`` loses the ``(0)``; a leading ``00`` becomes ``+``; 6-20 digits; any
   other character (a phone "made of words") is invalid.
-- number: see :mod:`streams.numbers` (``1,234.5`` and ``1.234,5`` yes, ``1.234`` refused as
+- number: see :mod:`mapping.numbers` (``1,234.5`` and ``1.234,5`` yes, ``1.234`` refused as
   ambiguous); ``int`` or ``float``.
 - boolean: yes/no words in English, Italian, French, German, Spanish, Portuguese, Dutch and
   Polish, ``1``/``0``, ``on``/``off``, case and accents ignored; a consent gives its own bool.
-- date: see :mod:`streams.dates`; ``YYYY-MM-DD``.
+- date: see :mod:`mapping.dates`; ``YYYY-MM-DD``.
 - datetime: ISO 8601 with a time zone; UTC ISO with ``Z``.
 - single_choice: one value; with ``choices`` it must match one (case and spacing ignored)
   and the canonical choice is returned; without, text rules apply.
@@ -37,11 +37,11 @@ import unicodedata
 from collections.abc import Callable
 from typing import NoReturn
 
+from mapping.contact_points import EDGE_INVISIBLES, parse_email, parse_phone
+from mapping.dates import parse_date, parse_datetime
+from mapping.errors import FIELD_NOT_MAPPABLE, INVALID_VALUE, MappingError, ValueRejected
+from mapping.numbers import parse_number
 from schemas.mappings import ContactField, FieldType, JsonValue
-from streams.contact_points import EDGE_INVISIBLES, parse_email, parse_phone
-from streams.dates import parse_date, parse_datetime
-from streams.mapping_errors import FIELD_NOT_MAPPABLE, INVALID_VALUE, MappingError, ValueRejected
-from streams.numbers import parse_number
 
 MAX_TEXT_LENGTH = 1000
 # Field types a consent's accepted/refused can fill.

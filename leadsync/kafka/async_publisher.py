@@ -31,7 +31,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from ingest.producer import PublishError, produce, producer_config
+from leadsync.kafka.producing import PublishError, produce, producer_config
 from leadsync.settings import Settings
 
 POLL_EVERY_S = 0.001

@@ -14,10 +14,9 @@ Errors are one tree rooted at :class:`LinkedInError` (drawn in :mod:`.errors`): 
 sign in again. Tokens and the client secret never appear in a URL, a log line or an error.
 """
 
-from ingest.linkedin.backoff import RetryPolicy
-from ingest.linkedin.client import LinkedInClient
-from ingest.linkedin.clock import Clock, SystemClock
-from ingest.linkedin.errors import (
+from linkedin.client import LinkedInClient
+from linkedin.clock import Clock, SystemClock
+from linkedin.errors import (
     BadRequest,
     Forbidden,
     LinkedInError,
@@ -33,16 +32,18 @@ from ingest.linkedin.errors import (
     UnexpectedStatus,
     VersionSunset,
 )
-from ingest.linkedin.models import (
+from linkedin.models import (
     AdAccount,
     AdAccountUser,
     LeadNotificationSubscription,
     Subscribed,
 )
-from ingest.linkedin.oauth import DEFAULT_SCOPES, OAuthClient
-from ingest.linkedin.paging import Page, Rejected, time_windows
-from ingest.linkedin.restli import LEAD_FIELDS, LeadType, Owner
-from ingest.linkedin.tokens import InMemoryTokenStore, TokenPair, TokenStore
+from linkedin.oauth import DEFAULT_SCOPES, OAuthClient
+from linkedin.pacing import RetryPolicy
+from linkedin.paging import Page, Rejected, time_windows
+from linkedin.restli import LEAD_FIELDS, LeadType, Owner
+from linkedin.tokens import InMemoryTokenStore, TokenStore
+from schemas.tokens import TokenPair
 
 __all__ = [
     "DEFAULT_SCOPES",

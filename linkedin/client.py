@@ -1,7 +1,7 @@
 """The LinkedIn Marketing API calls leadsync makes, on one member's connection.
 
 Every call carries the bearer token, ``LinkedIn-Version`` and ``X-Restli-Protocol-Version:
-2.0.0``; URLs are built byte for byte in :mod:`ingest.linkedin.restli` and handed to httpx
+2.0.0``; URLs are built byte for byte in :mod:`linkedin.restli` and handed to httpx
 finished. Calls are paced (about five a second by default), retried on 429/5xx with backoff,
 and retried once with a refreshed token on a 401; a second 401 means the member must
 reconnect. Nothing here writes anywhere but LinkedIn: delivery guarantees belong to callers.
@@ -15,24 +15,25 @@ from typing import Any, Self
 import httpx
 from pydantic import SecretStr
 
-from ingest.linkedin import restli
-from ingest.linkedin.backoff import RateLimiter, RetryPolicy
-from ingest.linkedin.clock import Clock, SystemClock
-from ingest.linkedin.errors import MalformedResponse, NotFound
-from ingest.linkedin.models import (
+from leadsync.settings import Settings
+from linkedin import restli
+from linkedin.clock import Clock, SystemClock
+from linkedin.errors import MalformedResponse, NotFound
+from linkedin.models import (
     AdAccount,
     AdAccountUser,
     LeadNotificationSubscription,
     Subscribed,
 )
-from ingest.linkedin.oauth import OAuthClient
-from ingest.linkedin.paging import Page, elements
-from ingest.linkedin.restli import LEAD_FIELDS, LeadType, Owner
-from ingest.linkedin.sending import Sender
-from ingest.linkedin.session import ApiSession, QueryPairs, parse
-from ingest.linkedin.tokens import AccessTokens, TokenPair, TokenStore
-from leadsync.settings import Settings
+from linkedin.oauth import OAuthClient
+from linkedin.pacing import RateLimiter, RetryPolicy
+from linkedin.paging import Page, elements
+from linkedin.restli import LEAD_FIELDS, LeadType, Owner
+from linkedin.sending import Sender
+from linkedin.session import ApiSession, QueryPairs, parse
+from linkedin.tokens import AccessTokens, TokenStore
 from schemas.linkedin import Lead, LeadForm
+from schemas.tokens import TokenPair
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _LEAD_URN_PREFIX = "urn:li:leadGenFormResponse:"

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
-from ingest.linkedin.backoff import RETRY_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
-from ingest.linkedin.clock import Clock
-from ingest.linkedin.errors import Unavailable, error_from_response
+from linkedin.clock import Clock
+from linkedin.errors import Unavailable, error_from_response
+from linkedin.pacing import RETRY_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
 
-log = logging.getLogger("ingest.linkedin")
+log = logging.getLogger("linkedin")
 
 # Failures where the request certainly never reached LinkedIn.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

@@ -1,7 +1,7 @@
 """One member's authenticated session with the Rest.li API: headers, tokens, JSON, pages.
 
 Every call carries the bearer token, ``LinkedIn-Version`` and ``X-Restli-Protocol-Version:
-2.0.0``. The URL arrives finished (query included, built by :mod:`ingest.linkedin.restli`)
+2.0.0``. The URL arrives finished (query included, built by :mod:`linkedin.restli`)
 and is given to httpx as text, never as ``params=``, so the bytes on the wire are the bytes
 built. A 401 is answered by one token refresh and one more try; a second 401 means the
 member must reconnect.
@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from ingest.linkedin import restli
-from ingest.linkedin.errors import MalformedResponse, ReconnectRequired, Unauthorized
-from ingest.linkedin.paging import M, Page, iter_pages
-from ingest.linkedin.sending import Sender
-from ingest.linkedin.tokens import AccessTokens
+from linkedin import restli
+from linkedin.errors import MalformedResponse, ReconnectRequired, Unauthorized
+from linkedin.paging import M, Page, iter_pages
+from linkedin.sending import Sender
+from linkedin.tokens import AccessTokens
 
 RESTLI_PROTOCOL_VERSION = "2.0.0"
 

@@ -24,7 +24,7 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 
-from streams.mapping_errors import ValueRejected
+from mapping.errors import ValueRejected
 
 _MONTHS = {
     "en": "january february march april may june july august september october november december",

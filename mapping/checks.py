@@ -1,7 +1,7 @@
 """What is wrong with a form's mappings, for the admin API (before any lead fails).
 
 :func:`check_mappings` reports every problem at once, each with a stable code (listed in
-:mod:`streams.mapping_errors`), an English message and the field and source concerned.
+:mod:`mapping.errors`), an English message and the field and source concerned.
 Mappings belong to a form, not a version: given a version, sources it lacks are reported as
 ``source_missing`` and left out of the ``duplicate_target`` check, so that question A of
 version 1 and question B of version 2 may both fill ``company``.
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from schemas.mappings import ContactField, FieldMapping, FieldType, FormVersionSpec
-from streams.coerce import BOOLEAN_TARGETS
-from streams.mapping_errors import (
+from mapping.coerce import BOOLEAN_TARGETS
+from mapping.errors import (
     DUPLICATE_SOURCE,
     DUPLICATE_TARGET,
     FIELD_MISSING,
@@ -24,6 +23,7 @@ from streams.mapping_errors import (
     SOURCE_MISSING,
     MappingProblem,
 )
+from schemas.mappings import ContactField, FieldMapping, FieldType, FormVersionSpec
 
 IDENTITY_FIELD = "email"
 IDENTITY_TYPE: FieldType = "email"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest.linkedin.restli import Owner
+from linkedin.restli import Owner
 
 
 class _Model(BaseModel):

@@ -1,8 +1,8 @@
 """Email addresses and phone numbers: the ways back to a contact.
 
 Both parsers raise :class:`ValueRejected` with a reason that never quotes the value; the
-rules are listed in :mod:`streams.coerce`. An email address is also the contact's identity
-(:func:`streams.mapping.normalise_email`).
+rules are listed in :mod:`mapping.coerce`. An email address is also the contact's identity
+(:func:`mapping.apply.normalise_email`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from streams.mapping_errors import ValueRejected, describe_shape
+from mapping.errors import ValueRejected, describe_shape
 
 # Zero-width characters that copy-and-paste leaves around a value.
 EDGE_INVISIBLES = "\u200b\u200c\u200d\u2060\ufeff"

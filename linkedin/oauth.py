@@ -14,10 +14,10 @@ from urllib.parse import quote, urlencode
 import httpx
 from pydantic import SecretStr
 
-from ingest.linkedin.clock import Clock
-from ingest.linkedin.errors import BadRequest, MalformedResponse, ReconnectRequired, Unauthorized
-from ingest.linkedin.sending import Sender
-from ingest.linkedin.tokens import TokenPair
+from linkedin.clock import Clock
+from linkedin.errors import BadRequest, MalformedResponse, ReconnectRequired, Unauthorized
+from linkedin.sending import Sender
+from schemas.tokens import TokenPair
 
 # What reading leads needs: lead forms and responses, ad accounts, organization pages.
 # Event leads also need r_events, which the caller adds when it imports them.

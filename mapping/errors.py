@@ -16,7 +16,7 @@ same codes for :class:`MappingProblem`):
 - ``field_missing``: a mapping targets a field that is unknown or deleted.
 - ``field_not_mappable``: a mapping targets a system field or a relation field.
 
-Problems only :func:`streams.mapping.check_mappings` reports (configuration, before any lead):
+Problems only :func:`mapping.apply.check_mappings` reports (configuration, before any lead):
 
 - ``incompatible_source``: a consent (yes/no) mapped to a field that cannot hold a yes/no.
 - ``source_invalid``: a question or consent id that is not a number, or an unknown kind.
@@ -64,7 +64,7 @@ class MappingError(Exception):
 class ValueRejected(Exception):
     """A parser's refusal; ``reason`` never quotes the value, so it can reach the error log.
 
-    The parsers (:mod:`streams.numbers`, :mod:`streams.dates`, :mod:`streams.contact_points`)
+    The parsers (:mod:`mapping.numbers`, :mod:`mapping.dates`, :mod:`mapping.contact_points`)
     raise only this, never a bare ``ValueError``, whose library messages often quote their
     input.
     """
