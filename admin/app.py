@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from admin import contacts_routes, error_log_routes, forms_routes, mappings_routes, runs_routes
 from admin.auth import require_admin_token
-from admin.database import Database
 from admin.error_responses import ErrorBody, install_error_handlers
 from admin.limits import MAX_BODY_BYTES, BodySizeLimit
-from admin.sync_requests import SyncRequests
+from admin.request_publisher import SyncRequests
 from leadsync.settings import Settings
+from sinks.database import Database
 
 _COMMON: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No or wrong admin token."},
@@ -32,7 +32,7 @@ _COMMON: dict[int | str, dict[str, Any]] = {
 
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """The admin API for ``settings``; connections open on first use, close on shutdown."""
-    db = database or Database(settings)
+    db = database or Database.from_settings(settings)
     sync_requests = SyncRequests(settings)
 
     @asynccontextmanager

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from admin.database import Database
-from admin.sync_requests import SyncRequests
+from admin.request_publisher import SyncRequests
 from leadsync.settings import Settings
+from sinks.database import Database
 
 
 def _settings(request: Request) -> Settings:

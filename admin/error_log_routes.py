@@ -13,9 +13,9 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from admin.csv_export import HEADER, csv_line, filename
-from admin.database import Database
 from admin.dependencies import DatabaseDep
 from admin.error_responses import ErrorBody, not_found
+from sinks.database import Database
 from sinks.error_log import iter_errors
 from sinks.form_settings import form_exists
 

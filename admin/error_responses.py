@@ -6,8 +6,10 @@ individual problems (validation errors, mapping problems) when there are several
 
 Exception tree::
 
-    ApiError                 raised by routes: status, code, message, details
-    fastapi.HTTPException    starlette's (unknown route, wrong method, body too large)
+    ApiError                 raised by routes: status, code, message, details (a
+                             leadsync.errors.PermanentError: the same request fails the same way)
+    fastapi.HTTPException    starlette's (unknown route, wrong method), and admin.limits'
+                             translation of leadsync.body_limit.BodyTooLarge (body too large)
     RequestValidationError   a request that does not match its schema -> 422
     psycopg.OperationalError, PoolTimeout
                              PostgreSQL unreachable -> 503 (retrying later can help)
@@ -29,6 +31,8 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from leadsync.errors import PermanentError
+
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +46,7 @@ class ErrorBody(BaseModel):
     )
 
 
-class ApiError(Exception):
+class ApiError(PermanentError):
     """An answer other than success, raised by a route."""
 
     def __init__(
@@ -81,9 +85,11 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "content_too_la
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    # Starlette types a handler as taking any Exception; each of these takes the one class
+    # it is registered for, which is what Starlette calls it with.
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]  # narrower type
-    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]  # as above
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]  # as above
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
     # Anything else is a bug: the answer keeps the shape and says nothing of the internals.

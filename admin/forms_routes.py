@@ -8,14 +8,15 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
 
-from admin.database import Database
 from admin.dependencies import DatabaseDep, SettingsDep
 from admin.error_responses import ErrorBody, not_found
 from admin.models import Counters, Form, FormList, FormSettingsChange, RunSummary, StatusIndicator
 from admin.status import FormHealth, form_status
-from ingest.subscriptions import owners_to_subscribe, subscribe_owners
+from ingest.subscriptions import subscribe_owners
 from leadsync.settings import Settings
+from sinks.database import Database
 from sinks.form_settings import get_form_row, list_form_rows, update_form_settings
+from sinks.forms import owners_to_subscribe
 from sinks.sync_runs import UnknownForm
 
 log = logging.getLogger(__name__)
@@ -54,15 +55,14 @@ async def change_form(
     on also makes sure LinkedIn pushes the form owner's leads to the receiver, once the
     answer is sent (if LinkedIn refused, the scheduler tries again within the hour)."""
     try:
-        switched_on = await db.run_sync(
-            lambda conn: update_form_settings(
+        async with db.connection() as conn:
+            switched_on = await update_form_settings(
                 conn,
                 form_id,
                 import_enabled=change.import_enabled,
                 periodic_sync=change.periodic_sync,
                 sync_interval_hours=change.sync_interval_hours,
             )
-        )
     except UnknownForm:
         raise not_found("form", form_id) from None
     if switched_on:
@@ -74,8 +74,9 @@ async def _subscribe_owner(settings: Settings, db: Database, form_id: int) -> No
     """The push subscription of the form's owner; a failure is logged, never raised (the
     answer has gone; the scheduler tries again)."""
     try:
-        owners = await db.run_sync(lambda conn: owners_to_subscribe(conn, form_id))
-        result = await subscribe_owners(settings, owners)
+        async with db.connection() as conn:
+            owners = await owners_to_subscribe(conn, form_id)
+        result = await subscribe_owners(settings, db, owners)
     except Exception:
         log.exception("push subscription for form %s not checked", form_id)
         return

@@ -1,8 +1,8 @@
 """The request body-size limit every admin route has (ASGI middleware).
 
-A declared ``Content-Length`` above the limit is refused before the body is read; a body
-sent without one (chunked) is counted as it arrives and refused once it passes the limit.
-Either way the answer is 413 in the API's error shape.
+The rule is :mod:`leadsync.body_limit`'s: a declared ``Content-Length`` above the limit is
+refused before the body is read; a body sent without one (chunked) is counted as it arrives
+and refused once it passes the limit. Either way the answer is 413 in the API's error shape.
 """
 
 from __future__ import annotations
@@ -11,16 +11,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin.error_responses import error_response
+from leadsync.body_limit import BodyTooLarge, limit_receive, refuse_declared
 
 # Mapping sets and settings are a few KiB; nothing the API accepts comes near this.
 MAX_BODY_BYTES = 1024 * 1024
-
-
-class BodyTooLarge(HTTPException):
-    """Raised from ``receive`` so FastAPI's body reading passes it on as an HTTP error."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
 class BodySizeLimit:
@@ -32,31 +26,20 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            exc = BodyTooLarge(self.max_bytes)
-            response = error_response(413, "content_too_large", str(exc.detail))
+        try:
+            refuse_declared(scope, self.max_bytes)
+        except BodyTooLarge as exc:
+            response = error_response(413, "content_too_large", str(exc))
             await response(scope, receive, send)
             return
-        received = 0
+        counted = limit_receive(receive, self.max_bytes)
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
-            return message
+            # Raised from ``receive`` as an HTTPException: FastAPI passes that on from its body
+            # reading (to the handler that answers 413), where any other exception becomes 400.
+            try:
+                return await counted()
+            except BodyTooLarge as exc:
+                raise HTTPException(413, str(exc)) from exc
 
         await self.app(scope, limited_receive, send)
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None

@@ -1,9 +1,8 @@
 """Manual imports and sync runs: start one, follow it, list a form's runs.
 
-Starting a manual import records the run (which resets the form's counters, a product rule)
-and then publishes its :class:`~schemas.envelopes.SyncRequest`, keyed by form id, to the
-sync-requests topic. The answer is 202 only once Kafka acknowledged the request; if it did
-not within ``QUEUE_WITHIN_S``, the run is marked failed so it does not stay "queued"
+Starting a manual import goes through :func:`ingest.sync_requests.request_manual_import`,
+as the command line's does. The answer is 202 only once Kafka acknowledged the request; if
+it did not within ``QUEUE_WITHIN_S``, the run is marked failed so it does not stay "queued"
 forever, and the answer is 503.
 """
 
@@ -13,18 +12,16 @@ import logging
 from typing import Annotated, Any
 from uuid import UUID
 
-from confluent_kafka import KafkaException
 from fastapi import APIRouter, Body, Query, Response
 
-from admin.database import Database
-from admin.dependencies import DatabaseDep, SyncRequestsDep
+from admin.dependencies import DatabaseDep, SettingsDep, SyncRequestsDep
 from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.models import Run, RunList
-from admin.sync_requests import QUEUE_WITHIN_S
-from leadsync.kafka.producing import PublishError
-from schemas.envelopes import SyncOptions, SyncRequest, SyncTrigger
+from ingest.sync_requests import RequestNotQueued, request_manual_import
+from schemas.envelopes import SyncOptions
+from sinks.database import Database
 from sinks.form_settings import form_exists, get_form_row
-from sinks.sync_runs import RunAlreadyActive, UnknownForm, create_run, finish_run, get_run
+from sinks.sync_runs import RunAlreadyActive, UnknownForm, get_run
 from sinks.sync_runs import list_runs as list_form_runs
 
 log = logging.getLogger(__name__)
@@ -47,6 +44,7 @@ async def start_import(
     form_id: int,
     response: Response,
     db: DatabaseDep,
+    settings: SettingsDep,
     sync_requests: SyncRequestsDep,
     options: Annotated[SyncOptions, Body()] = SyncOptions(),  # noqa: B008 - immutable
 ) -> Run:
@@ -65,8 +63,8 @@ async def start_import(
             " (PATCH /api/forms/{id} with import_enabled true)",
         )
     try:
-        run_id = await db.run_sync(
-            lambda conn: create_run(conn, form_id, SyncTrigger.MANUAL, options, REQUESTED_BY)
+        run_id = await request_manual_import(
+            settings, db, sync_requests.publisher(), form_id, options, REQUESTED_BY
         )
     except UnknownForm:
         raise not_found("form", form_id) from None
@@ -77,21 +75,13 @@ async def start_import(
             f"form {form_id} already has a sync run in progress ({exc.run_id}); wait for it to end",
             [{"run_id": str(exc.run_id), "location": f"/api/runs/{exc.run_id}"}],
         ) from None
-    request = SyncRequest(
-        run_id=run_id, form_id=form_id, trigger=SyncTrigger.MANUAL, options=options
-    )
-    try:
-        await sync_requests.publish(request)
-    except (PublishError, KafkaException, TimeoutError) as exc:
-        log.warning("sync request for run %s not published: %r", run_id, exc)
-        reason = f"not queued: {str(exc) or f'no answer from Kafka in {QUEUE_WITHIN_S:g} s'}"
-        await db.run_sync(lambda conn: finish_run(conn, run_id, reason))
+    except RequestNotQueued as exc:
         raise ApiError(
             503,
             "kafka_unavailable",
             "the import could not be queued: Kafka did not acknowledge the request;"
             " the run is marked failed, try again shortly",
-            [{"run_id": str(run_id)}],
+            [{"run_id": str(exc.run_id)}],
             headers={"Retry-After": "10"},
         ) from None
     response.headers["Location"] = f"/api/runs/{run_id}"
@@ -120,12 +110,13 @@ async def list_runs(
     async with db.connection() as conn:
         if not await form_exists(conn, form_id):
             raise not_found("form", form_id)
-    rows = await db.run_sync(lambda conn: list_form_runs(conn, form_id, limit))
+        rows = await list_form_runs(conn, form_id, limit)
     return RunList(runs=[Run.model_validate(row) for row in rows])
 
 
 async def _read_run(db: Database, run_id: UUID) -> Run:
-    row: dict[str, Any] | None = await db.run_sync(lambda conn: get_run(conn, run_id))
+    async with db.connection() as conn:
+        row: dict[str, Any] | None = await get_run(conn, run_id)
     if row is None:
         raise not_found("sync run", run_id)
     return Run.model_validate(row)

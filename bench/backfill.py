@@ -50,28 +50,19 @@ import httpx
 import psycopg
 from confluent_kafka import ConsumerGroupState
 
-from bench._processes import (
-    SANDBOX_FORM_ID,
-    Stack,
-    child,
-    interrupt_on_sigterm,
-    rounds,
-    sandbox,
-    sandbox_token,
-    tail,
-)
-from cli.main import request_manual_import
+from bench._rounds import Stack, interrupt_on_sigterm, rounds
+from harness.children import tail
+from harness.operator import migrate, start_manual_import
+from harness.processes import Scheduler, Worker, leadsync
+from harness.sandboxes import PRELOADED_FORM_ID, preloaded_sandbox, sandbox_token
+from harness.scratch import run_database
 from leadsync.kafka.topics import admin_client, ensure_topics, wait_for_kafka
 from leadsync.settings import Settings
 from linkedin import restli
 from linkedin.restli import LEAD_FIELDS, Owner
 from schemas.envelopes import SyncOptions
-from sinks.migrate import upgrade
-from tests.e2e.conftest import leadsync
-from tests.integration.worker import settings_env
-from tests.services import run_database
 
-FORM_ID = SANDBOX_FORM_ID  # the reference form: ad account 1234567
+FORM_ID = PRELOADED_FORM_ID  # the reference form: ad account 1234567
 ACCOUNT = 1234567
 SANDBOX_SEED = 7
 GOAL_S = 60.0
@@ -258,7 +249,7 @@ def one_round(stack: Stack, base: str, round_no: int, leads: int, profile: Path 
             linkedin_oauth_url=f"{base}/oauth/v2",
         )
         stack.groups += group_ids(settings)
-        upgrade(database_url)
+        migrate(settings)
         ensure_topics(settings)
         leadsync(settings, "linkedin", "connect")
         leadsync(settings, "forms", "import", str(FORM_ID), "on")
@@ -267,21 +258,17 @@ def one_round(stack: Stack, base: str, round_no: int, leads: int, profile: Path 
             name: logdir / f"bench-backfill-{stack.token}-{round_no}-{name}.log"
             for name in ("worker", "scheduler")
         }
-        env = settings_env(settings)
-        argv = {name: [sys.executable, "-m", "cli.main", name] for name in logs}
-        if profile:
-            for name in argv:
-                argv[name][1:1] = ["-m", "cProfile", "-o", str(profile / f"{name}.prof")]
+        profiles = {name: profile / f"{name}.prof" if profile else None for name in logs}
         with (
             psycopg.connect(database_url, autocommit=True) as conn,
-            child(argv["worker"], env, logs["worker"]),
+            Worker(settings, log_path=logs["worker"], profile=profiles["worker"]),
             # SIGINT only under cProfile: the scheduler has no SIGTERM handler, and cProfile
             # writes its file only when the program ends by an exception.
-            child(
-                argv["scheduler"],
-                env,
-                logs["scheduler"],
-                signal.SIGINT if profile else signal.SIGTERM,
+            Scheduler(
+                settings,
+                log_path=logs["scheduler"],
+                profile=profiles["scheduler"],
+                stop_signal=signal.SIGINT if profile else signal.SIGTERM,
             ),
         ):
             wait_for_groups(settings, logs)
@@ -289,7 +276,7 @@ def one_round(stack: Stack, base: str, round_no: int, leads: int, profile: Path 
             started = time.monotonic()
             # What ``leadsync sync FORM --all-submissions`` does before it follows the run.
             options = SyncOptions(all_submissions=True)
-            run_id = request_manual_import(settings, conn, FORM_ID, options, "bench")
+            run_id = start_manual_import(settings, FORM_ID, options, "bench")
             total_s, pulled_s, first_s, imported, errors = follow(conn, run_id, leads, logs)
             requested_s = time.monotonic() - started - total_s  # run creation and request
             result = Backfill(
@@ -378,7 +365,7 @@ def main() -> int:
     runs: list[Backfill] = []
     try:
         wait_for_kafka(settings, 30)
-        with sandbox(args.leads, SANDBOX_SEED, SANDBOX_START_S) as base:
+        with preloaded_sandbox(args.leads, SANDBOX_SEED, SANDBOX_START_S) as base:
             status = httpx.get(f"{base}/sandbox/status", timeout=5).json()
             print(f"sandbox on {base}: {status.get('leads', '?')} leads", flush=True)
             print(f"sandbox ready after {time.monotonic() - started:.0f} s", flush=True)

@@ -32,24 +32,21 @@ creates is removed at the end; every phase is bounded in count and time.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from bench._processes import cpu_seconds, remove_leftovers
+from bench._load_generator import drive
+from harness.children import cpu_seconds, free_port
+from harness.processes import Ingress, Worker, leadsync
+from harness.scratch import remove_leftovers, run_database
 from leadsync.settings import Settings, load_settings
-from sandbox.config import SignatureVariant
-from sandbox.signing import notification_signature
-from tests.faults.proxy import free_port
 
 BARE = "/bench/bare"
 WEBHOOK = "/linkedin/webhook"
@@ -84,199 +81,16 @@ def serve(port: int) -> None:
     webhook_server.serve(on_port, with_bare_route)  # as `leadsync ingress` serves it
 
 
-class Receiver:
-    """``bench/ingress.py serve`` as a subprocess with the given settings."""
+class Receiver(Ingress):
+    """``bench/ingress.py serve`` on the settings' ingress port, ready as ``leadsync
+    ingress`` is."""
 
-    def __init__(self, settings: Settings, port: int) -> None:
-        from tests.integration.worker import settings_env
-
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(  # noqa: S603 - this interpreter running this file
-            [sys.executable, __file__, "serve", "--port", str(port)],
-            env=settings_env(settings),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise SystemExit(f"the receiver did not start:\n{err[-2000:]}")
-            time.sleep(0.2)
+    def argv(self) -> list[str]:
+        return [sys.executable, __file__, "serve", "--port", str(self.settings.ingress_port)]
 
     def cpu_s(self) -> float:
         """CPU time the receiver process (all its threads) used so far."""
-        return cpu_seconds(self.process.pid)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-# --- the load generator (subprocess) ---------------------------------------------------
-
-
-def _notification(lead_id: str) -> bytes:
-    return json.dumps(
-        {
-            "type": "LEAD_ACTION",
-            "leadGenFormResponse": f"urn:li:leadGenFormResponse:{lead_id}",
-            "leadGenForm": "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7234246,1)",
-            "owner": {"sponsoredAccount": "urn:li:sponsoredAccount:1234567"},
-            "associatedEntity": {"sponsoredCreative": "urn:li:sponsoredCreative:241257736"},
-            "leadType": "SPONSORED",
-            "leadAction": "CREATED",
-            "occurredAt": int(time.time() * 1000),
-        },
-        separators=(",", ":"),
-    ).encode()
-
-
-class _Requests:
-    """Signed requests, each for a distinct lead: a run prefix and a counter, the body from
-    a template (cheap: the generator's CPU is taken from the receiver and the broker)."""
-
-    def __init__(self, path: str, secret: str) -> None:
-        self._path = path
-        self._secret = secret
-        self._run = uuid.uuid4().hex
-        self._count = 0
-        self._template = _notification("@LEAD@")
-
-    def next(self) -> bytes:
-        self._count += 1
-        body = self._template.replace(b"@LEAD@", f"{self._run}-{self._count}".encode())
-        signature = notification_signature(self._secret, body, SignatureVariant.PREFIXED_BODY)
-        head = (
-            f"POST {self._path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            "Content-Type: application/json\r\n"
-            f"X-LI-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        return head.encode() + body
-
-
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection, one request at a time; answers parsed from the bytes as
-    they arrive (a Protocol, not streams: half the generator's CPU per request)."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self._buffer = b""
-        self._answer: asyncio.Future[int] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports are not registered as asyncio.Transport subclasses.
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        head_end = self._buffer.find(b"\r\n\r\n")
-        if head_end < 0 or self._answer is None:
-            return
-        head = self._buffer[:head_end].lower() + b"\r\n"
-        at = head.find(b"content-length:")
-        length = int(head[at + 15 : head.find(b"\r\n", at)]) if at >= 0 else 0
-        if len(self._buffer) < head_end + 4 + length:
-            return
-        self._buffer = self._buffer[head_end + 4 + length :]
-        self._answer.set_result(int(head[9:12]))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._answer is not None and not self._answer.done():
-            self._answer.set_exception(exc or ConnectionError("the receiver closed"))
-
-    async def exchange(self, request: bytes) -> int:
-        assert self.transport is not None
-        self._answer = asyncio.get_running_loop().create_future()
-        self.transport.write(request)
-        return await self._answer
-
-
-async def _load(args: argparse.Namespace) -> dict[str, Any]:
-    requests = _Requests(args.path, args.secret)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    loop = asyncio.get_running_loop()
-    conns = [
-        (await loop.create_connection(_Connection, "127.0.0.1", args.port))[1]
-        for _ in range(args.connections)
-    ]
-
-    async def one(conn: _Connection, due: float) -> None:
-        status = await conn.exchange(requests.next())
-        latencies.append(time.perf_counter() - due)
-        statuses[status] = statuses.get(status, 0) + 1
-
-    started = time.perf_counter()
-    deadline = started + args.seconds
-    if args.rate == 0:  # closed loop: each connection sends its next request on an answer
-
-        async def loop_on(conn: _Connection) -> None:
-            while time.perf_counter() < deadline:
-                await one(conn, time.perf_counter())
-
-        await asyncio.gather(*(loop_on(c) for c in conns))
-    else:  # open loop: requests are due at fixed times, whatever the answers do
-        idle: asyncio.Queue[_Connection] = asyncio.Queue()
-        for conn in conns:
-            idle.put_nowait(conn)
-        tasks = []
-
-        async def scheduled(due: float) -> None:
-            conn = await idle.get()
-            try:
-                await one(conn, due)
-            finally:
-                idle.put_nowait(conn)
-
-        for i in range(int(args.rate * args.seconds)):
-            due = started + i / args.rate
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            tasks.append(asyncio.create_task(scheduled(due)))
-        await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - started
-    for conn in conns:
-        if conn.transport is not None:
-            conn.transport.close()
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "seconds": elapsed,
-        "statuses": statuses,
-        "p50_ms": 1000 * latencies[len(latencies) // 2],
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-    }
-
-
-def load(args: argparse.Namespace) -> None:
-    import uvloop
-
-    print(json.dumps(uvloop.run(_load(args))))
-
-
-def drive(
-    port: int, path: str, secret: str, seconds: float, connections: int, rate: float = 0
-) -> dict[str, Any]:
-    """Run the load generator in its own process; its figures."""
-    done = subprocess.run(  # noqa: S603 - this interpreter running this file
-        [
-            sys.executable, __file__, "load", "--port", str(port), "--path", path,
-            "--secret", secret, "--seconds", str(seconds),
-            "--connections", str(connections), "--rate", str(rate),
-        ],
-        capture_output=True, text=True, timeout=seconds + 120, check=True,
-    )  # fmt: skip
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+        return cpu_seconds(self.pid)
 
 
 # --- the orchestration -----------------------------------------------------------------
@@ -325,29 +139,25 @@ def _measured(
 def throughput(args: argparse.Namespace) -> dict[str, Any]:
     """Closed-loop rounds, bare then durable in each (so both see the same machine), and
     the open-loop phases once."""
-    settings = _base_settings(f"leadsync-bench-ingress-{uuid.uuid4().hex[:8]}")
-    secret = settings.linkedin_client_secret.get_secret_value()
     port = free_port()
+    settings = _base_settings(f"leadsync-bench-ingress-{uuid.uuid4().hex[:8]}", ingress_port=port)
+    secret = settings.linkedin_client_secret.get_secret_value()
     rounds: list[dict[str, dict[str, Any]]] = []
     results: dict[str, Any] = {"rounds": rounds}
-    with _topics(settings):
-        receiver = Receiver(settings, port)
-        try:
-            drive(port, WEBHOOK, secret, 2, 8)  # warm-up: connections, producer id, caches
-            drive(port, BARE, secret, 1, 8)
-            closed = (args.seconds, args.connections)
-            for _ in range(args.rounds):
-                rounds.append(
-                    {
-                        "bare": _measured(receiver, port, secret, BARE, *closed),
-                        "durable": _measured(receiver, port, secret, WEBHOOK, *closed),
-                    }
-                )
-            at_500 = (args.seconds, 32, 500)
-            results["durable_500"] = _measured(receiver, port, secret, WEBHOOK, *at_500)
-            results["bare_500"] = _measured(receiver, port, secret, BARE, *at_500)
-        finally:
-            receiver.stop()
+    with _topics(settings), Receiver(settings) as receiver:
+        drive(port, WEBHOOK, secret, 2, 8)  # warm-up: connections, producer id, caches
+        drive(port, BARE, secret, 1, 8)
+        closed = (args.seconds, args.connections)
+        for _ in range(args.rounds):
+            rounds.append(
+                {
+                    "bare": _measured(receiver, port, secret, BARE, *closed),
+                    "durable": _measured(receiver, port, secret, WEBHOOK, *closed),
+                }
+            )
+        at_500 = (args.seconds, 32, 500)
+        results["durable_500"] = _measured(receiver, port, secret, WEBHOOK, *at_500)
+        results["bare_500"] = _measured(receiver, port, secret, BARE, *at_500)
     return results
 
 
@@ -356,13 +166,11 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
     from pydantic import SecretStr
 
+    from harness.operator import migrate
+    from harness.sandboxes import Sandbox
     from sandbox.config import SandboxConfig
     from sandbox.state import SandboxState
     from schemas.notifications import ReceivedNotification
-    from sinks.migrate import upgrade
-    from tests.e2e.conftest import Sandbox, leadsync
-    from tests.integration.worker import Worker
-    from tests.services import run_database
 
     probe = _base_settings("unused")
     port = free_port()
@@ -386,25 +194,24 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
             kafka_session_timeout_s=6,
             kafka_heartbeat_interval_s=1,
         )
-        upgrade(settings.database_conninfo())
+        migrate(settings)
         with _topics(settings):
-            receiver = Receiver(settings, port)
             try:
-                leadsync(settings, "linkedin", "connect")
-                leadsync(settings, "forms", "import", str(FORM_ID), "on")
-                leadsync(settings, "subscribe")
-                with Worker(settings) as worker:
-                    # Warm-up: the worker's first assignment and first imports.
-                    _leads_at(sandbox, 20, 20)
-                    worker.wait_caught_up(settings.topics.notifications, 120)
-                    worker.settle(120)
-                    started = time.time()
-                    lead_ids = _leads_at(sandbox, args.leads, 200)
-                    worker.wait_caught_up(settings.topics.notifications, 300)
-                    worker.settle(300)
-                    drained = time.time() - started
+                with Receiver(settings):
+                    leadsync(settings, "linkedin", "connect")
+                    leadsync(settings, "forms", "import", str(FORM_ID), "on")
+                    leadsync(settings, "subscribe")
+                    with Worker(settings) as worker:
+                        # Warm-up: the worker's first assignment and first imports.
+                        _leads_at(sandbox, 20, 20)
+                        worker.wait_caught_up(settings.topics.notifications, 120)
+                        worker.settle(120)
+                        started = time.time()
+                        lead_ids = _leads_at(sandbox, args.leads, 200)
+                        worker.wait_caught_up(settings.topics.notifications, 300)
+                        worker.settle(300)
+                        drained = time.time() - started
             finally:
-                receiver.stop()
                 sandbox.close()
 
             received: dict[str, datetime] = {}
@@ -532,13 +339,6 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command")
     serve_p = sub.add_parser("serve")
     serve_p.add_argument("--port", type=int, required=True)
-    load_p = sub.add_parser("load")
-    load_p.add_argument("--port", type=int, required=True)
-    load_p.add_argument("--path", required=True)
-    load_p.add_argument("--secret", required=True)
-    load_p.add_argument("--seconds", type=float, required=True)
-    load_p.add_argument("--connections", type=int, required=True)
-    load_p.add_argument("--rate", type=float, default=0)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3, help="closed-loop rounds (median)")
@@ -546,8 +346,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.port)
-    elif args.command == "load":
-        load(args)
     else:
         report(args)
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -42,130 +41,21 @@ from typing import Any
 
 import psycopg
 
-from bench._processes import Stack, child, cpu_seconds, interrupt_on_sigterm, rounds, tail
+from bench._generated_leads import Workload, generate
+from bench._rounds import Stack, interrupt_on_sigterm, rounds
+from harness.children import child, cpu_seconds, rss_mib, tail
+from harness.operator import migrate, switch_import
+from harness.processes import Worker
+from harness.scratch import run_database
 from leadsync.kafka.producing import publish_all
 from leadsync.kafka.topics import ensure_topics, wait_for_kafka
 from leadsync.settings import Settings
-from sinks.forms import set_import
-from sinks.migrate import upgrade
 from streams.app import CONSUMER_MAX_FETCH_BYTES, data_dir
-from tests.integration.worker import settings_env
-from tests.services import run_database
 
-EXAMPLE = Path(__file__).parent.parent / "tests" / "data" / "lead_example.json"
 GOAL_LEADS_PER_S = 3000.0
 GOAL_RATIO = 0.5
 POLL_S = 0.2
 STALL_S = 90.0  # no new row for this long: the run failed
-
-FIRST_NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"]
-LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"]
-COMPANIES = ["Initech", "Globex", "Umbrella", "Hooli", "Acme", "Stark", "Wayne", "Tyrell"]
-TITLES = ["Engineer", "CTO", "Analyst", "Product Manager", "Designer", "Buyer"]
-
-
-# --- the leads ----------------------------------------------------------------------------
-
-
-@dataclass
-class Workload:
-    records: list[tuple[bytes, bytes]]  # (key, value) for the raw topic
-    contact_rows: list[tuple[Any, ...]]  # what the psycopg baseline upserts, one per lead
-    forms: list[int]
-    people: int
-
-
-def _question(qid: int, name: str, predefined: str | None, text: str) -> dict[str, Any]:
-    question: dict[str, Any] = {
-        "questionId": qid,
-        "name": name,
-        "question": {"localized": {"en_US": text}},
-        "questionDetails": {"textQuestionDetails": {"maxResponseLength": 200}},
-        "responseRequired": True,
-    }
-    if predefined:
-        question["predefinedField"] = predefined
-    return question
-
-
-def _form(form_id: int) -> dict[str, Any]:
-    """The example form, with a few more predefined questions, under its own id."""
-    form: dict[str, Any] = json.loads(EXAMPLE.read_text())["form"]
-    form["id"] = form_id
-    form["name"] = f"Bench form {form_id}"
-    form["content"]["questions"] += [
-        _question(form_id * 10 + 1, "Last name", "LAST_NAME", "Last name"),
-        _question(form_id * 10 + 2, "Company", "COMPANY_NAME", "Company"),
-        _question(form_id * 10 + 3, "Job title", "JOB_TITLE", "Job title"),
-    ]
-    return form
-
-
-def generate(leads: int, forms: int, seed: int = 7) -> Workload:
-    """``leads`` leads over ``forms`` forms: ~90% distinct people, the rest on a 2nd form."""
-    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
-    template = json.loads(EXAMPLE.read_text())
-    form_ids = [900_000_001 + i for i in range(forms)]
-    form_docs = {f: _form(f) for f in form_ids}
-    people = leads - leads // 10
-    records: list[tuple[bytes, bytes]] = []
-    rows: list[tuple[Any, ...]] = []
-    start_ms = 1_780_000_000_000
-    for n in range(leads):
-        person = n if n < people else rng.randrange(people)
-        form_id = form_ids[person % forms] if n < people else form_ids[(person + 1) % forms]
-        email = f"person{person}@bench{person % 97}.example.com"
-        first, last = FIRST_NAMES[person % 8], LAST_NAMES[person // 8 % 8]
-        company, title = COMPANIES[person % 7], TITLES[person % 6]
-        lead_id = f"bench-{n:08d}"
-        submitted = start_ms + n * 1000
-        answers = [
-            (307234246, email),
-            (form_id * 10 + 1, last),
-            (form_id * 10 + 2, company),
-            (form_id * 10 + 3, title),
-            (107234246, first),
-        ]
-        lead = {
-            **{k: v for k, v in template.items() if k != "form"},
-            "id": lead_id,
-            "versionedLeadGenFormUrn": (
-                f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{form_id},1)"
-            ),
-            "submittedAt": submitted,
-            "testLead": False,
-            "formResponse": {
-                "consentResponses": [{"consentId": 0, "accepted": bool(n % 3)}],
-                "answers": [
-                    {"questionId": q, "answerDetails": {"textQuestionAnswer": {"answer": a}}}
-                    for q, a in answers
-                ]
-                + [
-                    {
-                        "questionId": 707234246,
-                        "answerDetails": {"multipleChoiceAnswer": {"options": [n % 2]}},
-                    }
-                ],
-            },
-            "form": form_docs[form_id],
-        }
-        value = json.dumps({"lead": lead, "origin": "push", "options": {}}).encode()
-        records.append((lead_id.encode(), value))
-        rows.append((email, first, last, company, title, submitted))
-    return Workload(records, rows, form_ids, people)
-
-
-# --- the services -------------------------------------------------------------------------
-
-
-def _rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 # --- the measurements ---------------------------------------------------------------------
@@ -204,22 +94,18 @@ class PipelineRun:
 
 
 def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None) -> PipelineRun:
-    argv = [sys.executable, "-m", "cli.main", "worker"]
-    if profile:
-        argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
     rss: list[tuple[int, float]] = []
     first: float | None = None
     first_cpu = 0.0
     with (
         psycopg.connect(settings.database_conninfo(), autocommit=True) as conn,
-        child(argv, settings_env(settings), log) as worker,
+        Worker(settings, log_path=log, profile=profile) as worker,
     ):
         started = time.monotonic()
         rows, last_change = 0, started
         while rows < leads:
             time.sleep(POLL_S)
-            if worker.poll() is not None:
-                raise RuntimeError(f"worker exited:\n{tail(log)}")
+            worker.check_running()
             row = conn.execute("SELECT count(*) FROM imported_leads").fetchone()
             now = time.monotonic()
             count = int(row[0]) if row else 0
@@ -228,15 +114,14 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
             if count != rows:
                 rows, last_change = count, now
             elif now - last_change > STALL_S:
-                raise RuntimeError(f"no progress at {rows} rows:\n{tail(log)}")
-            mib = _rss_mib(worker.pid)
+                raise RuntimeError(f"no progress at {rows} rows:\n{worker.log_tail()}")
+            mib = rss_mib(worker.pid)
             if mib is not None:
                 rss.append((rows, mib))
         done = time.monotonic()
         cpu = cpu_seconds(worker.pid) - first_cpu
         # Stopped before the sanity counts, so they do not compete with the relay.
-        worker.terminate()
-        worker.wait(30)
+        worker.stop()
         counts = conn.execute(
             "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM form_submissions),"
             " (SELECT count(*) FROM error_log)"
@@ -371,11 +256,9 @@ def one_round(
     with run_database(stack.admin_url) as database_url:
         settings = stack.settings(round_no, database_url)
         stack.groups.append(settings.worker_app_id)
-        upgrade(database_url)
+        migrate(settings)
         ensure_topics(settings)
-        with psycopg.connect(database_url) as conn:
-            for form_id in work.forms:
-                set_import(conn, form_id, True)
+        switch_import(settings, work.forms)
         loaded = time.monotonic()
         publish_all(settings, settings.topics.leads_raw, work.records, timeout_s=300)
         print(f"round {round_no}: {leads:,} leads on {settings.topics.leads_raw}"

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import httpx
 
-from bench._processes import sandbox, sandbox_token
+from harness.children import serve_in_child
+from harness.sandboxes import preloaded_sandbox, sandbox_token
 from linkedin.restli import REFERENCE_LEAD_FIELDS
-from tests.faults.proxy import free_port
 
 ACCOUNT = "urn%3Ali%3AsponsoredAccount%3A1234567"
 # The current month is always a live version.
@@ -58,17 +58,6 @@ def _serve_static(port: int, page_file: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
-def _wait(url: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up within {timeout_s:.0f} s")
-
-
 def _query(start: int, count: int) -> str:
     return (
         f"/rest/leadFormResponses?q=owner&owner=(sponsoredAccount:{ACCOUNT})"
@@ -90,30 +79,25 @@ def _walk(client: httpx.Client, leads: int, count: int) -> float:
 
 def _measure(count: int, leads: int, runs: int) -> tuple[float, float, float, int]:
     """(cold, warm, baseline) leads/s for pages of ``count``, and the page size in bytes."""
-    static = None
     page_file = Path(tempfile.mkstemp(suffix=".json")[1])
     # A fresh sandbox per page size, so the first walk really starts with empty caches.
     try:
-        with sandbox(leads, SANDBOX_SEED, DEADLINE_S / 2) as base:
+        with preloaded_sandbox(leads, SANDBOX_SEED, DEADLINE_S / 2) as base:
             headers = HEADERS | {"Authorization": f"Bearer {sandbox_token(base)}"}
             with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
                 cold = _walk(client, leads, count)
                 warm = statistics.median(_walk(client, leads, count) for _ in range(runs))
                 page = client.get(_query(0, count)).content
             page_file.write_bytes(page)
-            static_port = free_port()
-            static = multiprocessing.get_context("spawn").Process(
-                target=_serve_static, args=(static_port, str(page_file)), daemon=True
-            )
-            static.start()
-            static_base = f"http://127.0.0.1:{static_port}"
-            _wait(f"{static_base}/rest/leadFormResponses", 60)
-            with httpx.Client(base_url=static_base, timeout=60) as client:
+            ready = "/rest/leadFormResponses"
+            with (
+                serve_in_child(
+                    _serve_static, str(page_file), ready_path=ready, timeout_s=60
+                ) as static,
+                httpx.Client(base_url=static, timeout=60) as client,
+            ):
                 baseline = statistics.median(_walk(client, leads, count) for _ in range(runs))
     finally:
-        if static is not None and static.is_alive():
-            static.terminate()
-            static.join(10)
         page_file.unlink(missing_ok=True)
     return leads / cold, leads / warm, leads / baseline, len(page)
 

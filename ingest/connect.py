@@ -21,12 +21,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from leadsync.errors import PermanentError
 from leadsync.settings import Settings
 from linkedin import InMemoryTokenStore, LinkedInClient, TokenPair
 
 
-class ConnectFailed(Exception):
-    pass
+class ConnectFailed(PermanentError):
+    """The OAuth sign-in did not complete: LinkedIn did not authorize, or sent no code."""
 
 
 def _free_port() -> int:

@@ -7,15 +7,13 @@ running it again updates names, states and versions and adds what is new.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import psycopg
 
 from leadsync.settings import Settings
 from linkedin import LinkedInClient, Owner
 from mapping.apply import auto_mappings
 from sinks.catalog import save_ad_account, save_form
 from sinks.connections import PostgresTokenStore
+from sinks.database import Database
 
 
 @dataclass
@@ -26,25 +24,24 @@ class Discovered:
     new_forms: list[int] = field(default_factory=list)
 
 
-async def discover(
-    settings: Settings, conn: psycopg.Connection[Any], connection_id: int
-) -> Discovered:
+async def discover(settings: Settings, db: Database, connection_id: int) -> Discovered:
     found = Discovered()
-    store = PostgresTokenStore(settings, connection_id)
+    store = PostgresTokenStore(settings, db, connection_id)
     async with LinkedInClient.from_settings(settings, store) as linkedin:
         owners: list[tuple[Owner, str | None]] = []
         for user in await linkedin.ad_accounts():
             account = await linkedin.ad_account(user.account)
-            save_ad_account(
-                conn,
-                connection_id,
-                user.account,
-                account.name,
-                user.role,
-                account.reference,
-                account.test,
-                account.status,
-            )
+            async with db.connection() as conn:
+                await save_ad_account(
+                    conn,
+                    connection_id,
+                    user.account,
+                    account.name,
+                    user.role,
+                    account.reference,
+                    account.test,
+                    account.status,
+                )
             found.ad_accounts.append(user.account)
             owners.append((Owner.sponsored_account(user.account), "SPONSORED"))
             if account.reference and account.reference not in found.organizations:
@@ -53,7 +50,10 @@ async def discover(
                 owners.append((Owner.organization(account.reference), None))
         for owner, lead_type in owners:
             async for form in linkedin.iter_forms(owner):
-                is_new = save_form(conn, form, owner.urn, connection_id, lead_type, auto_mappings)
+                async with db.connection() as conn:
+                    is_new = await save_form(
+                        conn, form, owner.urn, connection_id, lead_type, auto_mappings
+                    )
                 found.forms += 1
                 if is_new:
                     found.new_forms.append(form.id)

@@ -8,8 +8,9 @@ redelivered; the lead-id ledger absorbs what the first attempt already published
 Errors (drawn as the client's tree, see linkedin.errors):
 - ``ReconnectRequired``: the connection is marked expired/revoked (the form turns red) and the
   run fails with a sentence saying so;
-- ``RetriableError`` after the client's own retries: the run starts over after a pause, a
-  bounded number of times, then fails (the next tick or request tries again);
+- a retriable error (leadsync.errors) after the client's own retries: the run starts over
+  after a pause, a bounded number of times (``RUN_RETRY``), then fails (the next tick or
+  request tries again);
 - any other ``LinkedInError``: the run fails with LinkedIn's message.
 """
 
@@ -26,34 +27,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
-
 from ingest.pull_window import FormPullState, Window, next_watermark, plan_window
+from leadsync.errors import PermanentError
 from leadsync.kafka.async_publisher import AsyncPublisher
+from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
-from linkedin import (
-    LinkedInClient,
-    LinkedInError,
-    Owner,
-    Page,
-    ReconnectRequired,
-    Rejected,
-    RetriableError,
-)
+from linkedin import LinkedInClient, LinkedInError, Owner, Page, ReconnectRequired, Rejected
 from schemas.envelopes import RawLead, SyncRequest, SyncTrigger
 from schemas.events import ErrorEvent
 from schemas.linkedin import Lead, versioned_form
 from sinks import sync_runs
 from sinks.connections import PostgresTokenStore, mark_refused, reconnect_reason
+from sinks.database import Database
+from sinks.forms import PullSettings, advance_watermark, pull_settings
 
 log = logging.getLogger(__name__)
 
 ORGANIC_LEAD_TYPES = ("COMPANY", "EVENT", "ORGANIZATION_PRODUCT")
-RUN_ATTEMPTS = 3
+# A run LinkedIn keeps failing starts over twice, after 5-10 s then 10-20 s (jitter).
+RUN_RETRY = RetryPolicy(max_attempts=3, base_delay_s=10.0, max_delay_s=60.0)
 GC_THRESHOLD = 50_000  # allocations between collections during a run (CPython: 700)
 
 
-class RunRefused(Exception):
+class RunRefused(PermanentError):
     """The form cannot be pulled as it is configured; the message says why."""
 
 
@@ -83,48 +79,48 @@ class Progress:
     total: int | None = None
 
 
-def load_target(conn: psycopg.Connection[Any], form_id: int) -> Target:
-    row = conn.execute(
-        "SELECT id, import_enabled, watermark, import_enabled_at, created_on_linkedin,"
-        " owner_urn, lead_type, connection_id FROM forms WHERE id = %s",
-        (form_id,),
-    ).fetchone()
-    if row is None:
+def pull_target(form_id: int, form: PullSettings | None) -> Target:
+    """What the run pulls, or :class:`RunRefused` saying why the form cannot be pulled."""
+    if form is None:
         raise RunRefused(f"form {form_id} is not known")
-    state = FormPullState(*row[:5])
+    state = FormPullState(
+        form.form_id,
+        form.import_enabled,
+        form.watermark,
+        form.import_enabled_at,
+        form.created_on_linkedin,
+    )
     if not state.import_enabled:
         raise RunRefused(f"Import is off for form {form_id}: switch it on to pull its leads")
-    if row[5] is None or row[7] is None:
+    if form.owner_urn is None or form.connection_id is None:
         raise RunRefused(
             f"form {form_id} has no LinkedIn owner or connection: run `leadsync forms discover`"
         )
-    return Target(state, row[5], row[6], row[7])
+    return Target(state, form.owner_urn, form.lead_type, form.connection_id)
 
 
 class Puller:
-    def __init__(self, settings: Settings, publisher: AsyncPublisher) -> None:
+    def __init__(self, settings: Settings, db: Database, publisher: AsyncPublisher) -> None:
         self.settings = settings
+        self.db = db
         self.publisher = publisher
 
     async def execute(
         self, request: SyncRequest, on_progress: Callable[[Progress], None] | None = None
     ) -> None:
         """Run the request to its end, recording everything on its sync run."""
-        settings = self.settings
-        with (
-            _fewer_collections(),
-            psycopg.connect(settings.database_conninfo(), autocommit=True) as conn,
-        ):
-            # The status alone: sync_runs.get_run would also count what the run imported.
-            run = conn.execute(
-                "SELECT status FROM sync_runs WHERE id = %s", (request.run_id,)
-            ).fetchone()
-            if run is None or run[0] in ("succeeded", "failed"):
+        settings, db = self.settings, self.db
+        with _fewer_collections():
+            async with db.connection() as conn:
+                status = await sync_runs.run_status(conn, request.run_id)
+                form = await pull_settings(conn, request.form_id)
+            if status in (None, "succeeded", "failed"):
                 return  # a redelivered request whose run already ended
             try:
-                target = load_target(conn, request.form_id)
+                target = pull_target(request.form_id, form)
             except RunRefused as exc:
-                sync_runs.finish_run(conn, request.run_id, str(exc))
+                async with db.connection() as conn:
+                    await sync_runs.finish_run(conn, request.run_id, str(exc))
                 return
             window = plan_window(
                 target.state,
@@ -134,48 +130,46 @@ class Puller:
                 timedelta(minutes=settings.pull_overlap_minutes),
                 timedelta(days=settings.linkedin_retention_days),
             )
-            sync_runs.start_run(conn, request.run_id, window.start, window.end)
-            error = await self._attempts(conn, request, target, window, on_progress)
-            if error is None:
-                conn.execute(
-                    "UPDATE forms SET watermark = %s, last_synced_at = now() WHERE id = %s",
-                    (next_watermark(target.state.watermark, window), request.form_id),
-                )
-            sync_runs.finish_run(conn, request.run_id, error)
+            async with db.connection() as conn:
+                await sync_runs.start_run(conn, request.run_id, window.start, window.end)
+            error = await self._attempts(request, target, window, on_progress)
+            async with db.connection() as conn, conn.transaction():
+                if error is None:
+                    watermark = next_watermark(target.state.watermark, window)
+                    await advance_watermark(conn, request.form_id, watermark)
+                await sync_runs.finish_run(conn, request.run_id, error)
             log.info(
                 "sync run %s of form %s: %s", request.run_id, request.form_id, error or "succeeded"
             )
 
     async def _attempts(
         self,
-        conn: psycopg.Connection[Any],
         request: SyncRequest,
         target: Target,
         window: Window,
         on_progress: Callable[[Progress], None] | None,
     ) -> str | None:
-        for attempt in range(1, RUN_ATTEMPTS + 1):
-            try:
-                await self._pull(conn, request, target, window, on_progress)
-                return None
-            except ReconnectRequired:
-                return reconnect_reason(mark_refused(conn, target.connection_id))
-            except RetriableError as exc:
-                log.warning(
-                    "sync run %s: LinkedIn unavailable (%s), attempt %d of %d",
-                    request.run_id,
-                    exc,
-                    attempt,
-                    RUN_ATTEMPTS,
+        """None when the run pulled its window, else why it failed."""
+        try:
+            await RUN_RETRY.call(
+                lambda: self._pull(request, target, window, on_progress),
+                what=f"sync run {request.run_id}",
+                retry_if=lambda exc: isinstance(exc, LinkedInError) and exc.retriable,
+            )
+        except ReconnectRequired:
+            async with self.db.connection() as conn:
+                return reconnect_reason(await mark_refused(conn, target.connection_id))
+        except LinkedInError as exc:
+            if exc.retriable:
+                return (
+                    f"LinkedIn stayed unavailable after {RUN_RETRY.max_attempts} attempts;"
+                    " will retry later"
                 )
-                await asyncio.sleep(min(60.0, 5.0 * attempt))
-            except LinkedInError as exc:
-                return f"LinkedIn answered {exc.status}: {exc.message}"
-        return f"LinkedIn stayed unavailable after {RUN_ATTEMPTS} attempts; will retry later"
+            return f"LinkedIn answered {exc.status}: {exc.message}"
+        return None
 
     async def _pull(
         self,
-        conn: psycopg.Connection[Any],
         request: SyncRequest,
         target: Target,
         window: Window,
@@ -186,7 +180,7 @@ class Puller:
         progress = Progress()
         start_ms, end_ms = window.epoch_ms()
         owner = target.owner()
-        store = PostgresTokenStore(settings, target.connection_id)
+        store = PostgresTokenStore(settings, self.db, target.connection_id)
         async with LinkedInClient.from_settings(settings, store) as linkedin:
             for lead_type in target.lead_types():
                 pages = linkedin.iter_lead_pages(
@@ -204,16 +198,15 @@ class Puller:
                     async for page in pages:
                         queued.append((*self._publish_page(page, request, origin), page))
                         if len(queued) > 1:
-                            await self._settle_page(conn, request, progress, on_progress, queued)
+                            await self._settle_page(request, progress, on_progress, queued)
                     if queued:
-                        await self._settle_page(conn, request, progress, on_progress, queued)
+                        await self._settle_page(request, progress, on_progress, queued)
                 finally:
                     for acknowledged, _, _ in queued:  # the walk failed: the attempt starts over
                         acknowledged.cancel()
 
     async def _settle_page(
         self,
-        conn: psycopg.Connection[Any],
         request: SyncRequest,
         progress: Progress,
         on_progress: Callable[[Progress], None] | None,
@@ -226,9 +219,10 @@ class Puller:
         progress.pages += 1
         progress.published += published
         progress.total = page.total
-        sync_runs.record_progress(
-            conn, request.run_id, progress.pages, progress.published, progress.total
-        )
+        async with self.db.connection() as conn:
+            await sync_runs.record_progress(
+                conn, request.run_id, progress.pages, progress.published, progress.total
+            )
         if on_progress:
             on_progress(progress)
 

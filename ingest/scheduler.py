@@ -15,100 +15,77 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
-import psycopg
-from confluent_kafka import Consumer, KafkaException, Message
+from confluent_kafka import Consumer, Message
 
 from ingest.puller import Puller
 from ingest.subscriptions import ensure_subscriptions
+from ingest.sync_requests import publish_request
 from leadsync.kafka.async_publisher import AsyncPublisher
+from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
 from schemas.envelopes import SyncOptions, SyncRequest, SyncTrigger
 from sinks import sync_runs
+from sinks.database import Database
 
 log = logging.getLogger(__name__)
 
-_LEADER_LOCK_ID = 0x7363686564  # "sched"
 SUBSCRIPTION_ROUND_S = 3600.0
 
-DUE_FORMS = """
-SELECT f.id FROM forms f
-WHERE f.import_enabled AND f.periodic_sync AND f.connection_id IS NOT NULL
-  AND (f.last_synced_at IS NULL
-       OR f.last_synced_at + make_interval(hours => f.sync_interval_hours) <= now())
-  AND NOT EXISTS (SELECT 1 FROM sync_runs r
-                  WHERE r.form_id = f.id AND r.status IN ('queued', 'running'))
-ORDER BY f.id
-"""
 
-# A run queued this long ago whose request may have been lost (crash between recording the
-# run and publishing it): its request is published again; the puller ignores duplicates.
-STALE_QUEUED = (
-    "SELECT id, form_id, trigger, reimport_existing, restart_workflows, all_submissions"
-    " FROM sync_runs WHERE status = 'queued' AND requested_at < now() - interval '2 minutes'"
-)
+async def schedule_forever(settings: Settings, db: Database, publisher: AsyncPublisher) -> None:
+    """Lead, then schedule every tick; PostgreSQL or Kafka away pauses it (and a lost
+    session hands the leadership to another scheduler), never ends it."""
+    policy = RetryPolicy(max_attempts=None, base_delay_s=1.0, max_delay_s=10.0)
+    await policy.call(
+        lambda: _lead_and_schedule(settings, db, publisher),
+        what="scheduler paused",
+        fresh_after_s=60.0,
+    )
 
 
-async def request_run(
-    settings: Settings,
-    publisher: AsyncPublisher,
-    run_id: Any,
-    form_id: int,
-    trigger: SyncTrigger,
-    options: SyncOptions,
-) -> None:
-    request = SyncRequest(run_id=run_id, form_id=form_id, trigger=trigger, options=options)
-    await publisher.publish(settings.topics.sync_requests, request.key(), request.to_record())
-
-
-async def schedule_forever(settings: Settings, publisher: AsyncPublisher) -> None:
-    while True:
-        try:
-            with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
-                while not _try_lead(conn):  # noqa: ASYNC110 - polls PostgreSQL
-                    await asyncio.sleep(settings.scheduler_tick_s)
-                log.info("this scheduler is the leader")
-                subscribed: set[tuple[str, str]] = set()
+async def _lead_and_schedule(settings: Settings, db: Database, publisher: AsyncPublisher) -> None:
+    # Leadership is a session lock: on a connection of its own, lost with it.
+    async with db.dedicated() as session:
+        while not await sync_runs.try_lead_scheduling(session):  # noqa: ASYNC110 - polls PostgreSQL
+            await asyncio.sleep(settings.scheduler_tick_s)
+        log.info("this scheduler is the leader")
+        subscribed: set[tuple[str, str]] = set()
+        round_started = time.monotonic()
+        while True:
+            await _tick(settings, db, publisher)
+            # A form switched on since the last tick gets its push subscription; every hour
+            # all owners are checked again (and failures retried).
+            if time.monotonic() - round_started > SUBSCRIPTION_ROUND_S:
+                subscribed.clear()
                 round_started = time.monotonic()
-                while True:
-                    await _tick(conn, settings, publisher)
-                    # A form switched on since the last tick gets its push subscription;
-                    # every hour all owners are checked again (and failures retried).
-                    if time.monotonic() - round_started > SUBSCRIPTION_ROUND_S:
-                        subscribed.clear()
-                        round_started = time.monotonic()
-                    await ensure_subscriptions(settings, conn, subscribed)
-                    await asyncio.sleep(settings.scheduler_tick_s)
-        except (psycopg.OperationalError, KafkaException) as exc:
-            log.warning("scheduler paused (%s); retrying", exc)
-            await asyncio.sleep(min(settings.scheduler_tick_s, 10.0))
+            await ensure_subscriptions(settings, db, subscribed)
+            await asyncio.sleep(settings.scheduler_tick_s)
 
 
-def _try_lead(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LEADER_LOCK_ID,)).fetchone()
-    return bool(row and row[0])
-
-
-async def _tick(
-    conn: psycopg.Connection[Any], settings: Settings, publisher: AsyncPublisher
-) -> None:
-    for (form_id,) in conn.execute(DUE_FORMS).fetchall():
+async def _tick(settings: Settings, db: Database, publisher: AsyncPublisher) -> None:
+    async with db.connection() as conn:
+        due = await sync_runs.forms_due(conn)
+    for form_id in due:
         try:
-            run_id = sync_runs.create_run(conn, form_id, SyncTrigger.SCHEDULE, SyncOptions())
+            async with db.connection() as conn:
+                run_id = await sync_runs.create_run(
+                    conn, form_id, SyncTrigger.SCHEDULE, SyncOptions()
+                )
         except sync_runs.RunAlreadyActive:
             continue
-        await request_run(settings, publisher, run_id, form_id, SyncTrigger.SCHEDULE, SyncOptions())
-        log.info("scheduled sync run %s for form %s", run_id, form_id)
-    for run_id, form_id, trigger, reimport, restart, all_submissions in conn.execute(
-        STALE_QUEUED
-    ).fetchall():
-        options = SyncOptions(
-            reimport_existing=reimport,
-            restart_workflows=restart,
-            all_submissions=all_submissions,
+        request = SyncRequest(
+            run_id=run_id, form_id=form_id, trigger=SyncTrigger.SCHEDULE, options=SyncOptions()
         )
-        await request_run(settings, publisher, run_id, form_id, SyncTrigger(trigger), options)
+        await publish_request(settings, publisher, request)
+        log.info("scheduled sync run %s for form %s", run_id, form_id)
+    async with db.connection() as conn:
+        stale = await sync_runs.stale_queued_runs(conn)
+    for run in stale:
+        request = SyncRequest(
+            run_id=run.run_id, form_id=run.form_id, trigger=run.trigger, options=run.options
+        )
+        await publish_request(settings, publisher, request)
 
 
 async def pull_forever(settings: Settings, puller: Puller) -> None:
@@ -142,10 +119,11 @@ async def pull_forever(settings: Settings, puller: Puller) -> None:
 
 async def run_scheduler(settings: Settings) -> None:
     publisher = AsyncPublisher(settings)
-    try:
-        await asyncio.gather(
-            schedule_forever(settings, publisher),
-            pull_forever(settings, Puller(settings, publisher)),
-        )
-    finally:
-        publisher.close()
+    async with Database.from_settings(settings) as db:
+        try:
+            await asyncio.gather(
+                schedule_forever(settings, db, publisher),
+                pull_forever(settings, Puller(settings, db, publisher)),
+            )
+        finally:
+            publisher.close()

@@ -11,23 +11,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
-
-import psycopg
 
 from ingest.puller import lead_types_of
 from leadsync.settings import Settings
 from linkedin import LinkedInClient, LinkedInError, Owner
 from sinks.connections import PostgresTokenStore
+from sinks.database import Database
+from sinks.forms import owners_to_subscribe
 
 log = logging.getLogger(__name__)
-
-OWNERS_TO_SUBSCRIBE = """
-SELECT DISTINCT f.owner_urn, f.connection_id FROM forms f
-JOIN linkedin_connections c ON c.id = f.connection_id AND c.status = 'active'
-WHERE f.import_enabled AND f.owner_urn IS NOT NULL AND f.id = coalesce(%(form)s, f.id)
-ORDER BY 1
-"""
 
 
 @dataclass
@@ -37,23 +29,20 @@ class SubscribeResult:
     failed: list[str] = field(default_factory=list)
 
 
-def owners_to_subscribe(
-    conn: psycopg.Connection[Any], form_id: int | None = None
-) -> list[tuple[str, int]]:
-    """(owner URN, connection id) of every enabled form, or of the one form if it is."""
-    rows = conn.execute(OWNERS_TO_SUBSCRIBE, {"form": form_id}).fetchall()
-    return [(owner_urn, connection_id) for owner_urn, connection_id in rows]
-
-
 async def ensure_subscriptions(
-    settings: Settings, conn: psycopg.Connection[Any], done: set[tuple[str, str]] | None = None
+    settings: Settings, db: Database, done: set[tuple[str, str]] | None = None
 ) -> SubscribeResult:
     """Subscribe every owner of an enabled form; ``done`` skips pairs already tried."""
-    return await subscribe_owners(settings, owners_to_subscribe(conn), done)
+    async with db.connection() as conn:
+        owners = await owners_to_subscribe(conn)
+    return await subscribe_owners(settings, db, owners, done)
 
 
 async def subscribe_owners(
-    settings: Settings, owners: list[tuple[str, int]], done: set[tuple[str, str]] | None = None
+    settings: Settings,
+    db: Database,
+    owners: list[tuple[str, int]],
+    done: set[tuple[str, str]] | None = None,
 ) -> SubscribeResult:
     """Subscribe these owners, through their connections; ``done`` skips pairs already
     tried."""
@@ -67,7 +56,7 @@ async def subscribe_owners(
         ]
         if not pending:
             continue  # every tick but the first of a round: no client (and TLS setup) at all
-        store = PostgresTokenStore(settings, connection_id)
+        store = PostgresTokenStore(settings, db, connection_id)
         async with LinkedInClient.from_settings(settings, store) as linkedin:
             for lead_type in pending:
                 label = f"{owner_urn} {lead_type}"

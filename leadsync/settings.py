@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from leadsync.errors import PermanentError
+
 # The local stack (stack/*.sh) listens on these; they are off the usual ports so that a
 # Kafka or PostgreSQL the user already runs is never touched.
 LOCAL_KAFKA = "127.0.0.1:29092"
@@ -44,7 +46,7 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 _REQUIRED_SECRETS = ("linkedin_client_id", "linkedin_client_secret", "admin_token", "token_key")
 
 
-class ConfigurationError(Exception):
+class ConfigurationError(PermanentError):
     """A setting is missing or malformed; the message names every offending variable."""
 
 

@@ -9,9 +9,10 @@ Usage::
             print(lead.id, lead.submitted_at)
         await linkedin.subscribe("https://example.com/linkedin/webhook", owner, "SPONSORED")
 
-Errors are one tree rooted at :class:`LinkedInError` (drawn in :mod:`.errors`): catch
-:class:`RetriableError` to try again later, :class:`ReconnectRequired` to ask the member to
-sign in again. Tokens and the client secret never appear in a URL, a log line or an error.
+Errors are one tree rooted at :class:`LinkedInError` (drawn in :mod:`.errors`), within
+leadsync's: catch :class:`leadsync.errors.RetriableError` to try again later,
+:class:`ReconnectRequired` to ask the member to sign in again. Tokens and the client secret
+never appear in a URL, a log line or an error.
 """
 
 from linkedin.client import LinkedInClient
@@ -22,9 +23,7 @@ from linkedin.errors import (
     LinkedInError,
     MalformedResponse,
     NotFound,
-    PermanentError,
     ReconnectRequired,
-    RetriableError,
     ServerError,
     Throttled,
     Unauthorized,
@@ -39,7 +38,6 @@ from linkedin.models import (
     Subscribed,
 )
 from linkedin.oauth import DEFAULT_SCOPES, OAuthClient
-from linkedin.pacing import RetryPolicy
 from linkedin.paging import Page, Rejected, time_windows
 from linkedin.restli import LEAD_FIELDS, LeadType, Owner
 from linkedin.tokens import InMemoryTokenStore, TokenStore
@@ -63,11 +61,8 @@ __all__ = [
     "OAuthClient",
     "Owner",
     "Page",
-    "PermanentError",
     "ReconnectRequired",
     "Rejected",
-    "RetriableError",
-    "RetryPolicy",
     "ServerError",
     "Subscribed",
     "SystemClock",

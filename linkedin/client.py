@@ -15,6 +15,7 @@ from typing import Any, Self
 import httpx
 from pydantic import SecretStr
 
+from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
 from linkedin import restli
 from linkedin.clock import Clock, SystemClock
@@ -26,7 +27,7 @@ from linkedin.models import (
     Subscribed,
 )
 from linkedin.oauth import OAuthClient
-from linkedin.pacing import RateLimiter, RetryPolicy
+from linkedin.pacing import RateLimiter
 from linkedin.paging import Page, elements
 from linkedin.restli import LEAD_FIELDS, LeadType, Owner
 from linkedin.sending import Sender

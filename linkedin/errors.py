@@ -3,11 +3,12 @@
 ::
 
     LinkedInError                 status, service_error_code, message (LinkedIn's own words)
-    ├── RetriableError            wait and try again; the client already did, with backoff
-    │   ├── Throttled             429; retry_after_s when LinkedIn sent Retry-After
+    │                             and retry_after_s when LinkedIn sent Retry-After
+    ├── and leadsync.errors.RetriableError: wait and try again (the client already did)
+    │   ├── Throttled             429
     │   ├── ServerError           500, 502, 503, 504
     │   └── Unavailable           no HTTP answer at all: connection refused, reset, timeout
-    └── PermanentError            the same call will fail the same way
+    └── and leadsync.errors.PermanentError: the same call will fail the same way
         ├── BadRequest            400; with Rest.li this is most often the query encoding
         ├── Unauthorized          401 that a token refresh did not cure
         │   └── ReconnectRequired the connection is revoked or expired: the member reconnects
@@ -16,6 +17,9 @@
         ├── VersionSunset         426; the LinkedIn-Version setting is past its life
         ├── UnexpectedStatus      any other non-2xx answer (501, 409, 3xx...)
         └── MalformedResponse     2xx whose body is not what the API documents
+
+Every class is a :class:`leadsync.errors.LeadsyncError`, retriable or permanent, so the one
+retry mechanism (:mod:`leadsync.retry`) and every caller read them like any other failure.
 
 Messages are built from the method, the path and LinkedIn's ``message``; tokens and the
 client secret never reach them (the client scrubs LinkedIn's text of any secret it knows,
@@ -29,13 +33,13 @@ from typing import Any
 
 import httpx
 
+from leadsync.errors import LeadsyncError, PermanentError, RetriableError
+
 REDACTED = "[redacted]"
 
 
-class LinkedInError(Exception):
+class LinkedInError(LeadsyncError):
     """A LinkedIn call failed. ``retriable`` says whether trying again later can help."""
-
-    retriable: bool = False
 
     def __init__(
         self,
@@ -44,8 +48,10 @@ class LinkedInError(Exception):
         status: int | None = None,
         service_error_code: int | None = None,
         message: str | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         self.status = status
+        self.retry_after_s = retry_after_s
         self.service_error_code = service_error_code
         self.message = message
         details = [summary]
@@ -56,34 +62,28 @@ class LinkedInError(Exception):
         text = "; ".join(details)
         super().__init__(f"{text}: {message}" if message else text)
 
-
-class RetriableError(LinkedInError):
-    retriable = True
-
-
-class Throttled(RetriableError):
-    def __init__(self, summary: str, *, retry_after_s: float | None = None, **kw: Any) -> None:
-        super().__init__(summary, **kw)
-        self.retry_after_s = retry_after_s
+    @property
+    def retriable(self) -> bool:
+        return isinstance(self, RetriableError)
 
 
-class ServerError(RetriableError):
+class Throttled(LinkedInError, RetriableError):
     pass
 
 
-class Unavailable(RetriableError):
+class ServerError(LinkedInError, RetriableError):
     pass
 
 
-class PermanentError(LinkedInError):
+class Unavailable(LinkedInError, RetriableError):
     pass
 
 
-class BadRequest(PermanentError):
+class BadRequest(LinkedInError, PermanentError):
     pass
 
 
-class Unauthorized(PermanentError):
+class Unauthorized(LinkedInError, PermanentError):
     pass
 
 
@@ -91,23 +91,23 @@ class ReconnectRequired(Unauthorized):
     pass
 
 
-class Forbidden(PermanentError):
+class Forbidden(LinkedInError, PermanentError):
     pass
 
 
-class NotFound(PermanentError):
+class NotFound(LinkedInError, PermanentError):
     pass
 
 
-class VersionSunset(PermanentError):
+class VersionSunset(LinkedInError, PermanentError):
     pass
 
 
-class UnexpectedStatus(PermanentError):
+class UnexpectedStatus(LinkedInError, PermanentError):
     pass
 
 
-class MalformedResponse(PermanentError):
+class MalformedResponse(LinkedInError, PermanentError):
     pass
 
 
@@ -158,9 +158,8 @@ def error_from_response(
         "status": status,
         "service_error_code": code if isinstance(code, int) else None,
         "message": redact(message, secrets) if isinstance(message, str) else None,
+        "retry_after_s": retry_after_s,
     }
-    if cls is Throttled:
-        return Throttled(summary, retry_after_s=retry_after_s, **kwargs)
     return cls(summary, **kwargs)
 
 

@@ -1,47 +1,18 @@
-"""How often and how fast the client calls LinkedIn: retry delays and a client-side pace.
+"""How fast the client calls LinkedIn: the statuses worth a retry, ``Retry-After``, and a
+client-side pace. The waiting itself is :class:`leadsync.retry.RetryPolicy`'s.
 
-LinkedIn documents no ``Retry-After`` on 429, so delays grow exponentially with full jitter
-(so that many workers throttled at once do not come back in step); when the header is
-present it wins. A ``Retry-After`` longer than ``max_retry_after_s`` is not slept through:
-LinkedIn's quotas are daily, and a worker parked for hours helps nobody, so the call fails
-with ``Throttled`` carrying the delay and the caller reschedules.
+LinkedIn documents no ``Retry-After`` on 429, so delays grow exponentially with jitter; when
+the header is present it wins (up to the policy's ``max_retry_after_s``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import random
-from dataclasses import dataclass, field
 
 from linkedin.clock import Clock
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """``max_attempts`` counts the first try: 5 means one call and up to four retries."""
-
-    max_attempts: int = 5
-    base_delay_s: float = 1.0
-    max_delay_s: float = 60.0
-    max_retry_after_s: float = 300.0
-    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if self.base_delay_s < 0 or self.max_delay_s < 0 or self.max_retry_after_s < 0:
-            raise ValueError("delays cannot be negative")
-
-    def delay_s(self, attempt: int, retry_after_s: float | None = None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        if retry_after_s is not None:
-            return retry_after_s
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
-        # Half fixed, half random: never hammers back at once, never waits beyond the cap.
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

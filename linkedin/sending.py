@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
+from leadsync.retry import RetryPolicy
 from linkedin.clock import Clock
-from linkedin.errors import Unavailable, error_from_response
-from linkedin.pacing import RETRY_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
+from linkedin.errors import LinkedInError, Unavailable, error_from_response
+from linkedin.pacing import RETRY_STATUSES, RateLimiter, parse_retry_after
 
 log = logging.getLogger("linkedin")
 
@@ -51,32 +52,58 @@ class Sender:
     ) -> httpx.Response:
         """``build`` is called per attempt, so a refreshed token or a fresh body is used."""
         secrets = [*secrets, *(self.secret_source() if self.secret_source else ())]
-        attempt = 0
-        while True:
-            attempt += 1
+        sent: list[httpx.Request] = []
+
+        async def attempt() -> httpx.Response:
             request = build()
+            sent.append(request)
             if self.limiter is not None:
                 await self.limiter.wait()
             response = await self._exchange(request)
             if not isinstance(response, httpx.Response):
-                failure = response
                 # Only the exception's type is kept: its text and its context (kept alive by
                 # ``raise from``) are httpx's, and nothing guarantees what they carry.
-                retriable = idempotent or issubclass(failure, _NOT_SENT)
-                if not retriable or attempt >= self.policy.max_attempts:
-                    raise Unavailable(
-                        f"LinkedIn unreachable ({request.method} {request.url.path}): "
-                        f"{failure.__name__}"
-                    )
-                await self._pause(request, attempt, failure.__name__, None)
-                continue
+                raise _Unsent(
+                    f"LinkedIn unreachable ({request.method} {request.url.path}): "
+                    f"{response.__name__}",
+                    not_sent=issubclass(response, _NOT_SENT),
+                )
             if response.is_success:
                 return response
             retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock.time())
-            error = error_from_response(response, secrets=secrets, retry_after_s=retry_after)
-            if not self._should_retry(response.status_code, idempotent, attempt, retry_after):
-                raise error
-            await self._pause(request, attempt, str(response.status_code), retry_after)
+            raise error_from_response(response, secrets=secrets, retry_after_s=retry_after)
+
+        def worth_retrying(exc: BaseException) -> bool:
+            if isinstance(exc, _Unsent):
+                return idempotent or exc.not_sent
+            if isinstance(exc, LinkedInError) and exc.status in RETRY_STATUSES:
+                return idempotent or exc.status == 429
+            return False
+
+        def log_retry(exc: BaseException, attempt: int, delay: float) -> None:
+            request = sent[-1]
+            status = getattr(exc, "status", None)
+            log.warning(
+                "LinkedIn %s %s: %s on attempt %d/%s; retrying in %.2fs%s",
+                request.method,
+                request.url.path,
+                status if status is not None else exc.args[0].rsplit(": ", 1)[-1],
+                attempt,
+                self.policy.max_attempts,
+                delay,
+                " (Retry-After)" if getattr(exc, "retry_after_s", None) is not None else "",
+            )
+
+        try:
+            return await self.policy.call(
+                attempt,
+                what="LinkedIn call",
+                retry_if=worth_retrying,
+                on_retry=log_retry,
+                sleep=self.clock.sleep,
+            )
+        except _Unsent as exc:
+            raise Unavailable(str(exc)) from None
 
     async def _exchange(
         self, request: httpx.Request
@@ -88,27 +115,10 @@ class Sender:
             return type(exc)
         return response
 
-    def _should_retry(
-        self, status: int, idempotent: bool, attempt: int, retry_after: float | None
-    ) -> bool:
-        if status not in RETRY_STATUSES or attempt >= self.policy.max_attempts:
-            return False
-        if not idempotent and status != 429:
-            return False
-        return retry_after is None or retry_after <= self.policy.max_retry_after_s
 
-    async def _pause(
-        self, request: httpx.Request, attempt: int, reason: str, retry_after: float | None
-    ) -> None:
-        delay = self.policy.delay_s(attempt, retry_after)
-        log.warning(
-            "LinkedIn %s %s: %s on attempt %d/%d; retrying in %.2fs%s",
-            request.method,
-            request.url.path,
-            reason,
-            attempt,
-            self.policy.max_attempts,
-            delay,
-            " (Retry-After)" if retry_after is not None else "",
-        )
-        await self.clock.sleep(delay)
+class _Unsent(Unavailable):
+    """No HTTP answer came back; ``not_sent`` when the request never left."""
+
+    def __init__(self, summary: str, *, not_sent: bool) -> None:
+        super().__init__(summary)
+        self.not_sent = not_sent

@@ -3,7 +3,7 @@
 Exception tree (nothing here is retriable: the same lead with the same configuration fails
 the same way, so it becomes an error-log row and processing continues)::
 
-    Exception
+    leadsync.errors.PermanentError
     ├── MappingError(code, message, field)
     └── ValueRejected(reason)   internal to coercion: becomes MappingError("invalid_value")
 
@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from leadsync.errors import PermanentError
+
 IDENTITY_NOT_MAPPED = "identity_not_mapped"
 IDENTITY_MISSING = "identity_missing"
 INVALID_VALUE = "invalid_value"
@@ -44,7 +46,7 @@ DUPLICATE_SOURCE = "duplicate_source"
 DUPLICATE_TARGET = "duplicate_target"
 
 
-class MappingError(Exception):
+class MappingError(PermanentError):
     """A lead that cannot become a contact as configured; never retriable.
 
     ``code`` is stable (it is counted and shown in the error log), ``field`` names the
@@ -61,7 +63,7 @@ class MappingError(Exception):
         return f"MappingError({self.code!r}, {self.message!r}, {self.field!r})"
 
 
-class ValueRejected(Exception):
+class ValueRejected(PermanentError):
     """A parser's refusal; ``reason`` never quotes the value, so it can reach the error log.
 
     The parsers (:mod:`mapping.numbers`, :mod:`mapping.dates`, :mod:`mapping.contact_points`)

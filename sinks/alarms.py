@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncConnection, Connection
+from psycopg import AsyncConnection
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,13 @@ async def active_alarm(conn: AsyncConnection[Any]) -> Alarm | None:
     return Alarm(*row) if row else None
 
 
-def clear_alarm(conn: Connection[Any], cleared_by: str) -> Alarm | None:
+async def clear_alarm(conn: AsyncConnection[Any], cleared_by: str) -> Alarm | None:
     """Clear the active alarm (operator action); returns it, or None when none was active."""
-    row = conn.execute(
-        "UPDATE pipeline_alarms SET cleared_at = now(), cleared_by = %s"
-        " WHERE cleared_at IS NULL RETURNING id, raised_at, reason",
-        (cleared_by,),
+    row = await (
+        await conn.execute(
+            "UPDATE pipeline_alarms SET cleared_at = now(), cleared_by = %s"
+            " WHERE cleared_at IS NULL RETURNING id, raised_at, reason",
+            (cleared_by,),
+        )
     ).fetchone()
     return Alarm(*row) if row else None

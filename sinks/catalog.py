@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
+from psycopg import AsyncConnection
 
 from schemas.linkedin import LeadForm
 from sinks.forms import AutoMapper, version_content
 
 
-def save_ad_account(
-    conn: psycopg.Connection[Any],
+async def save_ad_account(
+    conn: AsyncConnection[Any],
     connection_id: int,
     urn: str,
     name: str | None,
@@ -25,7 +25,7 @@ def save_ad_account(
     test: bool,
     status: str | None,
 ) -> None:
-    conn.execute(
+    await conn.execute(
         "INSERT INTO ad_accounts (urn, connection_id, name, role, organization_urn, test, status)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (urn) DO UPDATE SET connection_id = excluded.connection_id,"
@@ -36,8 +36,8 @@ def save_ad_account(
     )
 
 
-def save_form(
-    conn: psycopg.Connection[Any],
+async def save_form(
+    conn: AsyncConnection[Any],
     form: LeadForm,
     owner_urn: str,
     connection_id: int,
@@ -51,32 +51,34 @@ def save_form(
         datetime.fromtimestamp(created / 1000, UTC) if isinstance(created, int | float) else None
     )
     questions = form.content.typed_questions() if form.content else []
-    with conn.transaction():
-        row = conn.execute(
-            "INSERT INTO forms (id, name, owner_urn, state, locale, created_on_linkedin,"
-            " connection_id, lead_type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-            "  owner_urn = excluded.owner_urn, state = excluded.state,"
-            "  locale = excluded.locale, created_on_linkedin = excluded.created_on_linkedin,"
-            "  connection_id = excluded.connection_id,"
-            "  lead_type = coalesce(excluded.lead_type, forms.lead_type), updated_at = now()"
-            " RETURNING (xmax = 0)",
-            (
-                form.id,
-                form.name,
-                owner_urn,
-                extra.get("state"),
-                form.locale(),
-                created_at,
-                connection_id,
-                lead_type,
-            ),
+    async with conn.transaction():
+        row = await (
+            await conn.execute(
+                "INSERT INTO forms (id, name, owner_urn, state, locale, created_on_linkedin,"
+                " connection_id, lead_type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                "  owner_urn = excluded.owner_urn, state = excluded.state,"
+                "  locale = excluded.locale, created_on_linkedin = excluded.created_on_linkedin,"
+                "  connection_id = excluded.connection_id,"
+                "  lead_type = coalesce(excluded.lead_type, forms.lead_type), updated_at = now()"
+                " RETURNING (xmax = 0)",
+                (
+                    form.id,
+                    form.name,
+                    owner_urn,
+                    extra.get("state"),
+                    form.locale(),
+                    created_at,
+                    connection_id,
+                    lead_type,
+                ),
+            )
         ).fetchone()
-        conn.execute(
+        await conn.execute(
             "INSERT INTO form_counters (form_id) VALUES (%s) ON CONFLICT DO NOTHING", (form.id,)
         )
         if form.version_id is not None:
-            conn.execute(
+            await conn.execute(
                 "INSERT INTO form_versions (form_id, version_id, questions, consents,"
                 " hidden_fields) VALUES (%s, %s, %s, %s, %s)"
                 " ON CONFLICT (form_id, version_id) DO UPDATE SET questions = excluded.questions,"
@@ -84,7 +86,7 @@ def save_form(
                 (form.id, form.version_id, *version_content(form)),
             )
         for mapping in auto_map(questions):
-            conn.execute(
+            await conn.execute(
                 "INSERT INTO field_mappings (form_id, source_kind, source_key, field_key,"
                 " automatic) VALUES (%s, %s, %s, %s, true) ON CONFLICT DO NOTHING",
                 (form.id, mapping.source_kind, mapping.source_key, mapping.field_key),

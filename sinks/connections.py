@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 from cryptography.fernet import Fernet, InvalidToken
+from psycopg import AsyncConnection
 from pydantic import SecretStr
 
+from leadsync.errors import PermanentError
 from leadsync.settings import Settings
 from schemas.tokens import TokenPair
+from sinks.database import Database
 
 
-class TokenKeyMismatch(Exception):
+class TokenKeyMismatch(PermanentError):
     """The stored tokens were encrypted under another LEADSYNC_TOKEN_KEY."""
 
 
@@ -60,15 +62,15 @@ class TokenCipher:
             ) from None
 
 
-def save_connection(
-    conn: psycopg.Connection[Any],
+async def save_connection(
+    conn: AsyncConnection[Any],
     cipher: TokenCipher,
     tokens: TokenPair,
     member_urn: str | None = None,
     member_name: str | None = None,
 ) -> int:
     """Store a freshly connected member's tokens (replacing that member's old ones)."""
-    row = conn.execute(
+    cur = await conn.execute(
         "INSERT INTO linkedin_connections (member_urn, member_name, access_token,"
         " access_expires_at, refresh_token, refresh_expires_at, scope)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -87,16 +89,17 @@ def save_connection(
             _time(tokens.refresh_expires_at),
             tokens.scope,
         ),
-    ).fetchone()
+    )
+    row = await cur.fetchone()
     assert row is not None
     connection_id: int = row[0]
     return connection_id
 
 
-def mark_connection(
-    conn: psycopg.Connection[Any], connection_id: int, status: str, reason: str
+async def mark_connection(
+    conn: AsyncConnection[Any], connection_id: int, status: str, reason: str
 ) -> None:
-    conn.execute(
+    await conn.execute(
         "UPDATE linkedin_connections SET status = %s, status_reason = %s, updated_at = now()"
         " WHERE id = %s",
         (status, reason, connection_id),
@@ -110,38 +113,39 @@ def reconnect_reason(status: str) -> str:
     )
 
 
-def mark_refused(conn: psycopg.Connection[Any], connection_id: int) -> str:
+async def mark_refused(conn: AsyncConnection[Any], connection_id: int) -> str:
     """Mark a connection whose tokens LinkedIn refused, and return its status: "expired"
     when the stored tokens had run out, else "revoked" (LinkedIn's refresh error does not
     say which)."""
-    row = conn.execute(
+    cur = await conn.execute(
         "SELECT coalesce(refresh_expires_at, access_expires_at) <= now()"
         " FROM linkedin_connections WHERE id = %s",
         (connection_id,),
-    ).fetchone()
+    )
+    row = await cur.fetchone()
     status = "expired" if row and row[0] else "revoked"
-    mark_connection(conn, connection_id, status, reconnect_reason(status))
+    await mark_connection(conn, connection_id, status, reconnect_reason(status))
     return status
 
 
-def connections(conn: psycopg.Connection[Any]) -> list[Connection]:
-    rows = conn.execute(
+async def connections(conn: AsyncConnection[Any]) -> list[Connection]:
+    cur = await conn.execute(
         "SELECT id, member_urn, member_name, status, status_reason FROM linkedin_connections"
         " ORDER BY id"
-    ).fetchall()
-    return [Connection(*row) for row in rows]
+    )
+    return [Connection(*row) for row in await cur.fetchall()]
 
 
 class PostgresTokenStore:
     """The client's token store for one connection (see linkedin.TokenStore)."""
 
-    def __init__(self, settings: Settings, connection_id: int) -> None:
-        self._conninfo = settings.database_conninfo()
+    def __init__(self, settings: Settings, db: Database, connection_id: int) -> None:
+        self._db = db
         self._cipher = TokenCipher(settings)
         self.connection_id = connection_id
 
     async def load(self) -> TokenPair | None:
-        async with await psycopg.AsyncConnection.connect(self._conninfo) as conn:
+        async with self._db.connection() as conn:
             cur = await conn.execute(
                 "SELECT access_token, access_expires_at, refresh_token, refresh_expires_at,"
                 " scope FROM linkedin_connections WHERE id = %s AND status = 'active'",
@@ -161,7 +165,7 @@ class PostgresTokenStore:
         )
 
     async def save(self, tokens: TokenPair) -> None:
-        async with await psycopg.AsyncConnection.connect(self._conninfo) as conn:
+        async with self._db.connection() as conn:
             await conn.execute(
                 "UPDATE linkedin_connections SET access_token = %s, access_expires_at = %s,"
                 " refresh_token = %s, refresh_expires_at = %s, scope = %s, updated_at = now()"
@@ -175,3 +179,28 @@ class PostgresTokenStore:
                     self.connection_id,
                 ),
             )
+
+
+# The owner's own active connection, else any active one; failing both, the owner's (or any)
+# unusable connection, so that the error says why: revoked or expired, not "none".
+_CONNECTION_FOR_OWNER = """
+SELECT id, status FROM (
+    SELECT c.id, c.status, 0 AS rank
+    FROM ad_accounts a JOIN linkedin_connections c ON c.id = a.connection_id
+    WHERE a.urn = %(owner)s OR a.organization_urn = %(owner)s
+    UNION ALL
+    SELECT id, status, 1 FROM linkedin_connections
+) AS candidates
+ORDER BY status <> 'active', rank, id
+LIMIT 1
+"""
+
+
+async def connection_for_owner(
+    conn: AsyncConnection[Any], owner_urn: str | None
+) -> tuple[int, str] | None:
+    """The connection that fetches an owner's leads, with its status; None when there is no
+    connection at all."""
+    cur = await conn.execute(_CONNECTION_FOR_OWNER, {"owner": owner_urn or ""})
+    row = await cur.fetchone()
+    return (row[0], row[1]) if row else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import AsyncConnection, Connection
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from sinks.forms import set_import
@@ -54,8 +54,8 @@ async def form_exists(conn: AsyncConnection[Any], form_id: int) -> bool:
     return await cur.fetchone() is not None
 
 
-def update_form_settings(
-    conn: Connection[Any],
+async def update_form_settings(
+    conn: AsyncConnection[Any],
     form_id: int,
     *,
     import_enabled: bool | None = None,
@@ -64,17 +64,19 @@ def update_form_settings(
 ) -> bool:
     """Change what is given (``None``: leave as is); :class:`UnknownForm` if there is no form.
     Whether this switched Import on (it was off)."""
-    with conn.transaction():
+    async with conn.transaction():
         # Locked so a concurrent change cannot interleave with the watermark's start.
-        found = conn.execute(
-            "SELECT import_enabled FROM forms WHERE id = %s FOR UPDATE", (form_id,)
+        found = await (
+            await conn.execute(
+                "SELECT import_enabled FROM forms WHERE id = %s FOR UPDATE", (form_id,)
+            )
         ).fetchone()
         if found is None:
             raise UnknownForm(form_id)
         if import_enabled is not None:
-            set_import(conn, form_id, import_enabled)
+            await set_import(conn, form_id, import_enabled)
         if periodic_sync is not None or sync_interval_hours is not None:
-            conn.execute(
+            await conn.execute(
                 "UPDATE forms SET periodic_sync = coalesce(%s, periodic_sync),"
                 " sync_interval_hours = coalesce(%s, sync_interval_hours), updated_at = now()"
                 " WHERE id = %s",

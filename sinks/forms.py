@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncConnection, Connection
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -210,33 +211,87 @@ async def load_contact_fields(conn: AsyncConnection[Any]) -> dict[str, ContactFi
     }
 
 
-def set_import(conn: Connection[Any], form_id: int, enabled: bool) -> dict[str, Any]:
+async def set_import(conn: AsyncConnection[Any], form_id: int, enabled: bool) -> dict[str, Any]:
     """Switch a form's Import on or off (registering the form by id if it is new).
 
     The first time Import goes on, the form's watermark starts there: the scheduled pull
     covers what comes after, older leads come in through a manual import.
     """
-    with conn.transaction():
-        conn.execute("INSERT INTO forms (id) VALUES (%s) ON CONFLICT DO NOTHING", (form_id,))
-        conn.execute(
+    async with conn.transaction():
+        await conn.execute("INSERT INTO forms (id) VALUES (%s) ON CONFLICT DO NOTHING", (form_id,))
+        await conn.execute(
             "INSERT INTO form_counters (form_id) VALUES (%s) ON CONFLICT DO NOTHING", (form_id,)
         )
-        row = conn.execute(
-            "UPDATE forms SET import_enabled = %(on)s, updated_at = now(),"
-            "  import_enabled_at = CASE WHEN %(on)s AND NOT import_enabled THEN now()"
-            "                           ELSE import_enabled_at END,"
-            "  watermark = CASE WHEN %(on)s THEN coalesce(watermark, now()) ELSE watermark END"
-            " WHERE id = %(id)s RETURNING id, name, import_enabled, watermark",
-            {"on": enabled, "id": form_id},
+        row = await (
+            await conn.execute(
+                "UPDATE forms SET import_enabled = %(on)s, updated_at = now(),"
+                "  import_enabled_at = CASE WHEN %(on)s AND NOT import_enabled THEN now()"
+                "                           ELSE import_enabled_at END,"
+                "  watermark = CASE WHEN %(on)s THEN coalesce(watermark, now()) ELSE watermark END"
+                " WHERE id = %(id)s RETURNING id, name, import_enabled, watermark",
+                {"on": enabled, "id": form_id},
+            )
         ).fetchone()
     assert row is not None
     return dict(zip(("id", "name", "import_enabled", "watermark"), row, strict=True))
 
 
-def list_forms(conn: Connection[Any]) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT f.id, f.name, f.import_enabled, f.periodic_sync, f.sync_interval_hours,"
-            "       c.imported, c.updated, c.errors, c.skipped"
-            " FROM forms f LEFT JOIN form_counters c ON c.form_id = f.id ORDER BY f.id"
+async def list_forms(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        return await (
+            await cur.execute(
+                "SELECT f.id, f.name, f.import_enabled, f.periodic_sync, f.sync_interval_hours,"
+                "       c.imported, c.updated, c.errors, c.skipped"
+                " FROM forms f LEFT JOIN form_counters c ON c.form_id = f.id ORDER BY f.id"
+            )
         ).fetchall()
+
+
+@dataclass(frozen=True)
+class PullSettings:
+    """What the puller reads of a form to plan a run's window and reach LinkedIn."""
+
+    form_id: int
+    import_enabled: bool
+    watermark: datetime | None
+    import_enabled_at: datetime | None
+    created_on_linkedin: datetime | None
+    owner_urn: str | None
+    lead_type: str | None
+    connection_id: int | None
+
+
+async def pull_settings(conn: AsyncConnection[Any], form_id: int) -> PullSettings | None:
+    cur = await conn.execute(
+        "SELECT id, import_enabled, watermark, import_enabled_at, created_on_linkedin,"
+        " owner_urn, lead_type, connection_id FROM forms WHERE id = %s",
+        (form_id,),
+    )
+    row = await cur.fetchone()
+    return PullSettings(*row) if row else None
+
+
+async def advance_watermark(
+    conn: AsyncConnection[Any], form_id: int, watermark: datetime | None
+) -> None:
+    """A run succeeded: the next scheduled pull starts from ``watermark``."""
+    await conn.execute(
+        "UPDATE forms SET watermark = %s, last_synced_at = now() WHERE id = %s",
+        (watermark, form_id),
+    )
+
+
+_OWNERS_TO_SUBSCRIBE = """
+SELECT DISTINCT f.owner_urn, f.connection_id FROM forms f
+JOIN linkedin_connections c ON c.id = f.connection_id AND c.status = 'active'
+WHERE f.import_enabled AND f.owner_urn IS NOT NULL AND f.id = coalesce(%(form)s, f.id)
+ORDER BY 1
+"""
+
+
+async def owners_to_subscribe(
+    conn: AsyncConnection[Any], form_id: int | None = None
+) -> list[tuple[str, int]]:
+    """(owner URN, connection id) of every enabled form, or of the one form if it is."""
+    cur = await conn.execute(_OWNERS_TO_SUBSCRIBE, {"form": form_id})
+    return [(owner_urn, connection_id) for owner_urn, connection_id in await cur.fetchall()]

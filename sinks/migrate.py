@@ -11,20 +11,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
 from dataclasses import dataclass
 from importlib import resources
 
 import psycopg
+from psycopg import AsyncConnection
 
-# An arbitrary constant shared by every leadsync process: "lead" in ASCII.
+from leadsync.errors import PermanentError
+from leadsync.retry import RetryPolicy
+
 log = logging.getLogger(__name__)
 
+# An arbitrary constant shared by every leadsync process: "lead" in ASCII.
 _LOCK_ID = 0x6C656164
 _FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 
 
-class MigrationError(Exception):
+class MigrationError(PermanentError):
     """The schema cannot be brought up to date; the message says why."""
 
 
@@ -52,22 +55,23 @@ def available() -> list[Migration]:
     return found
 
 
-def upgrade(conninfo: str) -> list[Migration]:
+async def upgrade(conninfo: str) -> list[Migration]:
     """Apply every pending migration; returns those applied by this call."""
     applied_now: list[Migration] = []
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(
+    async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
         for migration in available():
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
-                row = conn.execute(
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
+                cur = await conn.execute(
                     "SELECT checksum FROM schema_migrations WHERE version = %s",
                     (migration.version,),
-                ).fetchone()
+                )
+                row = await cur.fetchone()
                 if row is not None:
                     if row[0] != migration.checksum:
                         raise MigrationError(
@@ -75,8 +79,8 @@ def upgrade(conninfo: str) -> list[Migration]:
                             "after it was applied; add a new migration instead"
                         )
                     continue
-                conn.execute(migration.sql.encode())
-                conn.execute(
+                await conn.execute(migration.sql.encode())
+                await conn.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                     (migration.version, migration.name, migration.checksum),
                 )
@@ -84,26 +88,25 @@ def upgrade(conninfo: str) -> list[Migration]:
     return applied_now
 
 
-def current_version(conninfo: str) -> int:
-    with psycopg.connect(conninfo) as conn:
-        exists = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+async def current_version(conninfo: str) -> int:
+    async with await AsyncConnection.connect(conninfo) as conn:
+        cur = await conn.execute("SELECT to_regclass('schema_migrations')")
+        exists = await cur.fetchone()
         if not exists or exists[0] is None:
             return 0
-        row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+        cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        row = await cur.fetchone()
         return int(row[0]) if row else 0
 
 
-def upgrade_when_reachable(conninfo: str, timeout_s: float = 300.0) -> list[Migration]:
+async def upgrade_when_reachable(conninfo: str, timeout_s: float = 300.0) -> list[Migration]:
     """:func:`upgrade`, waiting for PostgreSQL first, so that a process (re)started during a
     database outage waits instead of exiting (and crash-looping under a supervisor)."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.5
-    while True:
-        try:
-            return upgrade(conninfo)
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("PostgreSQL unreachable; waiting %.1f s before migrating", delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
+    policy = RetryPolicy(
+        max_attempts=None, base_delay_s=1.0, max_delay_s=10.0, max_elapsed_s=timeout_s
+    )
+    return await policy.call(
+        lambda: upgrade(conninfo),
+        what="PostgreSQL unreachable; migrating later",
+        retry_if=lambda exc: isinstance(exc, psycopg.OperationalError),
+    )

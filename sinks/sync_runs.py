@@ -13,13 +13,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import Connection, errors
+from psycopg import AsyncConnection, errors
 from psycopg.rows import dict_row
 
+from leadsync.errors import PermanentError
 from schemas.envelopes import SyncOptions, SyncTrigger
 
 
-class RunAlreadyActive(Exception):
+class RunAlreadyActive(PermanentError):
     """The form already has a queued or running sync run."""
 
     def __init__(self, form_id: int, run_id: UUID) -> None:
@@ -27,7 +28,7 @@ class RunAlreadyActive(Exception):
         self.run_id = run_id
 
 
-class UnknownForm(Exception):
+class UnknownForm(PermanentError):
     def __init__(self, form_id: int) -> None:
         super().__init__(f"form {form_id} is not known; discover the forms first")
 
@@ -40,21 +41,21 @@ class RunStats:
     leads_in_ledger: int
 
 
-def create_run(
-    conn: Connection[Any],
+async def create_run(
+    conn: AsyncConnection[Any],
     form_id: int,
     trigger: SyncTrigger,
     options: SyncOptions,
     requested_by: str | None = None,
 ) -> UUID:
     """Record a queued run. A manual import also resets the form's counters (product rule)."""
-    with conn.transaction():
-        exists = conn.execute("SELECT 1 FROM forms WHERE id = %s", (form_id,)).fetchone()
-        if exists is None:
+    async with conn.transaction():
+        cur = await conn.execute("SELECT 1 FROM forms WHERE id = %s", (form_id,))
+        if await cur.fetchone() is None:
             raise UnknownForm(form_id)
         try:
-            with conn.transaction():
-                row = conn.execute(
+            async with conn.transaction():
+                cur = await conn.execute(
                     "INSERT INTO sync_runs (form_id, trigger, reimport_existing,"
                     " restart_workflows, all_submissions, requested_by)"
                     " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
@@ -66,15 +67,17 @@ def create_run(
                         options.all_submissions,
                         requested_by,
                     ),
-                ).fetchone()
+                )
+                row = await cur.fetchone()
         except errors.UniqueViolation:
-            active = conn.execute(
+            cur = await conn.execute(
                 "SELECT id FROM sync_runs WHERE form_id = %s AND status IN ('queued', 'running')",
                 (form_id,),
-            ).fetchone()
+            )
+            active = await cur.fetchone()
             raise RunAlreadyActive(form_id, active[0] if active else UUID(int=0)) from None
         if trigger is SyncTrigger.MANUAL:
-            conn.execute(
+            await conn.execute(
                 "UPDATE form_counters SET imported = 0, updated = 0, errors = 0, skipped = 0,"
                 " reset_at = now() WHERE form_id = %s",
                 (form_id,),
@@ -84,19 +87,20 @@ def create_run(
     return run_id
 
 
-def get_run(conn: Connection[Any], run_id: UUID) -> dict[str, Any] | None:
+async def get_run(conn: AsyncConnection[Any], run_id: UUID) -> dict[str, Any] | None:
     """The run as recorded, with what it imported so far."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        run = cur.execute("SELECT * FROM sync_runs WHERE id = %s", (run_id,)).fetchone()
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute("SELECT * FROM sync_runs WHERE id = %s", (run_id,))
+        run = await cur.fetchone()
     if run is None:
         return None
-    stats = run_stats(conn, run_id)
+    stats = await run_stats(conn, run_id)
     return {**run, **stats.__dict__}
 
 
-def run_stats(conn: Connection[Any], run_id: UUID) -> RunStats:
+async def run_stats(conn: AsyncConnection[Any], run_id: UUID) -> RunStats:
     key = str(run_id)
-    row = conn.execute(
+    cur = await conn.execute(
         "SELECT"
         " (SELECT count(*) FROM outbox WHERE payload -> 'data' ->> 'sync_run_id' = %(k)s"
         "    AND event_type = 'com.leadsync.contact.created'),"
@@ -105,52 +109,123 @@ def run_stats(conn: Connection[Any], run_id: UUID) -> RunStats:
         " (SELECT count(*) FROM error_log WHERE sync_run_id = %(id)s),"
         " (SELECT count(*) FROM imported_leads WHERE sync_run_id = %(id)s)",
         {"k": key, "id": run_id},
-    ).fetchone()
+    )
+    row = await cur.fetchone()
     assert row is not None
     return RunStats(*row)
 
 
-def unpublished_errors(conn: Connection[Any], run_id: UUID) -> int:
+async def unpublished_errors(conn: AsyncConnection[Any], run_id: UUID) -> int:
     """Error-log lines of a run's leads that never reached Kafka (the puller could not read
     them): counted among its errors, not among the leads it published."""
-    row = conn.execute(
+    cur = await conn.execute(
         "SELECT count(*) FROM error_log WHERE sync_run_id = %s AND stage = 'pull'", (run_id,)
-    ).fetchone()
+    )
+    row = await cur.fetchone()
     assert row is not None
     count: int = row[0]
     return count
 
 
-def list_runs(conn: Connection[Any], form_id: int, limit: int = 20) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
+async def list_runs(
+    conn: AsyncConnection[Any], form_id: int, limit: int = 20
+) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
             "SELECT * FROM sync_runs WHERE form_id = %s ORDER BY requested_at DESC LIMIT %s",
             (form_id, limit),
-        ).fetchall()
+        )
+        return await cur.fetchall()
 
 
-def start_run(
-    conn: Connection[Any], run_id: UUID, window_start: datetime, window_end: datetime
+async def start_run(
+    conn: AsyncConnection[Any], run_id: UUID, window_start: datetime, window_end: datetime
 ) -> None:
-    conn.execute(
+    await conn.execute(
         "UPDATE sync_runs SET status = 'running', started_at = coalesce(started_at, now()),"
         " window_start = %s, window_end = %s WHERE id = %s",
         (window_start, window_end, run_id),
     )
 
 
-def record_progress(
-    conn: Connection[Any], run_id: UUID, pages: int, published: int, total: int | None
+async def record_progress(
+    conn: AsyncConnection[Any], run_id: UUID, pages: int, published: int, total: int | None
 ) -> None:
-    conn.execute(
+    await conn.execute(
         "UPDATE sync_runs SET pages = %s, leads_published = %s,"
         " leads_total = coalesce(%s, leads_total) WHERE id = %s",
         (pages, published, total, run_id),
     )
 
 
-def finish_run(conn: Connection[Any], run_id: UUID, error: str | None = None) -> None:
-    conn.execute(
+async def finish_run(conn: AsyncConnection[Any], run_id: UUID, error: str | None = None) -> None:
+    await conn.execute(
         "UPDATE sync_runs SET status = %s, error = %s, finished_at = now() WHERE id = %s",
         ("failed" if error else "succeeded", error, run_id),
     )
+
+
+async def run_status(conn: AsyncConnection[Any], run_id: UUID) -> str | None:
+    """The run's status alone (``get_run`` also counts what it imported)."""
+    cur = await conn.execute("SELECT status FROM sync_runs WHERE id = %s", (run_id,))
+    row = await cur.fetchone()
+    return str(row[0]) if row else None
+
+
+_SCHEDULER_LOCK_ID = 0x7363686564  # "sched"
+
+
+async def try_lead_scheduling(conn: AsyncConnection[Any]) -> bool:
+    """Take the schedulers' leadership for this session (a dedicated connection): exactly one
+    scheduler schedules; another takes over when the leader's session ends."""
+    cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_SCHEDULER_LOCK_ID,))
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+_DUE_FORMS = """
+SELECT f.id FROM forms f
+WHERE f.import_enabled AND f.periodic_sync AND f.connection_id IS NOT NULL
+  AND (f.last_synced_at IS NULL
+       OR f.last_synced_at + make_interval(hours => f.sync_interval_hours) <= now())
+  AND NOT EXISTS (SELECT 1 FROM sync_runs r
+                  WHERE r.form_id = f.id AND r.status IN ('queued', 'running'))
+ORDER BY f.id
+"""
+
+
+async def forms_due(conn: AsyncConnection[Any]) -> list[int]:
+    """Forms with Import and Periodic sync on whose interval has passed and no run active."""
+    cur = await conn.execute(_DUE_FORMS)
+    return [form_id for (form_id,) in await cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    run_id: UUID
+    form_id: int
+    trigger: SyncTrigger
+    options: SyncOptions
+
+
+async def stale_queued_runs(conn: AsyncConnection[Any]) -> list[QueuedRun]:
+    """Runs queued over two minutes ago, whose request may have been lost (a crash between
+    recording the run and publishing it): the scheduler publishes them again, and the
+    puller ignores a request whose run already ended."""
+    cur = await conn.execute(
+        "SELECT id, form_id, trigger, reimport_existing, restart_workflows, all_submissions"
+        " FROM sync_runs WHERE status = 'queued' AND requested_at < now() - interval '2 minutes'"
+    )
+    return [
+        QueuedRun(
+            run_id,
+            form_id,
+            SyncTrigger(trigger),
+            SyncOptions(
+                reimport_existing=reimport,
+                restart_workflows=restart,
+                all_submissions=all_submissions,
+            ),
+        )
+        for run_id, form_id, trigger, reimport, restart, all_submissions in await cur.fetchall()
+    ]

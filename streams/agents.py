@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import faust
 import psycopg
-from aiokafka.errors import KafkaError
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import ValidationError
 
+from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
 from schemas.events import ErrorEvent
 from sinks.alarms import active_alarm, raise_alarm
-from sinks.errors import record_errors
+from sinks.database import Database
+from sinks.error_log import record_errors
 from streams.failure_window import FailureWindow
 from streams.lead_batches import UNEXPECTED_CODES, ImportResult, Record, import_records
 from streams.relay import run_relay
@@ -38,19 +38,25 @@ from streams.relay import run_relay
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# PostgreSQL or Kafka is unreachable or went away: waiting helps. Anything else does not.
-RETRIABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, KafkaError)
 ALARM_POLL_S = 5.0
 
 
-class Pipeline:
-    """What the agents share in one worker: settings, the pool, topics, the alarm window."""
+def outage_policy(settings: Settings) -> RetryPolicy:
+    """How the agents wait out PostgreSQL or Kafka being away: until they are back, as no
+    exception may leave an agent's loop."""
+    return RetryPolicy(
+        max_attempts=None, base_delay_s=0.1, max_delay_s=settings.retry_backoff_max_s
+    )
 
-    def __init__(self, app: faust.App, settings: Settings) -> None:
+
+class BatchImporter:
+    """The work of the import and error agents on one batch: import it in one transaction,
+    publish what failed as error events, keep the pipeline alarm's window."""
+
+    def __init__(self, app: faust.App, settings: Settings, db: Database) -> None:
         self.settings = settings
-        self.pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            settings.database_conninfo(), min_size=1, max_size=4, open=False, timeout=10
-        )
+        self.db = db
+        self.outages = outage_policy(settings)
         self.errors_topic = app.topic(
             settings.topics.errors, value_type=bytes, value_serializer="raw"
         )
@@ -61,7 +67,7 @@ class Pipeline:
         )
 
     async def retry(self, operation: Callable[[], Awaitable[T]]) -> T:
-        return await retry_while_unavailable(operation, self.settings.retry_backoff_max_s)
+        return await self.outages.call(operation, what="import pipeline")
 
     async def import_batch(self, records: list[Record]) -> None:
         await self.wait_while_alarm()
@@ -125,7 +131,7 @@ class Pipeline:
         await self.retry(lambda: self._with_conn(lambda c: _in_transaction(c, events)))
 
     async def _with_conn(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
-        async with self.pool.connection() as conn:
+        async with self.db.connection() as conn:
             return await work(conn)
 
 
@@ -134,49 +140,35 @@ async def _in_transaction(conn: psycopg.AsyncConnection[Any], events: list[Error
         return await record_errors(conn, events)
 
 
-def register(app: faust.App, settings: Settings) -> None:
-    pipeline = Pipeline(app, settings)
+def register(app: faust.App, settings: Settings, db: Database) -> None:
+    importer = BatchImporter(app, settings, db)
     raw_topic = app.topic(settings.topics.leads_raw, value_type=bytes, value_serializer="raw")
 
     @app.agent(raw_topic, name="import_leads", concurrency=1)
     async def import_leads(stream: faust.StreamT[bytes]) -> None:
-        await pipeline.pool.open(wait=False)
-        # take_events (faust >= 0.10) is missing from faust's StreamT type.
-        async for events in stream.take_events(  # type: ignore[attr-defined]
-            settings.import_batch_size, within=settings.import_batch_window_s
-        ):
-            await pipeline.import_batch(records_of(events))
+        async for records in batches(stream, settings):
+            await importer.import_batch(records)
 
-    @app.agent(pipeline.errors_topic, name="record_errors", concurrency=1)
+    @app.agent(importer.errors_topic, name="record_errors", concurrency=1)
     async def record_errors_agent(stream: faust.StreamT[bytes]) -> None:
-        await pipeline.pool.open(wait=False)
-        async for events in stream.take_events(  # type: ignore[attr-defined]
-            settings.import_batch_size, within=settings.import_batch_window_s
-        ):
-            await pipeline.record_error_events(records_of(events))
+        async for records in batches(stream, settings):
+            await importer.record_error_events(records)
 
     async def relay() -> None:
-        await run_relay(settings)
+        await run_relay(settings, db)
 
     app.task(relay)
     del import_leads, record_errors_agent  # registered on the app
 
 
-def records_of(events: list[Any]) -> list[Record]:
-    """The records of a batch from ``take_events``, with where each came from."""
-    return [
-        Record(e.message.value, e.message.topic, e.message.partition, e.message.offset)
-        for e in events
-    ]
-
-
-async def retry_while_unavailable(operation: Callable[[], Awaitable[T]], backoff_max_s: float) -> T:
-    """Run ``operation`` until it succeeds or fails for a reason other than availability."""
-    delay = 0.1
-    while True:
-        try:
-            return await operation()
-        except RETRIABLE as exc:
-            log.warning("unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, backoff_max_s)
+async def batches(stream: faust.StreamT[bytes], settings: Settings) -> AsyncIterator[list[Record]]:
+    """The stream's records in batches of up to ``import_batch_size``, each with where it
+    came from; a batch waits at most ``import_batch_window_s`` to fill."""
+    # take_events (faust >= 0.10) is missing from faust's StreamT type.
+    async for events in stream.take_events(  # type: ignore[attr-defined]
+        settings.import_batch_size, within=settings.import_batch_window_s
+    ):
+        yield [
+            Record(e.message.value, e.message.topic, e.message.partition, e.message.offset)
+            for e in events
+        ]

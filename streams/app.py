@@ -14,6 +14,7 @@ from pathlib import Path
 import faust
 
 from leadsync.settings import Settings
+from sinks.database import Database
 
 # aiokafka fetches a partition again only once its last fetch is consumed: with faust's
 # default of 1 MiB per partition the import agent ran dry every ~4,000 leads and waited
@@ -58,8 +59,10 @@ def create_app(settings: Settings) -> faust.App:
     from streams import agents
     from streams.hydrate import register_hydrate
 
-    agents.register(app, settings)
-    register_hydrate(app, settings)
+    # One pool for the process: the agents, hydration and the relay's reads all share it.
+    db = Database.from_settings(settings, max_size=6)
+    agents.register(app, settings, db)
+    register_hydrate(app, settings, db)
     tune_gc()
     return app
 

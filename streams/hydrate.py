@@ -20,58 +20,42 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-import psycopg
-from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
+from leadsync.errors import RetriableError
+from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
-from linkedin import (
-    LinkedInClient,
-    LinkedInError,
-    NotFound,
-    ReconnectRequired,
-    RetriableError,
-)
+from linkedin import LinkedInClient, LinkedInError, NotFound, ReconnectRequired
 from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.events import ErrorEvent
 from schemas.notifications import LeadNotification, ReceivedNotification
-from sinks.connections import PostgresTokenStore, mark_refused
-from streams.agents import records_of, retry_while_unavailable
+from sinks.connections import PostgresTokenStore, connection_for_owner, mark_refused
+from sinks.database import Database
+from sinks.upserts import ledger_state
+from streams.agents import batches, outage_policy
 from streams.lead_batches import Record
 
 log = logging.getLogger(__name__)
 
 RECENT_LEADS = 100_000
 
-# The owner's own active connection, else any active one; failing both, the owner's (or any)
-# unusable connection, so that the error says why: revoked or expired, not "none".
-CONNECTION_FOR_OWNER = """
-SELECT id, status FROM (
-    SELECT c.id, c.status, 0 AS rank
-    FROM ad_accounts a JOIN linkedin_connections c ON c.id = a.connection_id
-    WHERE a.urn = %(owner)s OR a.organization_urn = %(owner)s
-    UNION ALL
-    SELECT id, status, 1 FROM linkedin_connections
-) AS candidates
-ORDER BY status <> 'active', rank, id
-LIMIT 1
-"""
-
 # The error code of a lead whose owner has no usable connection, by the connection's status.
 UNUSABLE_CONNECTION = {"revoked": "connection_revoked", "expired": "connection_expired"}
 
 
 class Hydrator:
-    def __init__(self, app: faust.App, settings: Settings) -> None:
+    def __init__(self, app: faust.App, settings: Settings, db: Database) -> None:
         self.settings = settings
+        self.db = db
+        self.outages = outage_policy(settings)
+        self.linkedin_outages = RetryPolicy(
+            max_attempts=None, base_delay_s=0.5, max_delay_s=settings.retry_backoff_max_s
+        )
         self.raw_topic = app.topic(
             settings.topics.leads_raw, value_type=bytes, value_serializer="raw"
         )
         self.errors_topic = app.topic(
             settings.topics.errors, value_type=bytes, value_serializer="raw"
-        )
-        self.pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            settings.database_conninfo(), min_size=1, max_size=2, open=False, timeout=10
         )
         self.clients: dict[int, LinkedInClient] = {}
         # The marking of each client's connection that LinkedIn refused, done once.
@@ -114,15 +98,16 @@ class Hydrator:
                 wanted[lead_id] = (record, notification)
         if wanted:
             # Database outages are waited out here: nothing may escape the agent's loop.
-            backoff = self.settings.retry_backoff_max_s
-            imported = await retry_while_unavailable(
-                lambda: self._already_imported(list(wanted)), backoff
+            imported = await self.outages.call(
+                lambda: self._already_imported(list(wanted)), what="reading the ledger"
             )
             for lead_id in imported:
                 del wanted[lead_id]
             # One connection lookup per owner and batch, not one per lead.
             owners = {n.owner_urn() for _, n in wanted.values()}
-            clients = await retry_while_unavailable(lambda: self._clients_for(owners), backoff)
+            clients = await self.outages.call(
+                lambda: self._clients_for(owners), what="finding the connections"
+            )
             results = await asyncio.gather(
                 *(self._fetch(record, n, clients[n.owner_urn()]) for record, n in wanted.values())
             )
@@ -160,40 +145,44 @@ class Hydrator:
                 f"the LinkedIn connection was {client}: reconnect; the lead comes in with the"
                 " next pull after reconnecting",
             )
-        delay = 0.5
-        while True:
-            try:
-                async with self.limit:
-                    lead = await client.get_lead(lead_id)
-                raw = RawLead(lead=lead, origin=Origin.PUSH)
-                return await self.raw_topic.send(key=lead_id.encode(), value=raw.to_record())
-            except NotFound:
-                return await self._failed(
-                    record,
-                    notification,
-                    "lead_not_found",
-                    f"LinkedIn no longer has lead {lead_id} (withdrawn before it was fetched)",
-                )
-            except ReconnectRequired as exc:
-                status = await self._mark_refused(client, str(exc))
-                return await self._failed(
-                    record,
-                    notification,
-                    UNUSABLE_CONNECTION[status],
-                    f"the LinkedIn connection was {status}: reconnect; the lead comes in with"
-                    " the next pull after reconnecting",
-                )
-            except RetriableError as exc:
-                log.warning("hydrating %s: %s; retrying in %.1f s", lead_id, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.settings.retry_backoff_max_s)
-            except LinkedInError as exc:
-                return await self._failed(
-                    record,
-                    notification,
-                    "linkedin_error",
-                    f"LinkedIn answered {exc.status}: {exc.message}",
-                )
+
+        async def get_lead() -> Any:
+            async with self.limit:
+                return await client.get_lead(lead_id)
+
+        try:
+            # LinkedIn's 429/5xx outlast the client's own retries: this lead waits (its
+            # notification's offset is not committed meanwhile), whatever it takes.
+            lead = await self.linkedin_outages.call(
+                get_lead,
+                what=f"hydrating {lead_id}",
+                retry_if=lambda exc: isinstance(exc, RetriableError),
+            )
+        except NotFound:
+            return await self._failed(
+                record,
+                notification,
+                "lead_not_found",
+                f"LinkedIn no longer has lead {lead_id} (withdrawn before it was fetched)",
+            )
+        except ReconnectRequired as exc:
+            status = await self._mark_refused(client, str(exc))
+            return await self._failed(
+                record,
+                notification,
+                UNUSABLE_CONNECTION[status],
+                f"the LinkedIn connection was {status}: reconnect; the lead comes in with"
+                " the next pull after reconnecting",
+            )
+        except LinkedInError as exc:
+            return await self._failed(
+                record,
+                notification,
+                "linkedin_error",
+                f"LinkedIn answered {exc.status}: {exc.message}",
+            )
+        raw = RawLead(lead=lead, origin=Origin.PUSH)
+        return await self.raw_topic.send(key=lead_id.encode(), value=raw.to_record())
 
     async def _failed(
         self, record: Record, notification: LeadNotification, code: str, message: str
@@ -216,28 +205,21 @@ class Hydrator:
         )
 
     async def _already_imported(self, lead_ids: list[str]) -> list[str]:
-        await self.pool.open(wait=False)
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT lead_id FROM imported_leads WHERE lead_id = ANY(%s)", (lead_ids,)
-            )
-            return [row[0] for row in await cur.fetchall()]
+        async with self.db.connection() as conn:
+            return list(await ledger_state(conn, lead_ids))
 
     async def _client_for(self, owner_urn: str | None) -> LinkedInClient | str | None:
         """The client of the owner's connection; else the status of its unusable connection
         ("revoked", "expired"); None when there is no connection at all."""
-        await self.pool.open(wait=False)
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(CONNECTION_FOR_OWNER, {"owner": owner_urn or ""})
-            row = await cur.fetchone()
-        if row is None:
+        async with self.db.connection() as conn:
+            found = await connection_for_owner(conn, owner_urn)
+        if found is None:
             return None
-        connection_id: int = row[0]
-        if row[1] != "active":
-            status: str = row[1]
+        connection_id, status = found
+        if status != "active":
             return status
         if connection_id not in self.clients:
-            store = PostgresTokenStore(self.settings, connection_id)
+            store = PostgresTokenStore(self.settings, self.db, connection_id)
             # Not the puller's pace (five calls a second, made for pages of a thousand leads):
             # one call per lead would cap pushes at five leads a second. The semaphore
             # (hydrate_concurrency) bounds the calls instead; 429s back off as everywhere.
@@ -261,31 +243,24 @@ class Hydrator:
         for connection_id, known in list(self.clients.items()):
             if known is client:
                 del self.clients[connection_id]  # the next batch looks the connection up again
-                # Off the event loop: other notifications are being hydrated meanwhile.
-                status: str = await retry_while_unavailable(
-                    functools.partial(
-                        asyncio.to_thread, _mark_refused, self.settings, connection_id
-                    ),
-                    self.settings.retry_backoff_max_s,
+                return await self.outages.call(
+                    functools.partial(self._mark_refused_in_db, connection_id),
+                    what="marking a refused connection",
                 )
-                return status
         return "revoked"
 
+    async def _mark_refused_in_db(self, connection_id: int) -> str:
+        async with self.db.connection() as conn:
+            return await mark_refused(conn, connection_id)
 
-def _mark_refused(settings: Settings, connection_id: int) -> str:
-    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
-        return mark_refused(conn, connection_id)
 
-
-def register_hydrate(app: faust.App, settings: Settings) -> None:
-    hydrator = Hydrator(app, settings)
+def register_hydrate(app: faust.App, settings: Settings, db: Database) -> None:
+    hydrator = Hydrator(app, settings, db)
     topic = app.topic(settings.topics.notifications, value_type=bytes, value_serializer="raw")
 
     @app.agent(topic, name="hydrate", concurrency=1)
     async def hydrate(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(  # type: ignore[attr-defined]
-            settings.import_batch_size, within=settings.import_batch_window_s
-        ):
-            await hydrator.hydrate(records_of(events))
+        async for records in batches(stream, settings):
+            await hydrator.hydrate(records)
 
     del hydrate

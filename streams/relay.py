@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
-
-import psycopg
 
 from leadsync.kafka.async_publisher import AsyncPublisher
+from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
+from sinks.database import Database
 from sinks.outbox import mark_published, try_become_relay, unpublished
 
 log = logging.getLogger(__name__)
@@ -28,48 +27,38 @@ CLOUDEVENTS_JSON: list[tuple[str, str | bytes]] = [
 ]
 
 
-async def run_relay(settings: Settings) -> None:
+async def run_relay(settings: Settings, db: Database) -> None:
     """Publish outbox rows until the worker stops (faust cancels this task)."""
     publisher = AsyncPublisher(settings, **{"linger.ms": 5})
+    # Any failure pauses the relay, never ends it: the outbox keeps every row meanwhile.
+    policy = RetryPolicy(
+        max_attempts=None, base_delay_s=0.1, max_delay_s=settings.retry_backoff_max_s
+    )
     try:
-        await _run(publisher, settings)
+        await policy.call(
+            lambda: _relay(db, publisher, settings),
+            what="outbox relay paused",
+            retry_if=lambda _exc: True,
+            fresh_after_s=settings.retry_backoff_max_s,
+        )
     finally:
         # Whatever is still unacknowledged stays unpublished in the outbox: no need to wait.
         await asyncio.to_thread(publisher.close, 1.0)
 
 
-async def _run(publisher: AsyncPublisher, settings: Settings) -> None:
-    delay = 0.1
-    while True:
-        try:
-            async with await psycopg.AsyncConnection.connect(
-                settings.database_conninfo(), autocommit=True
-            ) as conn:
-                while not await try_become_relay(conn):  # noqa: ASYNC110 - polls PostgreSQL
-                    await asyncio.sleep(5.0)
-                log.info("outbox relay active")
-                delay = 0.1
-                await _relay_rows(conn, publisher, settings)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the database or Kafka is unavailable: wait, then resume
-            log.warning("outbox relay paused (%s); retrying in %.1f s", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, settings.retry_backoff_max_s)
-
-
-async def _relay_rows(
-    conn: psycopg.AsyncConnection[Any],
-    publisher: AsyncPublisher,
-    settings: Settings,
-) -> None:
-    topic = settings.topics.contact_changes
-    while True:
-        rows = await unpublished(conn, settings.relay_batch_size)
-        if not rows:
-            await asyncio.sleep(settings.relay_idle_s)
-            continue
-        records = [(contact_id.encode(), event.encode()) for _, contact_id, event in rows]
-        # Resolves once Kafka acknowledged every event (acks=all), else raises PublishError.
-        await publisher.send_all(topic, records, headers=CLOUDEVENTS_JSON)
-        await mark_published(conn, [row_id for row_id, _, _ in rows])
+async def _relay(db: Database, publisher: AsyncPublisher, settings: Settings) -> None:
+    # The relay lock lives with its session: a connection of its own, closed on failure.
+    async with db.dedicated() as conn:
+        while not await try_become_relay(conn):  # noqa: ASYNC110 - polls PostgreSQL
+            await asyncio.sleep(5.0)
+        log.info("outbox relay active")
+        topic = settings.topics.contact_changes
+        while True:
+            rows = await unpublished(conn, settings.relay_batch_size)
+            if not rows:
+                await asyncio.sleep(settings.relay_idle_s)
+                continue
+            records = [(contact_id.encode(), event.encode()) for _, contact_id, event in rows]
+            # Resolves once Kafka acknowledged every event (acks=all), else raises PublishError.
+            await publisher.send_all(topic, records, headers=CLOUDEVENTS_JSON)
+            await mark_published(conn, [row_id for row_id, _, _ in rows])

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
-
-import psycopg
-from psycopg import sql
 
 HOW_TO_START = (
     "integration tests need Apache Kafka and PostgreSQL: run `make test` (it starts the local "
@@ -65,19 +60,3 @@ def services() -> Iterator[Services]:
         yield Services(
             kafka_container.get_bootstrap_server(), postgres_container.get_connection_url()
         )
-
-
-@contextlib.contextmanager
-def run_database(admin_url: str) -> Iterator[str]:
-    """A fresh database for this test run, dropped afterwards; yields its URL."""
-    name = f"leadsync_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-    try:
-        yield url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )

@@ -36,6 +36,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest.webhook.metrics import IngressMetrics
 from ingest.webhook.signature import challenge_response, verify
+from leadsync.body_limit import BodyTooLarge, limit_receive, refuse_declared
+from leadsync.errors import PermanentError
 from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.kafka.producing import PublishError
 from leadsync.settings import Settings
@@ -43,11 +45,6 @@ from schemas.events import ErrorEvent
 from schemas.notifications import LeadNotification
 
 log = logging.getLogger(__name__)
-
-
-class BodyTooLarge(Exception):
-    pass
-
 
 WEBHOOK_PATH = "/linkedin/webhook"
 
@@ -82,25 +79,21 @@ def received_notification(received_at: datetime, variant: str, body: str) -> byt
     return to_json({"received_at": received_at, "signature_variant": variant, "body": body})
 
 
-class ClientGone(Exception):
-    pass
+class ClientGone(PermanentError):
+    """The client disconnected before its whole body arrived: there is no one to answer."""
 
 
-async def _read_body(declared: bytes | None, receive: Receive, limit: int) -> bytes:
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks = []
-    size = 0
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole body, or :class:`BodyTooLarge` (:mod:`leadsync.body_limit`'s rule)."""
+    refuse_declared(scope, limit)
+    receive = limit_receive(receive, limit)
+    chunks: list[bytes] = []
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientGone
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     return b"".join(chunks)
 
@@ -189,13 +182,10 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
         # ASGI names headers in lower case; the first of a repeated header counts.
         headers: dict[bytes, bytes] = dict(reversed(scope["headers"]))
         try:
-            body = await _read_body(
-                headers.get(b"content-length"), receive, settings.ingress_max_body_bytes
-            )
-        except BodyTooLarge:
+            body = await _read_body(scope, receive, settings.ingress_max_body_bytes)
+        except BodyTooLarge as exc:
             metrics.count("too_large")
-            limit = settings.ingress_max_body_bytes
-            return await _send_error(send, 413, "too_large", f"body over {limit} bytes")
+            return await _send_error(send, 413, "too_large", f"body over {exc.limit} bytes")
         except ClientGone:
             return None
         content_type = headers.get(b"content-type", b"").decode("latin-1")

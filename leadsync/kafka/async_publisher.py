@@ -83,6 +83,11 @@ class AsyncPublisher:
         # (due, future) of the records sent under the time limit, in the order sent.
         self._due: deque[tuple[float, asyncio.Future[None]]] = deque()
 
+    @property
+    def answer_within_s(self) -> float | None:
+        """The time limit of each send, if the publisher has one."""
+        return self._within_s
+
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self._loop is None:

@@ -12,10 +12,11 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from leadsync.errors import RetriableError
 from leadsync.settings import Settings
 
 
-class PublishError(Exception):
+class PublishError(RetriableError):
     """Kafka did not acknowledge a record; the caller must not report it as published."""
 
 

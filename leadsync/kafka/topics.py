@@ -11,10 +11,11 @@ import time
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from leadsync.errors import RetriableError
 from leadsync.settings import Settings
 
 
-class KafkaUnavailable(Exception):
+class KafkaUnavailable(RetriableError):
     """The brokers did not answer a metadata request in time."""
 
 

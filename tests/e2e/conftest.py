@@ -2,51 +2,26 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from pydantic import SecretStr
 
+from harness.operator import migrate
+from harness.processes import Scheduler, Worker
+from harness.sandboxes import Sandbox
+from harness.scratch import run_database
 from leadsync.kafka.topics import ensure_topics
 from leadsync.settings import Settings
-from sandbox.app import create_app
 from sandbox.config import SandboxConfig
-from sandbox.server import ThreadedServer
 from sandbox.state import SandboxState
-from sinks.migrate import upgrade
 from tests.integration.conftest import db, settings
-from tests.integration.worker import LeadsyncProcess, Worker, settings_env
-from tests.services import run_database
 
 pytestmark = pytest.mark.integration
-
-
-class Sandbox:
-    """A sandbox served on a free loopback port, with its state at hand for assertions."""
-
-    def __init__(self, state: SandboxState) -> None:
-        self.state = state
-        self.server = ThreadedServer(create_app(state))
-        self.url = self.server.start()
-        self.control = httpx.Client(base_url=f"{self.url}/sandbox", timeout=60)
-
-    def lead_ids(self, form_ids: set[int]) -> set[str]:
-        return {
-            lead.id
-            for lead in self.state.store.all()
-            if int(lead.form_urn.split(":")[-1].split(",")[0]) in form_ids
-        }
-
-    def close(self) -> None:
-        self.control.close()
-        self.server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -76,26 +51,9 @@ def stack_settings(settings: Settings, sandbox: Sandbox) -> Iterator[Settings]:
                 "scheduler_tick_s": 0.5,
             }
         )
-        upgrade(module_settings.database_conninfo())
+        migrate(module_settings)
         ensure_topics(module_settings)
         yield module_settings
-
-
-def leadsync(stack_settings: Settings, *args: str, returncode: int = 0) -> str:
-    """Run a leadsync command as an operator would, expecting its exit status; returns its
-    output."""
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        env=settings_env(stack_settings),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == returncode, (
-        f"leadsync {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-    )
-    return done.stdout
 
 
 def query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -111,12 +69,6 @@ def imported_and_logged(settings: Settings, *form_ids: int) -> tuple[set[str], s
     imported = query(settings, "SELECT lead_id FROM imported_leads WHERE form_id = ANY(%s)", forms)
     logged = query(settings, "SELECT lead_id FROM error_log WHERE form_id = ANY(%s)", forms)
     return {row[0] for row in imported}, {row[0] for row in logged}
-
-
-class Scheduler(LeadsyncProcess):
-    """``leadsync scheduler`` as a subprocess."""
-
-    command = "scheduler"
 
 
 def wait_for_runs(

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import time
 
+from harness.processes import Worker
+from harness.sandboxes import Sandbox
 from leadsync.settings import Settings
-from tests.e2e.conftest import Sandbox, query
+from tests.e2e.conftest import query
 from tests.e2e.test_push import (
     DELETE_FORM,
     ONCE_FORM,
@@ -25,7 +27,6 @@ from tests.e2e.test_push import (
     push_settings,
     subscribed,
 )
-from tests.integration.worker import Worker
 
 __all__ = ["ingress", "push_settings", "subscribed"]  # fixtures shared with the push tests
 

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from harness.processes import Scheduler, Worker, leadsync
+from harness.sandboxes import Sandbox
 from leadsync.settings import Settings
-from tests.e2e.conftest import (
-    Sandbox,
-    Scheduler,
-    imported_and_logged,
-    leadsync,
-    query,
-    wait_for_runs,
-)
-from tests.integration.worker import Worker
+from tests.e2e.conftest import imported_and_logged, query, wait_for_runs
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,11 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from harness.processes import Scheduler, Worker, leadsync
+from harness.sandboxes import Sandbox
 from leadsync.settings import Settings
-from tests.e2e.conftest import Sandbox, Scheduler, imported_and_logged, leadsync, query
+from tests.e2e.conftest import imported_and_logged, query
 from tests.e2e.test_pull import connected
-from tests.integration.worker import Worker
 
 __all__ = ["connected"]  # the fixture shared with the pull tests
 

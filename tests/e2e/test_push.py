@@ -12,15 +12,14 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
-import psycopg
 import pytest
 
+from harness.children import free_port
+from harness.operator import stats_of_run
+from harness.processes import Ingress, Scheduler, Worker, leadsync
+from harness.sandboxes import Sandbox
 from leadsync.settings import Settings
-from sinks.sync_runs import run_stats
-from tests.e2e.conftest import Sandbox, Scheduler, leadsync, query, wait_for_runs
-from tests.faults.proxy import free_port
-from tests.integration.worker import LeadsyncProcess, Worker
+from tests.e2e.conftest import query, wait_for_runs
 
 # Sponsored forms of the sandbox (seed 7), one per test so each test counts its own leads:
 # ad accounts 1234567, 577211843 and 555981424.
@@ -40,30 +39,6 @@ PUSH_FAILURES = {
     "connection_expired",
     "linkedin_error",
 }
-
-
-class Ingress(LeadsyncProcess):
-    """``leadsync ingress`` as a subprocess on a free loopback port."""
-
-    command = "ingress"
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.url = f"http://127.0.0.1:{settings.ingress_port}"
-
-    def start(self) -> None:
-        super().start()
-        assert self.process is not None
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"leadsync ingress did not start:\n{self.log_tail()}")
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -279,8 +254,7 @@ def test_dropped_and_duplicated_notifications_are_made_whole_by_the_next_schedul
     (run_id,) = query(
         push_settings, "SELECT id FROM sync_runs WHERE form_id = %s", PUSH_AND_PULL_FORM
     )[0]
-    with psycopg.connect(push_settings.database_conninfo(), autocommit=True) as conn:
-        stats = run_stats(conn, run_id)
+    stats = stats_of_run(push_settings, run_id)
     # The run reports exactly the leads only it brought in: the valid ones among the lost.
     assert stats.leads_in_ledger == len(lost & imported)
     assert stats.leads_in_ledger > 40

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.processes import Ingress, leadsync
+from harness.sandboxes import Sandbox
 from leadsync.settings import Settings
-from tests.e2e.conftest import Sandbox, leadsync
-from tests.e2e.test_push import Ingress, ingress, push_settings
+from tests.e2e.test_push import ingress, push_settings
 from tests.integration.admin_client import admin_client
 
 __all__ = ["ingress", "push_settings"]  # the fixtures shared with the push tests

@@ -12,10 +12,8 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
-import psycopg
-
+from harness.operator import switch_import
 from leadsync.settings import Settings
-from sinks.forms import set_import
 from tests.integration.produce import envelope, lead_for
 
 FORMS = 4
@@ -54,9 +52,7 @@ def build(settings: Settings, total: int, rng: random.Random) -> LeadStream:
     """
     token = uuid.uuid4().hex[:8]
     forms = [rng.randrange(100_000_000, 999_999_999) for _ in range(FORMS)]
-    with psycopg.connect(settings.database_conninfo()) as conn:
-        for form_id in forms:
-            set_import(conn, form_id, True)
+    switch_import(settings, forms)
 
     expected = Expected(forms)
     envelopes: list[dict[str, object]] = []

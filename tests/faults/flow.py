@@ -6,10 +6,10 @@ import threading
 import time
 from types import TracebackType
 
+from harness.processes import Worker
 from leadsync.kafka.producing import publish_all
 from leadsync.settings import Settings
 from tests.faults.dataset import LeadStream
-from tests.integration.worker import Worker
 
 
 class Publisher(threading.Thread):
@@ -76,11 +76,7 @@ class LogWatch:
         """Seconds from the mark until ``text`` appeared; fails with the log tail if it did not."""
         start = time.monotonic()
         while text not in self.since_mark():
-            process = self.worker.process
-            if process is not None and process.poll() is not None:
-                raise AssertionError(
-                    f"worker exited ({process.returncode}):\n{self.worker.log_tail()}"
-                )
+            self.worker.check_running()
             if time.monotonic() - start > timeout_s:
                 raise AssertionError(
                     f"{text!r} not in the worker log after {timeout_s:.0f} s:\n"

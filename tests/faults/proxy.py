@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
+from harness.children import free_port
+
 T = TypeVar("T")
 _CHUNK = 64 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class TcpProxy:

@@ -10,11 +10,12 @@ from confluent_kafka.admin import AdminClient
 from psycopg import AsyncConnection
 from pydantic import SecretStr
 
+from harness.operator import migrate
+from harness.processes import Worker
+from harness.scratch import run_database
 from leadsync.kafka.topics import ensure_topics, wait_for_kafka
 from leadsync.settings import Settings, load_settings
-from sinks.migrate import upgrade
-from tests.integration.worker import Worker
-from tests.services import ServicesUnavailable, run_database, services
+from tests.services import ServicesUnavailable, services
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,7 @@ def settings() -> Iterator[Settings]:
                 kafka_commit_interval_s=0.3,
                 import_batch_window_s=0.1,
             )
-            upgrade(settings.database_conninfo())
+            migrate(settings)
             wait_for_kafka(settings, 60)
             ensure_topics(settings)
             yield settings

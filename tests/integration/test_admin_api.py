@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -11,20 +10,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from admin import forms_routes
 from admin.app import create_app
-from admin.sync_requests import QUEUE_WITHIN_S
-from cli.main import request_manual_import
-from leadsync.kafka.producing import PublishError
+from ingest.sync_requests import QUEUE_WITHIN_S, RequestNotQueued, request_manual_import
+from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.settings import Settings
 from mapping.apply import auto_mappings
 from schemas.envelopes import SyncOptions
 from schemas.linkedin import Lead
+from sinks.database import Database
 from sinks.forms import register_from_leads
 from tests.integration.admin_client import admin_client
 from tests.integration.kafka_proxy import KafkaProxy
@@ -527,24 +525,37 @@ async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
 async def test_a_cli_import_kafka_does_not_take_fails_its_run_instead_of_blocking_the_form(
     db: Conn, settings: Settings
 ) -> None:
+    """The command line's ``sync`` starts its run as the API does (one home, with the
+    publisher the command makes): a request Kafka did not take fails the run."""
     form_id = await _form(db)
     with KafkaProxy.for_bootstrap(settings.kafka_bootstrap_servers) as proxy:
         proxy.outage()
         through_proxy = settings.model_copy(
             update={"kafka_bootstrap_servers": f"127.0.0.1:{proxy.port}"}
         )
-        with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
-            with pytest.raises(PublishError, match="Message timed out"):
-                await asyncio.to_thread(
-                    request_manual_import, through_proxy, conn, form_id, SyncOptions(), "cli"
+        async with Database.from_settings(settings) as pool:
+            refused = AsyncPublisher(through_proxy, answer_within_s=QUEUE_WITHIN_S)
+            with pytest.raises(RequestNotQueued, match="Message timed out") as caught:
+                await request_manual_import(
+                    through_proxy, pool, refused, form_id, SyncOptions(), "cli"
                 )
-            ((status, reason),) = conn.execute(
-                "SELECT status, error FROM sync_runs WHERE form_id = %s", (form_id,)
-            ).fetchall()
-            assert status == "failed"
-            assert reason.startswith("not queued: publishing to ")
+            refused.close(0.5)
+            assert await _one(db, "SELECT count(*) FROM sync_runs WHERE form_id = %s", form_id) == (
+                1,
+            )
+            run_id, status, reason = await _one(
+                db, "SELECT id, status, error FROM sync_runs WHERE form_id = %s", form_id
+            )
+            assert (run_id, status) == (caught.value.run_id, "failed")
+            assert reason == (
+                "not queued: Kafka did not acknowledge the record: Local: Message timed out"
+            )
             # Not left queued: the next import of the form goes ahead.
-            retried = request_manual_import(settings, conn, form_id, SyncOptions(), "cli")
+            publisher = AsyncPublisher(settings, answer_within_s=QUEUE_WITHIN_S)
+            retried = await request_manual_import(
+                settings, pool, publisher, form_id, SyncOptions(), "cli"
+            )
+            publisher.close(2.0)
     assert [r["run_id"] for r in _sync_requests(settings, form_id)] == [str(retried)]
 
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from harness.operator import switch_import
+from harness.processes import Worker, settings_env
 from leadsync.settings import Settings
-from sinks.forms import set_import
 from tests.integration.produce import envelope, lead_for, publish_raw
-from tests.integration.worker import Worker, settings_env
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,7 @@ def test_a_flood_of_unreadable_records_raises_the_alarm_and_stops_processing(
     alarm_settings: Settings, alarm_worker: Worker
 ) -> None:
     form_id = 900_000_000 + uuid.uuid4().int % 1_000_000
-    with psycopg.connect(alarm_settings.database_conninfo()) as conn:
-        set_import(conn, form_id, True)
+    switch_import(alarm_settings, [form_id])
     publish_raw(alarm_settings, *[b"{broken" for _ in range(12)], key=b"flood")
     _wait(alarm_settings, "SELECT count(*) FROM pipeline_alarms WHERE cleared_at IS NULL")
     reason = _one(alarm_settings, "SELECT reason FROM pipeline_alarms WHERE cleared_at IS NULL")

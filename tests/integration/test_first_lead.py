@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from psycopg import AsyncConnection
 
+from harness.operator import switch_import
+from harness.processes import Worker
 from leadsync.settings import Settings
-from sinks.forms import set_import
 from tests.integration.produce import example_lead, publish_raw
-from tests.integration.worker import Worker
 
 Conn = AsyncConnection[tuple[object, ...]]
 
@@ -17,8 +16,7 @@ Conn = AsyncConnection[tuple[object, ...]]
 @pytest.fixture(autouse=True, scope="module")
 def _import_on(settings: Settings) -> None:
     """An operator switched Import on for the example form before its leads arrive."""
-    with psycopg.connect(settings.database_conninfo()) as conn:
-        set_import(conn, 7234246, True)
+    switch_import(settings, [7234246])
 
 
 async def _rows(db: Conn, query: str, *params: object) -> list[tuple[object, ...]]:

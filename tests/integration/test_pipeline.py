@@ -6,14 +6,13 @@ import json
 import uuid
 from typing import Any
 
-import psycopg
 from psycopg import AsyncConnection
 
+from harness.processes import Worker
 from leadsync.settings import Settings
 from sinks.forms import set_import
 from tests.integration.produce import envelope, erase_request, lead_for, publish_raw
 from tests.integration.topics import read_topic
-from tests.integration.worker import Worker
 
 Conn = AsyncConnection[tuple[Any, ...]]
 
@@ -22,10 +21,10 @@ def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def _new_form(settings: Settings, enabled: bool = True) -> int:
+async def _new_form(db: Conn, enabled: bool = True) -> int:
+    """A new form whose Import an operator switched (``leadsync forms import``)."""
     form_id = int(uuid.uuid4().int % 900_000_000) + 100_000_000
-    with psycopg.connect(settings.database_conninfo()) as conn:
-        set_import(conn, form_id, enabled)
+    await set_import(db, form_id, enabled)
     return form_id
 
 
@@ -53,7 +52,7 @@ async def test_same_person_through_two_forms_is_one_contact_with_two_submissions
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
     email = f"{_unique('two-forms')}@example.com"
-    form_a, form_b = _new_form(settings), _new_form(settings)
+    form_a, form_b = await _new_form(db), await _new_form(db)
     publish_raw(
         settings,
         envelope(lead_for(_unique("a"), email, form_id=form_a, first_name="Ann")),
@@ -83,7 +82,7 @@ async def test_same_form_twice_keeps_one_row_with_the_latest_submission(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
     email = f"{_unique('twice')}@example.com"
-    form = _new_form(settings)
+    form = await _new_form(db)
     first, second = _unique("first"), _unique("second")
     publish_raw(settings, envelope(lead_for(first, email, form_id=form, first_name="Old")))
     worker.settle()
@@ -105,7 +104,7 @@ async def test_an_older_lead_never_overwrites_a_newer_one(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
     email = f"{_unique('order')}@example.com"
-    form = _new_form(settings)
+    form = await _new_form(db)
     newer, older = _unique("newer"), _unique("older")
     publish_raw(
         settings,
@@ -137,7 +136,7 @@ async def test_an_older_lead_never_overwrites_a_newer_one(
 async def test_a_mapping_error_is_logged_counted_and_the_partition_keeps_flowing(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
-    form = _new_form(settings)
+    form = await _new_form(db)
     bad, good = _unique("no-email"), _unique("after-bad")
     bad_lead = lead_for(bad, "   ", form_id=form)
     good_email = f"{good}@example.com"
@@ -177,7 +176,7 @@ async def test_a_test_lead_is_imported_and_flagged_for_filters(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
     email = f"{_unique('tester')}@example.com"
-    form = _new_form(settings)
+    form = await _new_form(db)
     publish_raw(
         settings,
         envelope(
@@ -200,7 +199,7 @@ async def test_import_off_records_the_lead_as_skipped_not_as_an_error(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
     email = f"{_unique('skipped')}@example.com"
-    form = _new_form(settings, enabled=False)
+    form = await _new_form(db, enabled=False)
     lead_id = _unique("skip")
     publish_raw(settings, envelope(lead_for(lead_id, email, form_id=form)))
     worker.settle()
@@ -212,8 +211,7 @@ async def test_import_off_records_the_lead_as_skipped_not_as_an_error(
     assert await _counters(db, form) == (0, 0, 0, 1)
 
     # Recoverable: once Import is on, the same lead (e.g. from a manual import) comes in.
-    with psycopg.connect(settings.database_conninfo()) as conn:
-        set_import(conn, form, True)
+    await set_import(db, form, True)
     publish_raw(settings, envelope(lead_for(lead_id, email, form_id=form), origin="manual"))
     worker.settle()
     assert await _all(db, "SELECT count(*) FROM contacts WHERE email = %s", email) == [(1,)]
@@ -226,7 +224,7 @@ async def test_reimport_option_applies_an_already_imported_lead_again(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
     email = f"{_unique('again')}@example.com"
-    form = _new_form(settings)
+    form = await _new_form(db)
     lead_id = _unique("again")
     publish_raw(settings, envelope(lead_for(lead_id, email, form_id=form, first_name="Wrong")))
     worker.settle()
@@ -253,7 +251,7 @@ async def test_a_deleted_lead_erases_its_submission_and_its_only_source_contact(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
     email = f"{_unique('erase')}@example.com"
-    form = _new_form(settings)
+    form = await _new_form(db)
     lead_id = _unique("erase")
     publish_raw(settings, envelope(lead_for(lead_id, email, form_id=form)))
     worker.settle()
@@ -279,7 +277,7 @@ async def test_a_deleted_lead_keeps_a_contact_that_filled_another_form(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
     email = f"{_unique('keep')}@example.com"
-    form_a, form_b = _new_form(settings), _new_form(settings)
+    form_a, form_b = await _new_form(db), await _new_form(db)
     lead_a = _unique("a")
     publish_raw(
         settings,
@@ -303,7 +301,7 @@ async def test_every_change_has_exactly_one_outbox_row_and_one_event(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
     email = f"{_unique('events')}@example.com"
-    form = _new_form(settings)
+    form = await _new_form(db)
     publish_raw(settings, envelope(lead_for(_unique("e1"), email, form_id=form, first_name="A")))
     worker.settle()
     publish_raw(
@@ -338,7 +336,7 @@ async def test_every_change_has_exactly_one_outbox_row_and_one_event(
 async def test_counters_count_created_contacts(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
-    form = _new_form(settings)
+    form = await _new_form(db)
     publish_raw(
         settings,
         *[
@@ -353,7 +351,7 @@ async def test_counters_count_created_contacts(
 async def test_a_lead_failing_again_is_logged_and_counted_once_until_the_counters_reset(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
-    form = _new_form(settings)
+    form = await _new_form(db)
     bad = _unique("still-bad")
     bad_lead = lead_for(bad, "not-an-email", form_id=form)
     publish_raw(settings, envelope(bad_lead, origin="push"))

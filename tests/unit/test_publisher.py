@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from harness.children import free_port
 from leadsync.kafka.async_publisher import AsyncPublisher, _delivery_timeout_ms
 from leadsync.settings import load_settings
-from tests.faults.proxy import free_port
 
 
 async def test_a_send_with_a_time_limit_fails_on_time_when_kafka_never_answers() -> None:

@@ -93,4 +93,4 @@ def test_bootstrap_list_is_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_settings_are_frozen() -> None:
     settings = load_settings(demo=True)
     with pytest.raises(ValueError, match="frozen"):
-        settings.ingress_port = 1  # type: ignore[misc]
+        settings.ingress_port = 1  # type: ignore[misc]  # frozen: the point of the test

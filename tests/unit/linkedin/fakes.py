@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from linkedin import InMemoryTokenStore, LinkedInClient, RetryPolicy, TokenPair
+from leadsync.retry import RetryPolicy
+from linkedin import InMemoryTokenStore, LinkedInClient, TokenPair
 
 API = "https://api.linkedin.com/rest"
 OAUTH = "https://www.linkedin.com/oauth/v2"

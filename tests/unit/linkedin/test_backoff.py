@@ -8,11 +8,11 @@ import random
 import httpx
 import pytest
 
+from leadsync.retry import RetryPolicy
 from linkedin import (
     BadRequest,
     LinkedInError,
     Owner,
-    RetryPolicy,
     ServerError,
     Throttled,
     Unavailable,
@@ -25,6 +25,7 @@ OWNER = Owner.sponsored_account(1)
 
 
 async def get_form(script: Script, clock: FakeClock, **kw: object) -> int:
+    # kw carries make_client's own options (policy, limiter), typed there.
     async with make_client(script, clock=clock, **kw) as linkedin:  # type: ignore[arg-type]
         return (await linkedin.get_form(1)).id
 

@@ -7,6 +7,8 @@ import logging
 import httpx
 import pytest
 
+from leadsync.errors import PermanentError, RetriableError
+from leadsync.retry import RetryPolicy
 from linkedin import (
     BadRequest,
     Forbidden,
@@ -15,10 +17,7 @@ from linkedin import (
     MalformedResponse,
     NotFound,
     Owner,
-    PermanentError,
     ReconnectRequired,
-    RetriableError,
-    RetryPolicy,
     ServerError,
     Throttled,
     Unauthorized,

@@ -1,0 +1,132 @@
+"""Operator tasks: the schema, the topics, leads by hand, the pipeline alarm, the published
+JSON Schemas, the contact-change events, a token key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.context import settings_or_exit, with_database
+
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
+leads_app = typer.Typer(no_args_is_help=True, help="Operator tools for leads.")
+alarm_app = typer.Typer(no_args_is_help=True, help="The pipeline alarm.")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations."""
+    from sinks.migrate import upgrade_when_reachable
+
+    settings = settings_or_exit()
+    applied = asyncio.run(upgrade_when_reachable(settings.database_conninfo()))
+    for migration in applied:
+        typer.echo(f"applied {migration.version:04d}_{migration.name}")
+    if not applied:
+        typer.echo("schema is up to date")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the schema version and pending migrations."""
+    from sinks.migrate import available, current_version
+
+    settings = settings_or_exit()
+    version = asyncio.run(current_version(settings.database_conninfo()))
+    pending = [m for m in available() if m.version > version]
+    typer.echo(f"schema version {version}; {len(pending)} pending")
+
+
+@topics_app.command("create")
+def topics_create(
+    wait: Annotated[float, typer.Option(help="Seconds to wait for Kafka.")] = 60,
+) -> None:
+    """Create leadsync's topics with their partition counts (idempotent)."""
+    from leadsync.kafka.topics import ensure_topics, wait_for_kafka
+
+    settings = settings_or_exit()
+    wait_for_kafka(settings, wait)
+    created = ensure_topics(settings)
+    typer.echo(f"created {', '.join(created)}" if created else "topics exist")
+
+
+@leads_app.command("publish")
+def leads_publish(
+    files: Annotated[list[Path], typer.Argument(help="JSON files: a lead or a list of leads.")],
+) -> None:
+    """Publish LinkedIn lead JSON to the raw topic, as a manual import would."""
+    from leadsync.kafka.producing import publish_all
+    from schemas.envelopes import RawLead
+
+    settings = settings_or_exit()
+    records = []
+    for path in files:
+        document = json.loads(path.read_text())
+        for item in document if isinstance(document, list) else [document]:
+            raw = RawLead.from_record(json.dumps(item).encode())
+            records.append((raw.lead.id.encode(), raw.to_record()))
+    count = publish_all(settings, settings.topics.leads_raw, records)
+    typer.echo(f"published {count} lead(s) to {settings.topics.leads_raw}")
+
+
+@alarm_app.command("status")
+def alarm_status() -> None:
+    """Show the pipeline alarm, if one is raised."""
+    from sinks.alarms import active_alarm
+    from sinks.database import Database
+
+    async def read(db: Database) -> object:
+        async with db.connection() as conn:
+            return await active_alarm(conn)
+
+    alarm = with_database(settings_or_exit(), read)
+    typer.echo(f"ALARM: {alarm}" if alarm else "no alarm")
+
+
+@alarm_app.command("clear")
+def alarm_clear(
+    by: Annotated[str, typer.Option(help="Who clears it (kept with the alarm).")] = "operator",
+) -> None:
+    """Clear the pipeline alarm: processing resumes."""
+    from sinks.alarms import Alarm, clear_alarm
+    from sinks.database import Database
+
+    async def clear(db: Database) -> Alarm | None:
+        async with db.connection() as conn:
+            return await clear_alarm(conn, by)
+
+    alarm = with_database(settings_or_exit(), clear)
+    typer.echo(f"cleared: {alarm.reason}" if alarm else "no alarm was raised")
+
+
+def schemas_export(
+    directory: Annotated[Path | None, typer.Argument(help="Where to write them.")] = None,
+) -> None:
+    """Write the JSON Schema files of the published events (default: schemas/json/)."""
+    from schemas.export import JSON_DIR, export
+
+    for path in export(directory or JSON_DIR):
+        typer.echo(f"wrote {path}")
+
+
+def tail(
+    from_beginning: Annotated[bool, typer.Option(help="Start at the oldest event.")] = False,
+    count: Annotated[int, typer.Option(help="Stop after this many events (0: never).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print whole CloudEvents.")] = False,
+) -> None:
+    """Print contact-change events as they are published."""
+    from streams.tail import tail_changes
+
+    tail_changes(settings_or_exit(), from_beginning, count, as_json, typer.echo)
+
+
+def keygen() -> None:
+    """Print a new key for LEADSYNC_TOKEN_KEY (encrypts LinkedIn tokens at rest)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())

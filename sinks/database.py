@@ -1,0 +1,81 @@
+"""A process's PostgreSQL: one async connection pool (psycopg 3), opened on first use.
+
+Every process makes one :class:`Database` and hands it to what needs the database; every
+sinks function takes the ``AsyncConnection`` it works on, so the caller decides what is one
+transaction. ``connection()`` lends a pooled connection whose work commits when the block
+ends without error (and rolls back when it raises). The command line drives the same
+functions with ``asyncio.run``.
+
+A session-level advisory lock (the outbox relay's, the scheduler's leadership) lives as long
+as the session that took it, so it is taken on a ``dedicated()`` connection, closed with its
+holder, never on a pooled one that would carry the lock to its next borrower.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Self
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from leadsync.settings import Settings
+
+# A process needs few connections at once: the worker's agents run one batch each, the admin
+# console has a handful of users. A small pool keeps PostgreSQL's slots for the others.
+DEFAULT_POOL_SIZE = 4
+POOL_TIMEOUT_S = 10.0
+
+
+class Database:
+    def __init__(self, conninfo: str, *, max_size: int = DEFAULT_POOL_SIZE) -> None:
+        self._conninfo = conninfo
+        self._pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            conninfo, min_size=1, max_size=max_size, open=False, timeout=POOL_TIMEOUT_S
+        )
+        self._opened = False
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, max_size: int = DEFAULT_POOL_SIZE) -> Self:
+        return cls(settings.database_conninfo(), max_size=max_size)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection; its work commits when the block ends without error."""
+        if not self._opened:
+            async with self._lock:
+                if not self._opened:
+                    # wait=False: a process starts while PostgreSQL is still away; the first
+                    # connection() then waits (up to POOL_TIMEOUT_S) or raises PoolTimeout.
+                    await self._pool.open(wait=False)
+                    self._opened = True
+        async with self._pool.connection() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def dedicated(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A connection of its own, in autocommit, closed at the end of the block: for a
+        session-level lock held as long as its holder runs."""
+        conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
+        async with conn:
+            yield conn
+
+    async def close(self) -> None:
+        if self._opened:
+            await self._pool.close()
+            self._opened = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
