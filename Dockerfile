@@ -7,12 +7,15 @@ COPY pyproject.toml uv.lock README.md ./
 # Dependencies first, in their own layer: source edits do not reinstall them.
 RUN uv sync --frozen --no-dev --no-install-project
 COPY leadsync leadsync
+COPY schemas schemas
+COPY mapping mapping
+COPY linkedin linkedin
+COPY sinks sinks
 COPY ingest ingest
 COPY streams streams
-COPY sinks sinks
-COPY schemas schemas
 COPY sandbox sandbox
 COPY admin admin
+COPY cli cli
 COPY examples examples
 RUN uv sync --frozen --no-dev
 ENV PATH="/app/.venv/bin:$PATH"

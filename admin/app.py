@@ -19,7 +19,7 @@ from admin import contacts_routes, error_log_routes, forms_routes, mappings_rout
 from admin.auth import require_admin_token
 from admin.error_responses import ErrorBody, install_error_handlers
 from admin.limits import MAX_BODY_BYTES, BodySizeLimit
-from admin.request_publisher import SyncRequests
+from admin.request_publisher import RequestPublisher
 from leadsync.settings import Settings
 from sinks.database import Database
 
@@ -33,12 +33,12 @@ _COMMON: dict[int | str, dict[str, Any]] = {
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """The admin API for ``settings``; connections open on first use, close on shutdown."""
     db = database or Database.from_settings(settings)
-    sync_requests = SyncRequests(settings)
+    request_publisher = RequestPublisher(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        await asyncio.to_thread(sync_requests.close)  # waits up to 2 s for Kafka
+        await asyncio.to_thread(request_publisher.close)  # waits up to 2 s for Kafka
         await db.close()
 
     app = FastAPI(
@@ -53,7 +53,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = db
-    app.state.sync_requests = sync_requests
+    app.state.request_publisher = request_publisher
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from admin.request_publisher import SyncRequests
+from admin.request_publisher import RequestPublisher
 from leadsync.settings import Settings
 from sinks.database import Database
 
@@ -21,11 +21,11 @@ def _database(request: Request) -> Database:
     return database
 
 
-def _sync_requests(request: Request) -> SyncRequests:
-    sync_requests: SyncRequests = request.app.state.sync_requests
-    return sync_requests
+def _request_publisher(request: Request) -> RequestPublisher:
+    request_publisher: RequestPublisher = request.app.state.request_publisher
+    return request_publisher
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
-SyncRequestsDep = Annotated[SyncRequests, Depends(_sync_requests)]
+RequestPublisherDep = Annotated[RequestPublisher, Depends(_request_publisher)]

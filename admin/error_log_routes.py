@@ -17,7 +17,7 @@ from admin.dependencies import DatabaseDep
 from admin.error_responses import ErrorBody, not_found
 from sinks.database import Database
 from sinks.error_log import iter_errors
-from sinks.form_settings import form_exists
+from sinks.forms import form_exists
 
 router = APIRouter(tags=["error log"])
 _CSV: dict[int | str, dict[str, Any]] = {

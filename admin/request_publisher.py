@@ -15,7 +15,7 @@ from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.settings import Settings
 
 
-class SyncRequests:
+class RequestPublisher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._publisher: AsyncPublisher | None = None

@@ -14,13 +14,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
 
-from admin.dependencies import DatabaseDep, SettingsDep, SyncRequestsDep
+from admin.dependencies import DatabaseDep, RequestPublisherDep, SettingsDep
 from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.models import Run, RunList
 from ingest.sync_requests import RequestNotQueued, request_manual_import
 from schemas.envelopes import SyncOptions
 from sinks.database import Database
-from sinks.form_settings import form_exists, get_form_row
+from sinks.form_settings import get_form_row
+from sinks.forms import form_exists
 from sinks.sync_runs import RunAlreadyActive, UnknownForm, get_run
 from sinks.sync_runs import list_runs as list_form_runs
 
@@ -45,7 +46,7 @@ async def start_import(
     response: Response,
     db: DatabaseDep,
     settings: SettingsDep,
-    sync_requests: SyncRequestsDep,
+    request_publisher: RequestPublisherDep,
     options: Annotated[SyncOptions, Body()] = SyncOptions(),  # noqa: B008 - immutable
 ) -> Run:
     """Follow the run at the ``Location`` answered (``GET /api/runs/{id}``)."""
@@ -64,7 +65,7 @@ async def start_import(
         )
     try:
         run_id = await request_manual_import(
-            settings, db, sync_requests.publisher(), form_id, options, REQUESTED_BY
+            settings, db, request_publisher.publisher(), form_id, options, REQUESTED_BY
         )
     except UnknownForm:
         raise not_found("form", form_id) from None

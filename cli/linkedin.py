@@ -88,11 +88,11 @@ def forms_discover() -> None:
 def forms_list() -> None:
     """The known forms with their Import switch and counters."""
     from sinks.database import Database
-    from sinks.forms import list_forms
+    from sinks.form_settings import list_form_rows
 
     async def read(db: Database) -> list[dict[str, Any]]:
         async with db.connection() as conn:
-            return await list_forms(conn)
+            return await list_form_rows(conn)
 
     rows = with_database(settings_or_exit(), read)
     typer.echo(f"{'form':>12}  {'import':6}  {'created':>8} {'updated':>8} {'errors':>7}  name")

@@ -10,6 +10,7 @@ from uuid import UUID
 import typer
 
 from cli.context import settings_or_exit, with_database
+from leadsync.settings import Settings
 from schemas.envelopes import SyncOptions
 from sinks.database import Database
 
@@ -46,7 +47,9 @@ def sync(
     except ValidationError as exc:
         typer.echo(exc.errors()[0]["msg"].removeprefix("Value error, "), err=True)
         raise typer.Exit(2) from None
-    run = with_database(settings, lambda db: _start_and_follow(db, form_id, options, wait))
+    run = with_database(
+        settings, lambda db: _start_and_follow(settings, db, form_id, options, wait)
+    )
     if run is None:
         return
     typer.echo(
@@ -59,22 +62,17 @@ def sync(
 
 
 async def _start_and_follow(
-    db: Database, form_id: int, options: SyncOptions, wait: bool
+    settings: Settings, db: Database, form_id: int, options: SyncOptions, wait: bool
 ) -> dict[str, Any] | None:
-    from ingest.sync_requests import QUEUE_WITHIN_S, request_manual_import
-    from leadsync.kafka.async_publisher import AsyncPublisher
+    from ingest.sync_requests import request_manual_import_once
     from leadsync.kafka.producing import PublishError
     from sinks import sync_runs
 
-    settings = settings_or_exit()
-    publisher = AsyncPublisher(settings, answer_within_s=QUEUE_WITHIN_S)
     try:
-        run_id = await request_manual_import(settings, db, publisher, form_id, options, "cli")
+        run_id = await request_manual_import_once(settings, db, form_id, options, "cli")
     except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm, PublishError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    finally:
-        publisher.close(1.0)
     typer.echo(f"manual import {run_id} requested for form {form_id}")
     if not wait:
         return None

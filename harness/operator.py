@@ -9,8 +9,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from cli.context import with_database
-from ingest.sync_requests import QUEUE_WITHIN_S, request_manual_import
-from leadsync.kafka.async_publisher import AsyncPublisher
+from ingest.sync_requests import request_manual_import_once
 from leadsync.settings import Settings
 from schemas.envelopes import SyncOptions
 from sinks.database import Database
@@ -47,13 +46,7 @@ def start_manual_import(
 ) -> UUID:
     """What ``leadsync sync FORM`` does before it follows the run; the run's id."""
 
-    async def start(db: Database) -> UUID:
-        publisher = AsyncPublisher(settings, answer_within_s=QUEUE_WITHIN_S)
-        try:
-            return await request_manual_import(
-                settings, db, publisher, form_id, options, requested_by
-            )
-        finally:
-            publisher.close(2.0)
-
-    return with_database(settings, start)
+    return with_database(
+        settings,
+        lambda db: request_manual_import_once(settings, db, form_id, options, requested_by),
+    )

@@ -39,13 +39,14 @@ from schemas.linkedin import Lead, versioned_form
 from sinks import sync_runs
 from sinks.connections import PostgresTokenStore, mark_refused, reconnect_reason
 from sinks.database import Database
-from sinks.forms import PullSettings, advance_watermark, pull_settings
+from sinks.forms import FormToPull, advance_watermark, form_to_pull
 
 log = logging.getLogger(__name__)
 
 ORGANIC_LEAD_TYPES = ("COMPANY", "EVENT", "ORGANIZATION_PRODUCT")
-# A run LinkedIn keeps failing starts over twice, after 5-10 s then 10-20 s (jitter).
-RUN_RETRY = RetryPolicy(max_attempts=3, base_delay_s=10.0, max_delay_s=60.0)
+# A run LinkedIn keeps failing (after the client's own retries, which honoured Retry-After)
+# starts over twice, after 5-10 s then 10-20 s, then fails: the next tick tries again.
+RUN_RETRY = RetryPolicy(max_attempts=3, base_delay_s=10.0, max_delay_s=60.0, use_retry_after=False)
 GC_THRESHOLD = 50_000  # allocations between collections during a run (CPython: 700)
 
 
@@ -79,7 +80,7 @@ class Progress:
     total: int | None = None
 
 
-def pull_target(form_id: int, form: PullSettings | None) -> Target:
+def pull_target(form_id: int, form: FormToPull | None) -> Target:
     """What the run pulls, or :class:`RunRefused` saying why the form cannot be pulled."""
     if form is None:
         raise RunRefused(f"form {form_id} is not known")
@@ -113,7 +114,7 @@ class Puller:
         with _fewer_collections():
             async with db.connection() as conn:
                 status = await sync_runs.run_status(conn, request.run_id)
-                form = await pull_settings(conn, request.form_id)
+                form = await form_to_pull(conn, request.form_id)
             if status in (None, "succeeded", "failed"):
                 return  # a redelivered request whose run already ended
             try:
@@ -154,6 +155,7 @@ class Puller:
             await RUN_RETRY.call(
                 lambda: self._pull(request, target, window, on_progress),
                 what=f"sync run {request.run_id}",
+                logger=log,
                 retry_if=lambda exc: isinstance(exc, LinkedInError) and exc.retriable,
             )
         except ReconnectRequired:

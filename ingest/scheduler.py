@@ -40,6 +40,7 @@ async def schedule_forever(settings: Settings, db: Database, publisher: AsyncPub
     await policy.call(
         lambda: _lead_and_schedule(settings, db, publisher),
         what="scheduler paused",
+        logger=log,
         fresh_after_s=60.0,
     )
 
@@ -53,6 +54,9 @@ async def _lead_and_schedule(settings: Settings, db: Database, publisher: AsyncP
         subscribed: set[tuple[str, str]] = set()
         round_started = time.monotonic()
         while True:
+            # Still the leader? A session that died (PostgreSQL restarted, the connection
+            # reset) has lost its lock: this raises, and the scheduler tries to lead again.
+            await sync_runs.still_leading(session)
             await _tick(settings, db, publisher)
             # A form switched on since the last tick gets its push subscription; every hour
             # all owners are checked again (and failures retried).

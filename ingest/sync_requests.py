@@ -23,9 +23,11 @@ from sinks.database import Database
 
 log = logging.getLogger(__name__)
 
-# How long a person starting an import waits for Kafka's acknowledgement; past that the
+# How long the admin API waits for Kafka's acknowledgement before it answers; past that the
 # request counts as not queued (librdkafka gives up on it half a second before).
 QUEUE_WITHIN_S = 5.0
+# The command line has no HTTP answer due: it waits as long as a one-off publish always did.
+COMMAND_LINE_QUEUE_WITHIN_S = 30.0
 
 
 class RequestNotQueued(PublishError):
@@ -75,3 +77,21 @@ async def request_manual_import(
             await sync_runs.finish_run(conn, run_id, reason)
         raise RequestNotQueued(run_id, reason) from exc
     return run_id
+
+
+async def request_manual_import_once(
+    settings: Settings,
+    db: Database,
+    form_id: int,
+    options: SyncOptions,
+    requested_by: str,
+    *,
+    queue_within_s: float = COMMAND_LINE_QUEUE_WITHIN_S,
+) -> UUID:
+    """:func:`request_manual_import` with a publisher of its own, for a one-off caller (the
+    command line's ``sync``)."""
+    publisher = AsyncPublisher(settings, answer_within_s=queue_within_s)
+    try:
+        return await request_manual_import(settings, db, publisher, form_id, options, requested_by)
+    finally:
+        publisher.close(1.0)  # the one record is acknowledged or given up on already

@@ -8,9 +8,9 @@ imports none of them):
 - ``body_limit``: the request body-size rule of every HTTP server;
 - ``kafka``: topics, producer configuration and publishing, for every process.
 
-The layers above, top to bottom (``pyproject.toml``'s import-linter contract, run by
-``make check``): ``cli``; ``admin`` | ``sandbox``; ``ingest`` | ``streams``; ``sinks`` |
-``linkedin``; ``mapping``; ``schemas``; ``leadsync``.
+The layers, top to bottom (``pyproject.toml``'s import-linter contract, run by ``make
+check``): ``harness`` (tests and benchmarks); ``cli``; ``admin`` | ``sandbox``; ``ingest`` |
+``streams``; ``sinks`` | ``linkedin``; ``mapping``; ``schemas``; ``leadsync``.
 """
 
 __version__ = "0.1.0"

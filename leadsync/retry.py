@@ -64,6 +64,9 @@ class RetryPolicy:
     max_delay_s: float = 60.0
     max_retry_after_s: float = 300.0
     max_elapsed_s: float | None = None
+    # False: the policy's own delays, whatever Retry-After says (a caller that outlasts the
+    # LinkedIn client's retries, which already honoured it, and must never give up on it).
+    use_retry_after: bool = True
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,13 +97,14 @@ class RetryPolicy:
         on_retry: OnRetry | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         fresh_after_s: float | None = None,
+        logger: logging.Logger = log,
     ) -> T:
         """``operation()``'s result, retried while ``retry_if`` says waiting can help.
 
         ``fresh_after_s`` is for long-lived operations (the outbox relay's loop): an attempt
         that ran that long before failing starts the count again, as its failure is a new
         outage rather than the next step of the last one. ``what`` names the work in the
-        default log line.
+        default log line, written to the caller's ``logger``.
         """
         attempt = 0
         first_started = time.monotonic()
@@ -112,7 +116,7 @@ class RetryPolicy:
             except Exception as exc:
                 if fresh_after_s is not None and time.monotonic() - started > fresh_after_s:
                     attempt = 1
-                retry_after = _retry_after_s(exc)
+                retry_after = _retry_after_s(exc) if self.use_retry_after else None
                 if not retry_if(exc) or not self.should_retry(attempt, retry_after):
                     raise
                 elapsed = time.monotonic() - first_started
@@ -122,7 +126,7 @@ class RetryPolicy:
                 if on_retry is not None:
                     on_retry(exc, attempt, delay)
                 else:
-                    log.warning(
+                    logger.warning(
                         "%s: %s (%s), attempt %d; retrying in %.2f s",
                         what,
                         type(exc).__name__,

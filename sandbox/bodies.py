@@ -8,20 +8,20 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from leadsync.body_limit import BodyTooLarge, limit_receive, refuse_declared
 from sandbox.errors import RestliError, bad_request
 
 MAX_BODY = 64 * 1024
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RestliError(413, f"request body over {limit} bytes", 413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The body, refused with 413 past ``limit`` (leadsync's rule: a declared size before
+    reading, a chunked one as it arrives)."""
+    try:
+        refuse_declared(request.scope, limit)
+        return await Request(request.scope, limit_receive(request.receive, limit)).body()
+    except BodyTooLarge:
+        raise RestliError(413, f"request body over {limit} bytes", 413) from None
 
 
 async def read_json(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:

@@ -12,6 +12,8 @@ import json
 
 from starlette.responses import Response
 
+from leadsync.errors import PermanentError
+
 # Tokens (LinkedIn's published codes).
 INVALID_TOKEN = 65600
 REVOKED_TOKEN = 65601
@@ -29,7 +31,7 @@ VERSION_INACTIVE = 4261
 SERVER_ERROR = 500
 
 
-class RestliError(Exception):
+class RestliError(PermanentError):
     """A request LinkedIn would refuse: the status, a message and a service error code."""
 
     def __init__(

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from leadsync.errors import PermanentError
 from sandbox.clock import Clock
 from sandbox.errors import EMPTY_TOKEN, EXPIRED_TOKEN, INVALID_TOKEN, REVOKED_TOKEN, RestliError
 
@@ -21,7 +22,7 @@ CODE_TTL_MS = 30 * 60 * 1000  # LinkedIn's authorization codes live 30 minutes
 SCOPES = ("r_marketing_leadgen_automation", "r_ads", "r_organization_admin", "r_events")
 
 
-class OAuthError(Exception):
+class OAuthError(PermanentError):
     """An OAuth endpoint refusal: ``{"error": ..., "error_description": ...}``."""
 
     def __init__(self, status: int, error: str, description: str) -> None:

@@ -21,6 +21,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from leadsync.errors import PermanentError
+
 RestliValue = str | dict[str, "RestliValue"] | list["RestliValue"]
 
 _DELIMITERS = "(),:"
@@ -29,7 +31,7 @@ _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
-class RestliSyntaxError(ValueError):
+class RestliSyntaxError(PermanentError, ValueError):
     """The query string is not valid Rest.li 2.0; the message says what and where."""
 
 

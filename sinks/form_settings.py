@@ -49,11 +49,6 @@ async def get_form_row(conn: AsyncConnection[Any], form_id: int) -> dict[str, An
         return await cur.fetchone()
 
 
-async def form_exists(conn: AsyncConnection[Any], form_id: int) -> bool:
-    cur = await conn.execute("SELECT 1 FROM forms WHERE id = %s", (form_id,))
-    return await cur.fetchone() is not None
-
-
 async def update_form_settings(
     conn: AsyncConnection[Any],
     form_id: int,

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from schemas.linkedin import Consent, FormQuestion, Lead, LeadForm
@@ -211,6 +210,11 @@ async def load_contact_fields(conn: AsyncConnection[Any]) -> dict[str, ContactFi
     }
 
 
+async def form_exists(conn: AsyncConnection[Any], form_id: int) -> bool:
+    cur = await conn.execute("SELECT 1 FROM forms WHERE id = %s", (form_id,))
+    return await cur.fetchone() is not None
+
+
 async def set_import(conn: AsyncConnection[Any], form_id: int, enabled: bool) -> dict[str, Any]:
     """Switch a form's Import on or off (registering the form by id if it is new).
 
@@ -236,19 +240,8 @@ async def set_import(conn: AsyncConnection[Any], form_id: int, enabled: bool) ->
     return dict(zip(("id", "name", "import_enabled", "watermark"), row, strict=True))
 
 
-async def list_forms(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        return await (
-            await cur.execute(
-                "SELECT f.id, f.name, f.import_enabled, f.periodic_sync, f.sync_interval_hours,"
-                "       c.imported, c.updated, c.errors, c.skipped"
-                " FROM forms f LEFT JOIN form_counters c ON c.form_id = f.id ORDER BY f.id"
-            )
-        ).fetchall()
-
-
 @dataclass(frozen=True)
-class PullSettings:
+class FormToPull:
     """What the puller reads of a form to plan a run's window and reach LinkedIn."""
 
     form_id: int
@@ -261,14 +254,14 @@ class PullSettings:
     connection_id: int | None
 
 
-async def pull_settings(conn: AsyncConnection[Any], form_id: int) -> PullSettings | None:
+async def form_to_pull(conn: AsyncConnection[Any], form_id: int) -> FormToPull | None:
     cur = await conn.execute(
         "SELECT id, import_enabled, watermark, import_enabled_at, created_on_linkedin,"
         " owner_urn, lead_type, connection_id FROM forms WHERE id = %s",
         (form_id,),
     )
     row = await cur.fetchone()
-    return PullSettings(*row) if row else None
+    return FormToPull(*row) if row else None
 
 
 async def advance_watermark(

@@ -108,5 +108,6 @@ async def upgrade_when_reachable(conninfo: str, timeout_s: float = 300.0) -> lis
     return await policy.call(
         lambda: upgrade(conninfo),
         what="PostgreSQL unreachable; migrating later",
+        logger=log,
         retry_if=lambda exc: isinstance(exc, psycopg.OperationalError),
     )

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from leadsync.errors import PermanentError
 from schemas.envelopes import SyncOptions, SyncTrigger
+from sinks.forms import form_exists
 
 
 class RunAlreadyActive(PermanentError):
@@ -50,8 +51,7 @@ async def create_run(
 ) -> UUID:
     """Record a queued run. A manual import also resets the form's counters (product rule)."""
     async with conn.transaction():
-        cur = await conn.execute("SELECT 1 FROM forms WHERE id = %s", (form_id,))
-        if await cur.fetchone() is None:
+        if not await form_exists(conn, form_id):
             raise UnknownForm(form_id)
         try:
             async with conn.transaction():
@@ -181,6 +181,11 @@ async def try_lead_scheduling(conn: AsyncConnection[Any]) -> bool:
     cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_SCHEDULER_LOCK_ID,))
     row = await cur.fetchone()
     return bool(row and row[0])
+
+
+async def still_leading(conn: AsyncConnection[Any]) -> None:
+    """Raise if the leader's session is gone (its lock went with it)."""
+    await conn.execute("SELECT 1")
 
 
 _DUE_FORMS = """

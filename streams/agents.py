@@ -67,7 +67,7 @@ class BatchImporter:
         )
 
     async def retry(self, operation: Callable[[], Awaitable[T]]) -> T:
-        return await self.outages.call(operation, what="import pipeline")
+        return await self.outages.call(operation, what="import pipeline", logger=log)
 
     async def import_batch(self, records: list[Record]) -> None:
         await self.wait_while_alarm()

@@ -59,7 +59,8 @@ def create_app(settings: Settings) -> faust.App:
     from streams import agents
     from streams.hydrate import register_hydrate
 
-    # One pool for the process: the agents, hydration and the relay's reads all share it.
+    # One pool for the process, shared by the agents and hydration (and the LinkedIn token
+    # store); the relay holds its lock on a connection of its own (Database.dedicated).
     db = Database.from_settings(settings, max_size=6)
     agents.register(app, settings, db)
     register_hydrate(app, settings, db)

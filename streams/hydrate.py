@@ -22,8 +22,7 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
-from leadsync.errors import RetriableError
-from leadsync.retry import RetryPolicy
+from leadsync.retry import RetryPolicy, is_retriable
 from leadsync.settings import Settings
 from linkedin import LinkedInClient, LinkedInError, NotFound, ReconnectRequired
 from schemas.envelopes import EraseRequest, Origin, RawLead
@@ -48,8 +47,13 @@ class Hydrator:
         self.settings = settings
         self.db = db
         self.outages = outage_policy(settings)
+        # Outlasts the client's own retries (which honoured any Retry-After up to five
+        # minutes): a throttled or failing LinkedIn is waited out at this pace, never given up.
         self.linkedin_outages = RetryPolicy(
-            max_attempts=None, base_delay_s=0.5, max_delay_s=settings.retry_backoff_max_s
+            max_attempts=None,
+            base_delay_s=0.5,
+            max_delay_s=settings.retry_backoff_max_s,
+            use_retry_after=False,
         )
         self.raw_topic = app.topic(
             settings.topics.leads_raw, value_type=bytes, value_serializer="raw"
@@ -99,14 +103,14 @@ class Hydrator:
         if wanted:
             # Database outages are waited out here: nothing may escape the agent's loop.
             imported = await self.outages.call(
-                lambda: self._already_imported(list(wanted)), what="reading the ledger"
+                lambda: self._already_imported(list(wanted)), what="reading the ledger", logger=log
             )
             for lead_id in imported:
                 del wanted[lead_id]
             # One connection lookup per owner and batch, not one per lead.
             owners = {n.owner_urn() for _, n in wanted.values()}
             clients = await self.outages.call(
-                lambda: self._clients_for(owners), what="finding the connections"
+                lambda: self._clients_for(owners), what="finding the connections", logger=log
             )
             results = await asyncio.gather(
                 *(self._fetch(record, n, clients[n.owner_urn()]) for record, n in wanted.values())
@@ -156,7 +160,9 @@ class Hydrator:
             lead = await self.linkedin_outages.call(
                 get_lead,
                 what=f"hydrating {lead_id}",
-                retry_if=lambda exc: isinstance(exc, RetriableError),
+                logger=log,
+                # LinkedIn 429/5xx, and the token store's PostgreSQL being away.
+                retry_if=is_retriable,
             )
         except NotFound:
             return await self._failed(
@@ -246,6 +252,7 @@ class Hydrator:
                 return await self.outages.call(
                     functools.partial(self._mark_refused_in_db, connection_id),
                     what="marking a refused connection",
+                    logger=log,
                 )
         return "revoked"
 

@@ -38,6 +38,7 @@ async def run_relay(settings: Settings, db: Database) -> None:
         await policy.call(
             lambda: _relay(db, publisher, settings),
             what="outbox relay paused",
+            logger=log,
             retry_if=lambda _exc: True,
             fresh_after_s=settings.retry_backoff_max_s,
         )

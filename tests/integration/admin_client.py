@@ -25,5 +25,5 @@ async def admin_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         ) as client:
             yield client
     finally:
-        app.state.sync_requests.close()
+        app.state.request_publisher.close()
         await app.state.database.close()

@@ -16,8 +16,7 @@ from psycopg.types.json import Jsonb
 
 from admin import forms_routes
 from admin.app import create_app
-from ingest.sync_requests import QUEUE_WITHIN_S, RequestNotQueued, request_manual_import
-from leadsync.kafka.async_publisher import AsyncPublisher
+from ingest.sync_requests import QUEUE_WITHIN_S, RequestNotQueued, request_manual_import_once
 from leadsync.settings import Settings
 from mapping.apply import auto_mappings
 from schemas.envelopes import SyncOptions
@@ -534,12 +533,15 @@ async def test_a_cli_import_kafka_does_not_take_fails_its_run_instead_of_blockin
             update={"kafka_bootstrap_servers": f"127.0.0.1:{proxy.port}"}
         )
         async with Database.from_settings(settings) as pool:
-            refused = AsyncPublisher(through_proxy, answer_within_s=QUEUE_WITHIN_S)
             with pytest.raises(RequestNotQueued, match="Message timed out") as caught:
-                await request_manual_import(
-                    through_proxy, pool, refused, form_id, SyncOptions(), "cli"
+                await request_manual_import_once(
+                    through_proxy,
+                    pool,
+                    form_id,
+                    SyncOptions(),
+                    "cli",
+                    queue_within_s=QUEUE_WITHIN_S,
                 )
-            refused.close(0.5)
             assert await _one(db, "SELECT count(*) FROM sync_runs WHERE form_id = %s", form_id) == (
                 1,
             )
@@ -551,11 +553,9 @@ async def test_a_cli_import_kafka_does_not_take_fails_its_run_instead_of_blockin
                 "not queued: Kafka did not acknowledge the record: Local: Message timed out"
             )
             # Not left queued: the next import of the form goes ahead.
-            publisher = AsyncPublisher(settings, answer_within_s=QUEUE_WITHIN_S)
-            retried = await request_manual_import(
-                settings, pool, publisher, form_id, SyncOptions(), "cli"
+            retried = await request_manual_import_once(
+                settings, pool, form_id, SyncOptions(), "cli"
             )
-            publisher.close(2.0)
     assert [r["run_id"] for r in _sync_requests(settings, form_id)] == [str(retried)]
 
 

@@ -3,8 +3,6 @@ error log, until an operator clears it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,7 +11,7 @@ import psycopg
 import pytest
 
 from harness.operator import switch_import
-from harness.processes import Worker, settings_env
+from harness.processes import Worker, leadsync
 from leadsync.settings import Settings
 from tests.integration.produce import envelope, lead_for, publish_raw
 
@@ -61,16 +59,8 @@ def test_a_flood_of_unreadable_records_raises_the_alarm_and_stops_processing(
     assert _one(alarm_settings, "SELECT count(*) FROM contacts WHERE email = %s", email) == 0
     assert "PIPELINE ALARM" in alarm_worker.log_tail(200)
 
-    cleared = subprocess.run(
-        [sys.executable, "-m", "cli.main", "alarm", "clear", "--by", "test"],
-        env=settings_env(alarm_settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert cleared.returncode == 0, cleared.stderr
-    assert "cleared:" in cleared.stdout
+    cleared = leadsync(alarm_settings, "alarm", "clear", "--by", "test", timeout_s=60)
+    assert "cleared:" in cleared
     assert (
         _one(alarm_settings, "SELECT count(*) FROM pipeline_alarms WHERE cleared_at IS NULL") == 0
     )
