@@ -253,6 +253,27 @@ async def test_a_retry_after_beyond_the_limit_is_raised_without_sleeping() -> No
     assert sleep.delays == [300.0]
 
 
+async def test_without_use_retry_after_the_policy_keeps_its_own_pace_and_never_gives_up() -> None:
+    """Hydration outlasts the LinkedIn client (which honoured Retry-After): a daily quota's
+    Retry-After of hours is waited out at the policy's own capped pace, never raised."""
+    sleep = Sleeps()
+    retry = policy(max_attempts=None, max_delay_s=2.0, use_retry_after=False)
+    operation = Operation(Down(1, retry_after_s=86_400), Down(2, retry_after_s=0.25))
+    assert await retry.call(operation, what="test", sleep=sleep) == "done"
+    assert operation.calls == 3
+    assert sleep.delays == jittered([1.0, 2.0])
+
+
+async def test_the_retry_line_goes_to_the_callers_logger(caplog: pytest.LogCaptureFixture) -> None:
+    sleep = Sleeps()
+    mine = logging.getLogger("streams.hydrate")
+    with caplog.at_level(logging.WARNING):
+        await policy().call(Operation(Down(1)), what="hydrating 7", sleep=sleep, logger=mine)
+    [record] = caplog.records
+    assert record.name == "streams.hydrate"
+    assert record.getMessage().startswith("hydrating 7: Down")
+
+
 async def test_retry_after_does_not_extend_max_attempts() -> None:
     sleep = Sleeps()
     operation = Operation(Down(1, retry_after_s=1), Down(2, retry_after_s=1))
