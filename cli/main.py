@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli import linkedin, operations, processes
+from cli import accounts, linkedin, operations, processes
 from cli.sync import sync
 from leadsync.settings import ConfigurationError
 
@@ -23,6 +23,7 @@ app.command()(linkedin.subscribe)
 app.command()(operations.tail)
 app.command("schemas")(operations.schemas_export)
 app.command()(operations.keygen)
+app.add_typer(accounts.accounts_app, name="accounts")
 app.add_typer(linkedin.linkedin_app, name="linkedin")
 app.add_typer(linkedin.forms_app, name="forms")
 app.add_typer(operations.alarm_app, name="alarm")

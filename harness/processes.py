@@ -47,9 +47,15 @@ def leadsync_argv(*args: str, profile: Path | None = None) -> list[str]:
     return [sys.executable, *under_profile, "-m", "cli.main", *args]
 
 
-def leadsync(settings: Settings, *args: str, returncode: int = 0, timeout_s: float = 180) -> str:
+def leadsync(
+    settings: Settings,
+    *args: str,
+    returncode: int = 0,
+    timeout_s: float = 180,
+    stderr: bool = False,
+) -> str:
     """Run a leadsync command as an operator would, expecting its exit status; returns its
-    output."""
+    output (its error output with ``stderr``)."""
     done = subprocess.run(  # noqa: S603 - this interpreter running leadsync
         leadsync_argv(*args),
         env=settings_env(settings),
@@ -62,7 +68,7 @@ def leadsync(settings: Settings, *args: str, returncode: int = 0, timeout_s: flo
         raise AssertionError(
             f"leadsync {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
         )
-    return done.stdout
+    return done.stderr if stderr else done.stdout
 
 
 class LeadsyncProcess:

@@ -1,0 +1,70 @@
+"""``leadsync accounts``: the platform operator makes, lists and disables accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.context import settings_or_exit, with_database
+from sinks.database import Database
+
+accounts_app = typer.Typer(no_args_is_help=True, help="Accounts of the platform (operator).")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: Annotated[str, typer.Argument(help="Lower-case letters, digits and hyphens.")],
+) -> None:
+    """Make an account and print its first API token (shown this once; only its hash is
+    kept)."""
+    from leadsync.api_tokens import new_token, token_hash
+    from sinks.accounts import Account, AccountRefused, create_account
+
+    token = new_token()
+
+    async def create(db: Database) -> Account:
+        async with db.connection() as conn:
+            return await create_account(conn, name, token_hash(token))
+
+    try:
+        account = with_database(settings_or_exit(), create)
+    except AccountRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"account {account.name} created (id {account.id})")
+    typer.echo(f"API token (shown once, keep it now): {token}")
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """Every account with its state and its working tokens."""
+    from sinks.accounts import Account, list_accounts
+
+    async def read(db: Database) -> list[Account]:
+        async with db.connection() as conn:
+            return await list_accounts(conn)
+
+    accounts = with_database(settings_or_exit(), read)
+    typer.echo(f"{'account':24}  {'state':8}  {'tokens':>6}  created")
+    for a in accounts:
+        typer.echo(f"{a.name:24}  {a.status:8}  {a.tokens:>6}  {a.created_at:%Y-%m-%d %H:%M}")
+    if not accounts:
+        typer.echo("no accounts yet: `leadsync accounts create NAME`")
+
+
+@accounts_app.command("disable")
+def accounts_disable(name: Annotated[str, typer.Argument(help="The account's name.")]) -> None:
+    """Disable an account: its tokens stop working at once; its data stays."""
+    from sinks.accounts import Account, AccountRefused, disable_account
+
+    async def disable(db: Database) -> Account:
+        async with db.connection() as conn:
+            return await disable_account(conn, name)
+
+    try:
+        account = with_database(settings_or_exit(), disable)
+    except AccountRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"account {account.name} disabled")
