@@ -15,7 +15,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from admin import contacts_routes, error_log_routes, forms_routes, mappings_routes, runs_routes
+from admin import (
+    accounts_routes,
+    contacts_routes,
+    error_log_routes,
+    forms_routes,
+    mappings_routes,
+    runs_routes,
+)
 from admin.auth import require_admin_token
 from admin.error_responses import ErrorBody, install_error_handlers
 from admin.limits import MAX_BODY_BYTES, BodySizeLimit
@@ -64,6 +71,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         runs_routes,
         error_log_routes,
         contacts_routes,
+        accounts_routes,
     ):
         api.include_router(module.router)
     app.include_router(api)

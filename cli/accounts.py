@@ -15,25 +15,40 @@ accounts_app = typer.Typer(no_args_is_help=True, help="Accounts of the platform 
 @accounts_app.command("create")
 def accounts_create(
     name: Annotated[str, typer.Argument(help="Lower-case letters, digits and hyphens.")],
+    demo_token: Annotated[
+        bool,
+        typer.Option(help="Demo mode only: give it the public demo token; again, says it exists."),
+    ] = False,
 ) -> None:
     """Make an account and print its first API token (shown this once; only its hash is
     kept)."""
     from leadsync.api_tokens import new_token, token_hash
-    from sinks.accounts import Account, AccountRefused, create_account
+    from leadsync.settings import DEMO_ACCOUNT_TOKEN
+    from sinks.accounts import Account, AccountRefused, account_for_token, create_account
 
-    token = new_token()
+    settings = settings_or_exit()
+    if demo_token and not settings.demo:
+        typer.echo("--demo-token is for demo mode only (LEADSYNC_DEMO=true)", err=True)
+        raise typer.Exit(2)
+    token = DEMO_ACCOUNT_TOKEN if demo_token else new_token()
 
-    async def create(db: Database) -> Account:
+    async def create(db: Database) -> tuple[Account, bool]:
         async with db.connection() as conn:
-            return await create_account(conn, name, token_hash(token))
+            existing = await account_for_token(conn, token_hash(token)) if demo_token else None
+            if existing is not None and existing.name == name:
+                return existing, False  # `make run` again: the demo account stands
+            return await create_account(conn, name, token_hash(token)), True
 
     try:
-        account = with_database(settings_or_exit(), create)
+        account, created = with_database(settings, create)
     except AccountRefused as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"account {account.name} created (id {account.id})")
-    typer.echo(f"API token (shown once, keep it now): {token}")
+    typer.echo(f"account {account.name} {'created' if created else 'exists'} (id {account.id})")
+    if created and not demo_token:
+        typer.echo(f"API token (shown once, keep it now): {token}")
+    else:
+        typer.echo(f"API token (the public demo one): {token}")
 
 
 @accounts_app.command("list")

@@ -19,10 +19,14 @@
     │   ├── MigrationError          sinks.migrate: the schema cannot be brought up to date
     │   ├── TokenKeyMismatch        sinks.connections: tokens encrypted under another key
     │   ├── RunAlreadyActive, UnknownForm                         sinks.sync_runs
+    │   ├── AccountRefused          sinks.accounts: InvalidAccountName, AccountNameTaken,
+    │   │                           UnknownAccount
     │   ├── RunRefused              ingest.puller: a sync request whose run cannot start
     │   ├── ConnectFailed           ingest.connect: the OAuth sign-in did not complete
     │   ├── ClientGone              ingest.webhook.app: the client left before its body arrived
-    │   └── ApiError                admin.error_responses: an answer the admin API refuses with
+    │   ├── ApiError                admin.error_responses: an answer the admin API refuses with
+    │   └── RestliError, OAuthError, RestliSyntaxError            sandbox: what it refuses,
+    │                               as LinkedIn would
     └── LinkedInError               linkedin.errors: the base of every LinkedIn class above
                                     (each is also a RetriableError or a PermanentError)
 

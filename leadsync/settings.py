@@ -37,6 +37,8 @@ DEMO_CLIENT_ID = "leadsync-demo-client"
 DEMO_CLIENT_SECRET = "leadsync-demo-client-secret"  # noqa: S105 - public, demo mode only
 DEMO_ADMIN_TOKEN = "leadsync-demo-admin-token"  # noqa: S105 - public, demo mode only
 DEMO_TOKEN_KEY = "bGVhZHN5bmMtZGVtby10b2tlbi1rZXktMzItYnl0ZXM="  # noqa: S105 - demo only
+# The demo account's API token (`make run`): public, accepted only in demo mode.
+DEMO_ACCOUNT_TOKEN = "lsk_demo-account-token"  # noqa: S105 - public, demo mode only
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
 _HOST_PORT = re.compile(r"^\[?[A-Za-z0-9.:_-]+\]?:\d{1,5}$")

@@ -22,6 +22,18 @@ class AccountRefused(PermanentError):
     """An account that cannot be made or found as asked; the message says why."""
 
 
+class InvalidAccountName(AccountRefused):
+    pass
+
+
+class AccountNameTaken(AccountRefused):
+    pass
+
+
+class UnknownAccount(AccountRefused):
+    pass
+
+
 @dataclass(frozen=True)
 class Account:
     id: int
@@ -41,7 +53,7 @@ async def create_account(
     """A new active account with its first token (by hash); :class:`AccountRefused` when the
     name is malformed or taken."""
     if not NAME.match(name):
-        raise AccountRefused(
+        raise InvalidAccountName(
             f"account name {name!r} is not allowed: use 1 to 63 lower-case letters, digits"
             " and hyphens, starting with a letter or digit"
         )
@@ -56,8 +68,11 @@ async def create_account(
                 "INSERT INTO account_tokens (account_id, token_sha256) VALUES (%s, %s)",
                 (row[0], first_token_sha256),
             )
-    except errors.UniqueViolation:
-        raise AccountRefused(f"an account named {name!r} exists already") from None
+    except errors.UniqueViolation as exc:
+        if exc.diag.constraint_name == "account_tokens_token_sha256_key":
+            # Only a fixed token can meet another (the demo one): 256 random bits never do.
+            raise AccountRefused("that API token belongs to another account") from None
+        raise AccountNameTaken(f"an account named {name!r} exists already") from None
     return replace(Account(*row), tokens=1)
 
 
@@ -80,7 +95,7 @@ async def disable_account(conn: AsyncConnection[Any], name: str) -> Account:
     )
     row = await cur.fetchone()
     if row is None:
-        raise AccountRefused(f"there is no account named {name!r}")
+        raise UnknownAccount(f"there is no account named {name!r}")
     return Account(*row)
 
 

@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 
 from harness.processes import leadsync
 from leadsync.api_tokens import PREFIX, token_hash
-from leadsync.settings import Settings
+from leadsync.settings import DEMO_ACCOUNT_TOKEN, Settings
 from sinks.accounts import account_for_token
 
 Conn = AsyncConnection[tuple[object, ...]]
@@ -90,3 +90,23 @@ def test_refusals_say_why_and_change_nothing(settings: Settings) -> None:
         assert reason in err, err
     listing = leadsync(settings, "accounts", "list")
     assert len(re.findall(rf"^{name}\s", listing, re.MULTILINE)) == 1
+
+
+def test_the_demo_account_is_made_once_with_the_public_demo_token(settings: Settings) -> None:
+    demo = settings.model_copy(update={"demo": True})  # as `make run` sets it
+    name = _name()
+    first = leadsync(demo, "accounts", "create", name, "--demo-token")
+    assert re.match(rf"account {name} created \(id \d+\)\n", first), first
+    assert f"API token (the public demo one): {DEMO_ACCOUNT_TOKEN}\n" in first
+    # `make run` again: the same account stands, nothing new is made.
+    again = leadsync(demo, "accounts", "create", name, "--demo-token")
+    assert re.match(rf"account {name} exists \(id \d+\)\n", again), again
+    assert again.split("(id")[1] == first.split("(id")[1]
+    listing = leadsync(demo, "accounts", "list")
+    assert len(re.findall(rf"^{name}\s+active\s+1\s", listing, re.MULTILINE)) == 1
+    # Outside demo mode the public token is refused.
+    real = settings.model_copy(update={"demo": False})
+    refused = leadsync(
+        real, "accounts", "create", _name(), "--demo-token", returncode=2, stderr=True
+    )
+    assert "--demo-token is for demo mode only" in refused

@@ -1,0 +1,96 @@
+"""The platform operator's routes: accounts, made, listed and disabled.
+
+A new account's API token is in the creation's answer and nowhere else: leadsync keeps only
+its SHA-256. Disabling an account stops its tokens at once and keeps its data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from admin.dependencies import DatabaseDep
+from admin.error_responses import ApiError, ErrorBody
+from admin.models import RequestBody
+from leadsync.api_tokens import new_token, token_hash
+from sinks.accounts import (
+    Account,
+    AccountNameTaken,
+    InvalidAccountName,
+    UnknownAccount,
+    create_account,
+    disable_account,
+    list_accounts,
+)
+
+router = APIRouter(tags=["accounts"])
+
+
+class NewAccount(RequestBody):
+    name: str = Field(
+        description="What operators type: 1 to 63 lower-case letters, digits and hyphens.",
+        examples=["acme"],
+    )
+
+
+class AccountOut(BaseModel):
+    id: int
+    name: str
+    status: Literal["active", "disabled"]
+    created_at: datetime
+    disabled_at: datetime | None
+    tokens: int = Field(description="API tokens that work (not revoked).")
+
+
+class CreatedAccount(AccountOut):
+    token: str = Field(description="The account's first API token: shown this once.")
+
+
+class AccountList(BaseModel):
+    accounts: list[AccountOut]
+
+
+def _out(account: Account) -> AccountOut:
+    return AccountOut.model_validate(account, from_attributes=True)
+
+
+@router.post(
+    "/accounts",
+    status_code=201,
+    summary="Make an account; the answer holds its first API token, shown once",
+    responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+async def post_account(body: NewAccount, db: DatabaseDep) -> CreatedAccount:
+    token = new_token()
+    try:
+        async with db.connection() as conn:
+            account = await create_account(conn, body.name, token_hash(token))
+    except AccountNameTaken as exc:
+        raise ApiError(409, "account_exists", str(exc)) from None
+    except InvalidAccountName as exc:
+        raise ApiError(422, "invalid_account_name", str(exc)) from None
+    return CreatedAccount(**_out(account).model_dump(), token=token)
+
+
+@router.get("/accounts", summary="Every account, by name")
+async def get_accounts(db: DatabaseDep) -> AccountList:
+    async with db.connection() as conn:
+        accounts = await list_accounts(conn)
+    return AccountList(accounts=[_out(a) for a in accounts])
+
+
+@router.post(
+    "/accounts/{name}/disable",
+    summary="Disable an account: its tokens stop working at once, its data stays",
+    responses={404: {"model": ErrorBody}},
+)
+async def post_disable(name: str, db: DatabaseDep) -> AccountOut:
+    try:
+        async with db.connection() as conn:
+            account = await disable_account(conn, name)
+    except UnknownAccount as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return _out(account)

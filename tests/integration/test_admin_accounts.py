@@ -1,0 +1,97 @@
+"""The operator's account routes of the admin API: make (the token is in that answer only),
+list, disable; refusals in the API's error shape; nothing without the operator token."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from psycopg import AsyncConnection
+
+from leadsync.api_tokens import PREFIX
+from leadsync.settings import Settings
+from tests.integration.admin_client import admin_client
+
+Conn = AsyncConnection[tuple[object, ...]]
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with admin_client(settings) as http:
+        yield http
+
+
+def _name() -> str:
+    return f"acme-{uuid.uuid4().hex[:8]}"
+
+
+async def test_an_account_made_through_the_api_answers_its_token_once(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    name = _name()
+    made = await client.post("/api/accounts", json={"name": name})
+    assert made.status_code == 201, made.text
+    body = made.json()
+    token = body.pop("token")
+    assert token.startswith(PREFIX)
+    assert body["name"] == name
+    assert (body["status"], body["disabled_at"], body["tokens"]) == ("active", None, 1)
+    cur = await db.execute(
+        "SELECT t.token_sha256 FROM account_tokens t JOIN accounts a ON a.id = t.account_id"
+        " WHERE a.name = %s",
+        (name,),
+    )
+    assert await cur.fetchall() == [(hashlib.sha256(token.encode()).digest(),)]
+
+    listed = (await client.get("/api/accounts")).json()["accounts"]
+    [mine] = [a for a in listed if a["name"] == name]
+    assert mine == body  # the listing never holds a token
+    assert token not in str(listed)
+    assert all("token" not in a for a in listed)
+
+    disabled = await client.post(f"/api/accounts/{name}/disable")
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["status"] == "disabled"
+    assert disabled.json()["disabled_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("request_", "status", "code"),
+    [
+        (("POST", "/api/accounts", {"name": "Acme Corp"}), 422, "invalid_account_name"),
+        (("POST", "/api/accounts", {"name": "x", "extra": 1}), 422, "invalid_request"),
+        (("POST", "/api/accounts/no-such-account/disable", None), 404, "not_found"),
+    ],
+)
+async def test_refusals_say_why(
+    client: httpx.AsyncClient, request_: tuple[str, str, object], status: int, code: str
+) -> None:
+    method, path, body = request_
+    answer = await client.request(method, path, json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"] == code
+
+
+async def test_a_taken_name_is_409(client: httpx.AsyncClient) -> None:
+    name = _name()
+    assert (await client.post("/api/accounts", json={"name": name})).status_code == 201
+    again = await client.post("/api/accounts", json={"name": name})
+    assert again.status_code == 409
+    assert again.json()["error"] == "account_exists"
+    listed = (await client.get("/api/accounts")).json()["accounts"]
+    assert [a["name"] for a in listed].count(name) == 1
+
+
+async def test_no_account_route_without_the_operator_token(settings: Settings) -> None:
+    async with admin_client(settings) as client:
+        for headers in ({"Authorization": ""}, {"Authorization": "Bearer lsk_not-it"}):
+            for method, path in [
+                ("GET", "/api/accounts"),
+                ("POST", "/api/accounts"),
+                ("POST", "/api/accounts/x/disable"),
+            ]:
+                answer = await client.request(method, path, json={"name": "x"}, headers=headers)
+                assert answer.status_code == 401, (method, path, answer.text)
