@@ -1,7 +1,8 @@
 """``/rest/adAccountUsers?q=authenticatedUser`` and ``/rest/adAccounts/{id}``.
 
-The member's roles come from the catalog: three ad accounts with a role each, and one the
-member cannot see (it is absent from ``adAccountUsers`` and its details answer 403).
+Both answer for the member whose token is presented (roles: :mod:`sandbox.members`): the
+ad accounts that member has a role on, in the catalog's order; an account the member has
+no role on is absent from ``adAccountUsers`` and its details answer 403.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ async def find_account_users(request: Request) -> Response:
     if params.get("q") != "authenticatedUser":
         raise bad_request("adAccountUsers supports the finder q=authenticatedUser")
     page = page_params(params, state.config.max_page_count)
+    member = state.catalog.members.get(grant.member_urn)
+    roles = dict(member.roles) if member is not None else {}
     users = [
         {
             "account": account.urn,
-            "role": account.role,
+            "role": roles[account.id],
             "user": grant.member_urn,
             "changeAuditStamps": {
                 "created": {"time": state.catalog.epoch_ms},
@@ -35,7 +38,7 @@ async def find_account_users(request: Request) -> Response:
             },
         }
         for account in state.catalog.accounts.values()
-        if account.role is not None
+        if account.id in roles
     ]
     chosen = users[page.start : page.start + page.count]
     raw_query = request.scope["query_string"].decode()
@@ -45,11 +48,11 @@ async def find_account_users(request: Request) -> Response:
 
 async def get_account(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    await admit(request, state, ADS_SCOPE)
+    grant = await admit(request, state, ADS_SCOPE)
     raw_id = request.path_params["account_id"]
     account = state.catalog.accounts.get(int(raw_id)) if raw_id.isdigit() else None
     if account is None:
         raise not_found(f"adAccount {raw_id} does not exist")
-    if account.role is None:
+    if not state.catalog.accessible(grant.member_urn, account.urn):
         raise forbidden(request.method, request.url.path)
     return json_response(account.to_json())

@@ -1,10 +1,11 @@
 """The sandbox's ASGI application: LinkedIn's paths, the control API, and the background.
 
-Routes: ``/rest/...`` (Rest.li, strict; see :mod:`sandbox.guard`), ``/oauth/v2/...`` and
-``/sandbox/...`` (control). Every error on a ``/rest`` path, including unknown paths and
-methods, is answered in LinkedIn's JSON shape. In the background, once a second: leads
-past retention are dropped, due webhook re-validations run, and (if configured) the demo
-trickle adds a lead. When started with a state file, the state is saved there on shutdown.
+Routes: ``/rest/...`` (Rest.li, strict; see :mod:`sandbox.guard`), ``/v2/userinfo`` (OpenID
+Connect), ``/oauth/v2/...`` and ``/sandbox/...`` (control). Every error on a ``/rest`` path,
+including unknown paths and methods, is answered in LinkedIn's JSON shape. In the
+background, once a second: leads past retention are dropped, due webhook re-validations run,
+and (if configured) the demo trickle adds a lead. When started with a state file, the state
+is saved there on shutdown.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox import account_api, control, lead_api, notification_api, oauth_api
+from sandbox import account_api, control, lead_api, notification_api, oauth_api, userinfo_api
 from sandbox.errors import SERVER_ERROR, RestliError
 from sandbox.restli import RestliSyntaxError
 from sandbox.state import SandboxState
@@ -48,6 +49,7 @@ routes = [
         notification_api.delete_subscription,
         methods=["DELETE"],
     ),
+    Route("/v2/userinfo", userinfo_api.userinfo, methods=["GET"]),
     Route("/oauth/v2/authorization", oauth_api.authorize, methods=["GET"]),
     Route("/oauth/v2/accessToken", oauth_api.access_token, methods=["POST"]),
     Route("/oauth/v2/revoke", oauth_api.revoke, methods=["POST"]),

@@ -1,12 +1,13 @@
-"""The sandbox's LinkedIn world: the member, ad accounts, an organization, campaigns, forms.
+"""The sandbox's LinkedIn world: members, ad accounts, an organization, campaigns, forms.
 
 Built deterministically from the seed and an epoch (the clock time the world was created
 at): the same pair gives the same ids, names and timestamps. The reference page's examples
 exist verbatim: ad account 1234567, campaign 198356826, creative 241257736 and form 7234246
 "Test Form" (Italian) whose version 1 has exactly the reference's three questions. Around
 them: forms in four locales, with one to three versions, in every state, a second and a
-third ad account, an account the member has no role on (its leads answer 403), and an
-organization with company-page and event lead forms (organic leads).
+third ad account, an account the demo member has no role on (its leads answer it 403), and
+an organization with company-page and event lead forms (organic leads). The members and
+their roles are :mod:`sandbox.members`'s; what a member may read is :meth:`Catalog.accessible`.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from typing import Any
 from faker import Faker
 
 from sandbox.form_specs import FormSpec, form_specs
+from sandbox.members import Member, build_members
 from sandbox.questions import LOCALES
 
 DAY_MS = 86_400_000
+ACCOUNTS = 4
 
 
 @dataclass(frozen=True)
 class AdAccount:
     id: int
     name: str
-    role: str | None  # the member's role; None: no access
     test: bool
     reference: str  # the linked organization URN
 
@@ -116,22 +118,41 @@ class Form:
 @dataclass
 class Catalog:
     epoch_ms: int
-    member_urn: str
-    member_first_name: str
-    member_last_name: str
     organization_urn: str
     organization_name: str
+    members: dict[str, Member] = field(default_factory=dict)  # the demo member first
     accounts: dict[int, AdAccount] = field(default_factory=dict)
     forms: dict[int, Form] = field(default_factory=dict)
     versions: dict[str, FormVersion] = field(default_factory=dict)
     campaigns: dict[str, tuple[Campaign, ...]] = field(default_factory=dict)
     events: dict[str, tuple[str, str]] = field(default_factory=dict)  # org URN -> (URN, name)
 
-    def accessible(self, owner_urn: str) -> bool:
-        """Whether the member may read this owner's forms and leads."""
-        if owner_urn == self.organization_urn:
+    @property
+    def default_member(self) -> Member:
+        """The demo member: who signs in unless told otherwise, whose tokens are minted."""
+        return next(iter(self.members.values()))
+
+    @property
+    def member_urn(self) -> str:
+        return self.default_member.urn
+
+    def users_of(self, account_id: int) -> list[tuple[str, str]]:
+        """(member URN, role) of everyone with a role on the ad account."""
+        return [
+            (m.urn, role)
+            for m in self.members.values()
+            if (role := m.role_on(account_id)) is not None
+        ]
+
+    def accessible(self, member_urn: str, owner_urn: str) -> bool:
+        """Whether the member may read this owner's forms, leads and subscriptions: a role
+        on the ad account, or on the organization."""
+        member = self.members.get(member_urn)
+        if member is None:
+            return False
+        if owner_urn in member.organizations:
             return True
-        return any(a.urn == owner_urn and a.role is not None for a in self.accounts.values())
+        return any(f"urn:li:sponsoredAccount:{a}" == owner_urn for a, _ in member.roles)
 
     def owner_name(self, owner_urn: str) -> str:
         if owner_urn == self.organization_urn:
@@ -149,32 +170,24 @@ class Catalog:
 def build_catalog(
     seed: int, epoch_ms: int, *, member_first_name: str, member_last_name: str
 ) -> Catalog:
-    """The world for ``seed`` as it stood at ``epoch_ms``; same inputs, same world."""
+    """The world for ``seed`` as it stood at ``epoch_ms``; same inputs, same world. The
+    member names are the demo member's."""
     rng = random.Random(f"catalog-{seed}")  # noqa: S311 - seeded on purpose: replayable
     fake = Faker("en_US")
     fake.seed_instance(seed)
     member = "urn:li:person:" + "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij", k=10))
     org_urn = "urn:li:organization:2414183"
-    catalog = Catalog(
-        epoch_ms=epoch_ms,
-        member_urn=member,
-        member_first_name=member_first_name,
-        member_last_name=member_last_name,
-        organization_urn=org_urn,
-        organization_name=fake.company(),
-    )
-    roles = ("ACCOUNT_MANAGER", "CAMPAIGN_MANAGER", "VIEWER", None)
-    for index, role in enumerate(roles):
+    catalog = Catalog(epoch_ms=epoch_ms, organization_urn=org_urn, organization_name=fake.company())
+    for index in range(ACCOUNTS):
         account_id = 1234567 if index == 0 else rng.randint(500_000_000, 599_999_999)
         account = AdAccount(
-            id=account_id,
-            name=f"{fake.company()} Ads",
-            role=role,
-            test=index == 2,
-            reference=org_urn,
+            id=account_id, name=f"{fake.company()} Ads", test=index == 2, reference=org_urn
         )
         catalog.accounts[account_id] = account
         catalog.campaigns[account.urn] = _campaigns(rng, fake, first=index == 0)
+    catalog.members = build_members(
+        seed, member, (member_first_name, member_last_name), list(catalog.accounts), org_urn
+    )
     catalog.events[org_urn] = (f"urn:li:event:{rng.randint(10**18, 10**19 - 1)}", "Open Day")
     owners = [a.urn for a in catalog.accounts.values()] + [org_urn]
     for spec in form_specs(rng):

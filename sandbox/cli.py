@@ -20,6 +20,7 @@ from leadsync.settings import ConfigurationError, Settings, load_settings
 from sandbox import control_cli
 from sandbox.app import create_app
 from sandbox.config import (
+    REDIRECT_URI,
     FaultConfig,
     GenerationConfig,
     PushFaultConfig,
@@ -65,6 +66,7 @@ OPTION_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "signature": (("signature_variant",),),
     "retention_days": (("retention_days",),),
     "member_name": (("member_first_name",), ("member_last_name",)),
+    "redirect_uri": (("redirect_uris",),),
 }
 
 
@@ -121,9 +123,16 @@ def main(
         SignatureVariant, typer.Option(help="X-LI-Signature reading: a, b or c.")
     ] = SignatureVariant.PREFIXED_BODY,
     retention_days: Annotated[int, typer.Option(help="Leads older than this are gone.")] = 365,
-    member_name: Annotated[str, typer.Option(help="The member who approves OAuth.")] = (
-        "Demo Member"
-    ),
+    member_name: Annotated[
+        str, typer.Option(help="The demo member's name (approves OAuth unless another signs in).")
+    ] = "Demo Member",
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A registered redirect URI (repeatable): authorizations must use one exactly."
+            " None given: any http(s) URI is accepted."
+        ),
+    ] = None,
     url: Annotated[str | None, typer.Option(help="A running sandbox (sub-commands).")] = None,
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0 only inside a container).")
@@ -136,12 +145,19 @@ def main(
     if ctx.invoked_subcommand is not None:
         return
     first, _, last = member_name.partition(" ")
+    for uri in redirect_uri or ():
+        if not REDIRECT_URI.match(uri):
+            raise typer.BadParameter(
+                f"{uri!r} is not an absolute http(s) URL without a fragment",
+                param_hint="'--redirect-uri'",
+            )
     config = SandboxConfig(
         seed=seed,
         client_id=settings.linkedin_client_id,
         client_secret=settings.linkedin_client_secret,
         member_first_name=first,
         member_last_name=last,
+        redirect_uris=tuple(redirect_uri or ()),
         retention_days=retention_days,
         signature_variant=signature,
         throttle=ThrottleConfig(

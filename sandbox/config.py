@@ -9,14 +9,16 @@ Every change is validated as a whole: an invalid patch leaves the previous confi
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from leadsync.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 DAY_S = 86_400
+REDIRECT_URI = re.compile(r"^https?://[^\s/?#]+[^\s#]*$")
 Rate = float  # a share in [0, 1]
 
 
@@ -80,11 +82,13 @@ class SandboxConfig(_Model):
     seed: int = 1
     client_id: str = DEMO_CLIENT_ID
     client_secret: SecretStr = SecretStr(DEMO_CLIENT_SECRET)
-    # Empty: any http(s) redirect URI is accepted (LinkedIn wants them registered).
+    # The app's registered redirect URIs: an authorization's redirect_uri must be one of them
+    # exactly, as on LinkedIn. Empty: any http(s) URI is accepted (the sandbox's leniency).
     redirect_uris: tuple[str, ...] = ()
+    # The demo member's name (the first member; the others are sandbox.members').
     member_first_name: str = "Demo"
     member_last_name: str = "Member"
-    # The member approves every authorization request; True makes them cancel instead.
+    # The member signed in approves every authorization request; True: they cancel instead.
     member_denies_consent: bool = False
     access_token_ttl_s: int = Field(default=60 * DAY_S, gt=0)
     refresh_token_ttl_s: int = Field(default=365 * DAY_S, gt=0)
@@ -102,6 +106,14 @@ class SandboxConfig(_Model):
     faults: FaultConfig = FaultConfig()
     push_faults: PushFaultConfig = PushFaultConfig()
     generation: GenerationConfig = GenerationConfig()
+
+    @field_validator("redirect_uris")
+    @classmethod
+    def _absolute_http_uris(cls, uris: tuple[str, ...]) -> tuple[str, ...]:
+        for uri in uris:
+            if not REDIRECT_URI.match(uri):
+                raise ValueError(f"{uri!r} is not an absolute http(s) URL without a fragment")
+        return uris
 
     def patched(self, patch: dict[str, Any]) -> SandboxConfig:
         """A new config with ``patch`` deep-merged in; raises ``ValidationError`` if invalid."""

@@ -2,9 +2,10 @@
 
 What tests, the demo and ``leadsync sandbox ...`` sub-commands drive: create leads (at once
 or at a rate), preload history, delete a lead, move the clock, change the config (faults,
-throttling, signature variant...), mint and revoke tokens, re-validate webhooks, read what
-was pushed, save and load the state. It has no authentication: the sandbox only listens
-on loopback. Bodies are JSON objects; answers are JSON.
+throttling, signature variant...), list the members and choose who signs in, mint and revoke
+tokens, re-validate webhooks, read what was pushed, save and load the state. It has no
+authentication: the sandbox only listens on loopback. Bodies are JSON objects; answers are
+JSON.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.routing import Route
 from sandbox.bodies import read_json
 from sandbox.errors import bad_request, not_found
 from sandbox.guard import live_versions
-from sandbox.oauth import SCOPES
+from sandbox.oauth import DEFAULT_SCOPES, SCOPES
 from sandbox.paging import json_response
 from sandbox.state import SandboxState
 
@@ -64,14 +65,25 @@ async def status(request: Request) -> Response:
     state = _state(request)
     catalog = state.catalog
     oldest, newest = live_versions(state.clock.now_ms(), state.config.version_lifetime_months)
+    demo = catalog.default_member
     return json_response(
         {
             "now": state.clock.now_ms(),
             "leads": len(state.store),
-            "member": catalog.member_urn,
-            "memberName": f"{state.config.member_first_name} {state.config.member_last_name}",
+            "member": demo.urn,
+            "memberName": demo.name,
+            "signedIn": state.signed_in.urn,
+            "members": [m.to_json() for m in catalog.members.values()],
             "liveVersions": {"oldest": oldest, "newest": newest},
-            "adAccounts": [{**a.to_json(), "role": a.role} for a in catalog.accounts.values()],
+            # "role": the demo member's; "users": every member's.
+            "adAccounts": [
+                {
+                    **a.to_json(),
+                    "role": demo.role_on(a.id),
+                    "users": [{"user": u, "role": r} for u, r in catalog.users_of(a.id)],
+                }
+                for a in catalog.accounts.values()
+            ],
             "organization": {"urn": catalog.organization_urn, "name": catalog.organization_name},
             "forms": [
                 {
@@ -177,15 +189,46 @@ async def advance_clock(request: Request) -> Response:
     )
 
 
+def _designation(body: dict[str, Any]) -> str | None:
+    member = body.get("member")
+    if member is not None and not isinstance(member, str):
+        raise bad_request("member must be a person URN or its id (or null)")
+    return member
+
+
+async def members(request: Request) -> Response:
+    state = _state(request)
+    signed_in = state.signed_in.urn
+    return json_response(
+        {
+            "members": [
+                {**m.to_json(), "signedIn": m.urn == signed_in}
+                for m in state.catalog.members.values()
+            ]
+        }
+    )
+
+
+async def sign_in(request: Request) -> Response:
+    """``{"member": <URN or id>}``: who approves authorization requests from now on, as a
+    browser session would; ``{"member": null}`` (or ``{}``): the demo member again."""
+    state = _state(request)
+    body = await read_json(request, allow_empty=True)
+    member = state.sign_in(_designation(body))
+    return json_response({"signedIn": member.urn, "name": member.name})
+
+
 async def mint_token(request: Request) -> Response:
     state = _state(request)
     body = await read_json(request, allow_empty=True)
-    scopes = body.get("scopes", list(SCOPES))
+    scopes = body.get("scopes", list(DEFAULT_SCOPES))
     if not isinstance(scopes, list) or not all(s in SCOPES for s in scopes):
         raise bad_request(f"scopes must be a list drawn from {', '.join(SCOPES)}")
+    designation = _designation(body)
+    member = state.catalog.default_member if designation is None else state.member(designation)
     config = state.config
     answer = state.tokens.new_grant(
-        state.catalog.member_urn, scopes, config.access_token_ttl_s, config.refresh_token_ttl_s
+        member.urn, scopes, config.access_token_ttl_s, config.refresh_token_ttl_s
     )
     return json_response(answer, 201)
 
@@ -258,6 +301,8 @@ routes = [
     Route("/sandbox/leads/{lead_id}", get_lead, methods=["GET"]),
     Route("/sandbox/leads/{lead_id}", delete_lead, methods=["DELETE"]),
     Route("/sandbox/clock/advance", advance_clock, methods=["POST"]),
+    Route("/sandbox/members", members, methods=["GET"]),
+    Route("/sandbox/signin", sign_in, methods=["POST"]),
     Route("/sandbox/tokens", mint_token, methods=["POST"]),
     Route("/sandbox/tokens/revoke", revoke_tokens, methods=["POST"]),
     Route("/sandbox/webhooks", webhooks, methods=["GET"]),

@@ -22,8 +22,10 @@ tokens_app = typer.Typer(no_args_is_help=True, help="Access tokens.")
 config_app = typer.Typer(no_args_is_help=True, help="Runtime config: faults, throttling...")
 state_app = typer.Typer(no_args_is_help=True, help="Save and load the sandbox state.")
 webhooks_app = typer.Typer(no_args_is_help=True, help="Lead notification subscriptions.")
+members_app = typer.Typer(no_args_is_help=True, help="The members, and who signs in.")
 GROUPS = {
     "leads": leads_app,
+    "members": members_app,
     "clock": clock_app,
     "tokens": tokens_app,
     "config": config_app,
@@ -133,9 +135,32 @@ def clock_advance(
 
 
 @tokens_app.command("issue")
-def tokens_issue(ctx: typer.Context) -> None:
-    """Mint an access and refresh token for the member, skipping the OAuth dance."""
-    _print(_call(ctx, "POST", "/sandbox/tokens", {}))
+def tokens_issue(
+    ctx: typer.Context,
+    member: Annotated[
+        str | None, typer.Option(help="Person URN or id (default: the demo member).")
+    ] = None,
+) -> None:
+    """Mint an access and refresh token for a member, skipping the OAuth dance."""
+    _print(_call(ctx, "POST", "/sandbox/tokens", {"member": member} if member else {}))
+
+
+@members_app.command("list")
+def members_list(ctx: typer.Context) -> None:
+    """Every member: URN, name, ad account roles, organizations, who is signed in."""
+    _print(_call(ctx, "GET", "/sandbox/members"))
+
+
+@members_app.command("signin")
+def members_signin(
+    ctx: typer.Context,
+    member: Annotated[
+        str | None, typer.Argument(help="Person URN or id (default: the demo member).")
+    ] = None,
+) -> None:
+    """Sign MEMBER in: the authorization page approves as them until the next signin."""
+    answer = _call(ctx, "POST", "/sandbox/signin", {"member": member})
+    typer.echo(f"signed in: {answer['name']} ({answer['signedIn']})")
 
 
 @tokens_app.command("revoke")

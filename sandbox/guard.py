@@ -7,6 +7,9 @@
 4. the bearer token: missing, unknown, expired or revoked answers 401;
 5. the token's scopes: 403;
 6. the daily budgets: 429 (the call is not counted).
+
+``GET /v2/userinfo`` (OpenID Connect, unversioned) skips steps 2 and 3. The grant a call
+gets past with names its member: what the call may read is that member's.
 """
 
 from __future__ import annotations
@@ -73,13 +76,23 @@ async def admit(request: Request, state: SandboxState, scope: str) -> Grant:
     now = state.clock.now_ms()
     check_version(request.headers.get("linkedin-version"), now, config.version_lifetime_months)
     check_protocol(request.headers.get("x-restli-protocol-version"))
+    resource = f"{request.method} {request.url.path} (scope {scope} not granted)"
+    return authorize(request, state, scope, resource)
+
+
+async def admit_unversioned(
+    request: Request, state: SandboxState, scope: str, resource: str
+) -> Grant:
+    """The checks of an unversioned call (``/v2/userinfo``): faults, token, scope, budget;
+    a missing scope answers 403 naming ``resource``, as LinkedIn's message does."""
+    await state.faults.before_request(state.config.faults)
+    return authorize(request, state, scope, resource)
+
+
+def authorize(request: Request, state: SandboxState, scope: str, resource: str) -> Grant:
+    """Steps 4 to 6: the bearer token, its scope and the daily budgets."""
     grant = state.tokens.authenticate(request.headers.get("authorization"))
     if scope not in grant.scopes:
-        raise RestliError(
-            403,
-            f"Not enough permissions to access: {request.method} {request.url.path}"
-            f" (scope {scope} not granted)",
-            ACCESS_DENIED,
-        )
-    state.budget.spend(grant.member_urn, now, config.throttle)
+        raise RestliError(403, f"Not enough permissions to access: {resource}", ACCESS_DENIED)
+    state.budget.spend(grant.member_urn, state.clock.now_ms(), state.config.throttle)
     return grant

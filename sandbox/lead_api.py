@@ -3,7 +3,8 @@
 Finder parameters are read from the raw query string and checked strictly (see
 :mod:`sandbox.restli`); an unknown parameter answers 400 rather than being ignored, so a
 misspelt filter cannot silently widen a backfill. ``submittedAtTimeRange`` is optional, but
-when given it needs both ``start`` and ``end``.
+when given it needs both ``start`` and ``end``. An owner (or a lead's or form's owner) the
+token's member has no role on answers 403.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def _form_fragment(state: SandboxState, form_urn: str, spec: FieldSpec) -> bytes
 
 async def find_leads(request: Request) -> Response:
     state = _state(request)
-    await admit(request, state, LEADGEN_SCOPE)
+    grant = await admit(request, state, LEADGEN_SCOPE)
     params = split_query(request.scope["query_string"], _LEAD_FINDER)
     if params.get("q") != "owner":
         raise bad_request("leadFormResponses supports the finder q=owner")
@@ -174,7 +175,7 @@ async def find_leads(request: Request) -> Response:
     )
     projection = LeadProjection(state, params.get("fields"))
     page = page_params(params, state.config.max_page_count)
-    if not state.catalog.accessible(owner_urn):
+    if not state.catalog.accessible(grant.member_urn, owner_urn):
         raise forbidden(request.method, request.url.path)
     state.prune()
     query = LeadQuery(owner_urn, lead_type, version, tests_only, start_ms, end_ms)
@@ -190,28 +191,28 @@ async def find_leads(request: Request) -> Response:
 
 async def get_lead(request: Request) -> Response:
     state = _state(request)
-    await admit(request, state, LEADGEN_SCOPE)
+    grant = await admit(request, state, LEADGEN_SCOPE)
     params = split_query(request.scope["query_string"], {"fields"})
     projection = LeadProjection(state, params.get("fields"))
     state.prune()
     lead = state.store.get(request.path_params["lead_id"])
     if lead is None:
         raise not_found(f"leadFormResponse {request.path_params['lead_id']} does not exist")
-    if not state.catalog.accessible(lead.owner_urn):
+    if not state.catalog.accessible(grant.member_urn, lead.owner_urn):
         raise forbidden(request.method, request.url.path)
     return Response(projection.render(lead), media_type="application/json")
 
 
 async def find_forms(request: Request) -> Response:
     state = _state(request)
-    await admit(request, state, LEADGEN_SCOPE)
+    grant = await admit(request, state, LEADGEN_SCOPE)
     params = split_query(request.scope["query_string"], _FORM_FINDER)
     if params.get("q") != "owner" or "owner" not in params:
         raise bad_request("leadForms supports the finder q=owner&owner=(sponsoredAccount:<urn>)")
     _, owner_urn = parse_owner(parse_structured("owner", params["owner"]))
     specs = parse_projection(params["fields"]) if "fields" in params else None
     page = page_params(params, state.config.max_page_count)
-    if not state.catalog.accessible(owner_urn):
+    if not state.catalog.accessible(grant.member_urn, owner_urn):
         raise forbidden(request.method, request.url.path)
     forms = sorted(state.catalog.forms_of(owner_urn), key=lambda f: f.latest.created)
     chosen = forms[page.start : page.start + page.count]
@@ -222,14 +223,14 @@ async def find_forms(request: Request) -> Response:
 
 async def get_form(request: Request) -> Response:
     state = _state(request)
-    await admit(request, state, LEADGEN_SCOPE)
+    grant = await admit(request, state, LEADGEN_SCOPE)
     params = split_query(request.scope["query_string"], {"fields"})
     specs = parse_projection(params["fields"]) if "fields" in params else None
     raw_id = request.path_params["form_id"]
     form = state.catalog.forms.get(int(raw_id)) if raw_id.isdigit() else None
     if form is None:
         raise not_found(f"leadForm {raw_id} does not exist")
-    if not state.catalog.accessible(form.latest.owner_urn):
+    if not state.catalog.accessible(grant.member_urn, form.latest.owner_urn):
         raise forbidden(request.method, request.url.path)
     return json_response(project(form.latest.to_json(), specs) if specs else form.latest.to_json())
 

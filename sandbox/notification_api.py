@@ -2,7 +2,9 @@
 
 Create answers 201 with the new id in ``x-restli-id`` and no body, after the webhook passed
 the challenge handshake (400 otherwise). Creating the same subscription twice makes two, as
-LinkedIn does: that is why clients must list before they create.
+LinkedIn does: that is why clients must list before they create. Subscriptions are the
+app's, per owner: every member with a role on the owner sees and manages the same ones, and
+a member without one gets 403.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ def _state(request: Request) -> SandboxState:
     return state
 
 
-def subscription_fields(body: dict[str, Any], state: SandboxState) -> dict[str, Any]:
-    """Validate a create body; the fields of the new :class:`Subscription`."""
+def subscription_fields(
+    body: dict[str, Any], state: SandboxState, member_urn: str
+) -> dict[str, Any]:
+    """Validate ``member_urn``'s create body; the fields of the new :class:`Subscription`."""
     unknown = sorted(set(body) - {"webhook", "owner", "leadType", "versionedForm"})
     if unknown:
         raise bad_request(f"unknown field(s): {', '.join(unknown)}")
@@ -52,7 +56,7 @@ def subscription_fields(body: dict[str, Any], state: SandboxState) -> dict[str, 
         if version is None or version.owner_urn != owner_urn:
             raise bad_request(f"versionedForm {form!r} is not a form of {owner_urn}")
         form = version.urn
-    if not state.catalog.accessible(owner_urn):
+    if not state.catalog.accessible(member_urn, owner_urn):
         raise forbidden("POST", "/rest/leadNotifications")
     return {
         "webhook": webhook,
@@ -65,17 +69,17 @@ def subscription_fields(body: dict[str, Any], state: SandboxState) -> dict[str, 
 
 async def create_subscription(request: Request) -> Response:
     state = _state(request)
-    await admit(request, state, LEADGEN_SCOPE)
+    grant = await admit(request, state, LEADGEN_SCOPE)
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise bad_request("Content-Type must be application/json")
-    fields = subscription_fields(await read_json(request), state)
+    fields = subscription_fields(await read_json(request), state, grant.member_urn)
     subscription = await state.subscribe(fields)
     return Response(status_code=201, headers={"x-restli-id": str(subscription.id)})
 
 
 async def find_subscriptions(request: Request) -> Response:
     state = _state(request)
-    await admit(request, state, LEADGEN_SCOPE)
+    grant = await admit(request, state, LEADGEN_SCOPE)
     params = split_query(
         request.scope["query_string"], {"q", "owner", "leadType", "start", "count"}
     )
@@ -87,7 +91,7 @@ async def find_subscriptions(request: Request) -> Response:
     owner_key, owner_urn = parse_owner(wrapper["value"])
     lead_type = parse_lead_type(params, owner_key) if "leadType" in params else None
     page = page_params(params, state.config.max_page_count)
-    if not state.catalog.accessible(owner_urn):
+    if not state.catalog.accessible(grant.member_urn, owner_urn):
         raise forbidden(request.method, request.url.path)
     found = [
         s
@@ -100,25 +104,25 @@ async def find_subscriptions(request: Request) -> Response:
     return page_response(elements, len(chosen), page, len(found), request.url.path, raw_query)
 
 
-def _subscription(request: Request, state: SandboxState) -> Subscription:
+def _subscription(request: Request, state: SandboxState, member_urn: str) -> Subscription:
     raw_id = request.path_params["subscription_id"]
     subscription = state.webhooks.subscriptions.get(int(raw_id)) if raw_id.isdigit() else None
     if subscription is None:
         raise not_found(f"leadNotification {raw_id} does not exist")
-    if not state.catalog.accessible(subscription.owner_urn):
+    if not state.catalog.accessible(member_urn, subscription.owner_urn):
         raise forbidden(request.method, request.url.path)
     return subscription
 
 
 async def get_subscription(request: Request) -> Response:
     state = _state(request)
-    await admit(request, state, LEADGEN_SCOPE)
-    return json_response(_subscription(request, state).to_json())
+    grant = await admit(request, state, LEADGEN_SCOPE)
+    return json_response(_subscription(request, state, grant.member_urn).to_json())
 
 
 async def delete_subscription(request: Request) -> Response:
     state = _state(request)
-    await admit(request, state, LEADGEN_SCOPE)
-    subscription = _subscription(request, state)
+    grant = await admit(request, state, LEADGEN_SCOPE)
+    subscription = _subscription(request, state, grant.member_urn)
     del state.webhooks.subscriptions[subscription.id]
     return Response(status_code=204)

@@ -1,11 +1,13 @@
 """OAuth 2.0 as LinkedIn runs it: codes, access and refresh tokens, revocation.
 
-A *grant* is one member's consent to the app: the authorization code it started from, the
-refresh token, and every access token minted from it. Tokens expire on the sandbox clock
-(access 60 days, refresh 365 days by default); refreshing mints a new access token but never
-extends the refresh token; revoking any token of a grant revokes the whole grant, so the
-member must reconnect. :meth:`TokenStore.authenticate` tells a REST call's 401 apart:
-missing, unknown, expired or revoked, each with LinkedIn's service error code.
+A *grant* is one member's consent to the app: the authorization code it started from (which
+remembers the member who approved it and the exact ``redirect_uri`` it was issued for), the
+refresh token, and every access token minted from it; each member has grants of their own.
+Tokens expire on the sandbox clock (access 60 days, refresh 365 days by default); refreshing
+mints a new access token but never extends the refresh token; revoking any token of a grant
+revokes the whole grant, so the member must reconnect. :meth:`TokenStore.authenticate` tells
+a REST call's 401 apart: missing, unknown, expired or revoked, each with LinkedIn's service
+error code.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from sandbox.clock import Clock
 from sandbox.errors import EMPTY_TOKEN, EXPIRED_TOKEN, INVALID_TOKEN, REVOKED_TOKEN, RestliError
 
 CODE_TTL_MS = 30 * 60 * 1000  # LinkedIn's authorization codes live 30 minutes
-SCOPES = ("r_marketing_leadgen_automation", "r_ads", "r_organization_admin", "r_events")
+# Granted when a request names none (the authorization page without ``scope``, a minted token).
+DEFAULT_SCOPES = ("r_marketing_leadgen_automation", "r_ads", "r_organization_admin", "r_events")
+# Also known: OpenID Connect's, for ``GET /v2/userinfo``.
+SCOPES = (*DEFAULT_SCOPES, "openid", "profile", "email")
+# LinkedIn's one answer to a code it will not redeem, whatever the reason.
+CODE_REFUSED = (
+    "Unable to retrieve access token: appid/redirect uri/code verifier does not match "
+    "authorization code. Or authorization code expired. Or external member binding exists"
+)
 
 
 class OAuthError(PermanentError):
@@ -47,6 +57,7 @@ class Grant:
 class _Code:
     redirect_uri: str
     scopes: list[str]
+    member_urn: str
     expires_ms: int
 
 
@@ -65,20 +76,25 @@ class TokenStore:
         self._by_access: dict[str, int] = {}
         self._by_refresh: dict[str, int] = {}
 
-    def issue_code(self, redirect_uri: str, scopes: list[str]) -> str:
+    def issue_code(self, redirect_uri: str, scopes: list[str], member_urn: str) -> str:
+        """A code ``member_urn`` approved, redeemable once with exactly ``redirect_uri``."""
         code = "AQ" + secrets.token_urlsafe(48)
-        self._codes[code] = _Code(redirect_uri, scopes, self._clock.now_ms() + CODE_TTL_MS)
+        expires = self._clock.now_ms() + CODE_TTL_MS
+        self._codes[code] = _Code(redirect_uri, scopes, member_urn, expires)
         return code
 
     def exchange_code(
-        self, code: str, redirect_uri: str, member_urn: str, access_ttl_s: int, refresh_ttl_s: int
+        self, code: str, redirect_uri: str, access_ttl_s: int, refresh_ttl_s: int
     ) -> dict[str, Any]:
-        issued = self._codes.pop(code, None)  # single use, even when refused below
+        """Redeem a code for its member. The ``redirect_uri`` must be the authorization's,
+        character for character (``invalid_redirect_uri``); an unknown, used or expired code
+        is ``invalid_request``. The code is spent either way."""
+        issued = self._codes.pop(code, None)
         if issued is None or issued.expires_ms < self._clock.now_ms():
-            raise OAuthError(400, "invalid_request", "authorization code is invalid or expired")
+            raise OAuthError(400, "invalid_request", CODE_REFUSED)
         if issued.redirect_uri != redirect_uri:
-            raise OAuthError(400, "invalid_request", "redirect_uri does not match")
-        return self.new_grant(member_urn, issued.scopes, access_ttl_s, refresh_ttl_s)
+            raise OAuthError(400, "invalid_redirect_uri", CODE_REFUSED)
+        return self.new_grant(issued.member_urn, issued.scopes, access_ttl_s, refresh_ttl_s)
 
     def new_grant(
         self, member_urn: str, scopes: list[str], access_ttl_s: int, refresh_ttl_s: int

@@ -1,11 +1,15 @@
 """``/oauth/v2/authorization``, ``/oauth/v2/accessToken`` and ``/oauth/v2/revoke``.
 
-The authorization page auto-approves the configured member: a valid request is answered
-at once with a 302 to ``redirect_uri?code=...&state=...`` (or, with
-``member_denies_consent``, ``?error=user_cancelled_authorize&...`` as when a member
-cancels). Errors from the OAuth endpoints use OAuth's own shape (``{"error",
-"error_description"}``), not Rest.li's. The client secret is only ever read from a form
-body and compared in constant time; it is never echoed.
+The authorization page auto-approves as the member signed in (the demo member unless
+``POST /sandbox/signin`` chose another; the sandbox-only ``sandbox_member`` parameter picks
+one for a single request): a valid request is answered at once with a 302 to
+``redirect_uri?code=...&state=...`` (or, with ``member_denies_consent``,
+``?error=user_cancelled_authorize&...`` as when a member cancels). The ``redirect_uri``
+must be one of ``config.redirect_uris`` character for character, as LinkedIn compares them
+(any http(s) URI while none is registered), and the code exchange must send the same one.
+Errors from the OAuth endpoints use OAuth's own shape (``{"error", "error_description"}``),
+not Rest.li's. The client secret is only ever read from a form body and compared in
+constant time; it is never echoed.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from sandbox.bodies import read_form
-from sandbox.oauth import SCOPES, OAuthError
+from sandbox.config import REDIRECT_URI
+from sandbox.members import Member, find_member
+from sandbox.oauth import DEFAULT_SCOPES, SCOPES, OAuthError
 from sandbox.state import SandboxState
 
 log = logging.getLogger("sandbox.oauth")
-_URL = re.compile(r"^https?://[^\s/?#]+[^\s#]*$")
+SIGNIN_PARAMETER = "sandbox_member"  # the sandbox's own: who approves this one request
+REDIRECT_REFUSED = "The redirect_uri does not match the registered value"
 
 
 def _state(request: Request) -> SandboxState:
@@ -48,11 +55,22 @@ def _check_client(state: SandboxState, form: dict[str, str]) -> None:
         raise OAuthError(401, "invalid_client", "Client authentication failed")
 
 
-def _redirect_allowed(state: SandboxState, redirect_uri: str) -> bool:
-    if not _URL.match(redirect_uri):
+def redirect_allowed(registered: tuple[str, ...], redirect_uri: str) -> bool:
+    """LinkedIn's rule: one of the registered URIs exactly (scheme, host, port, path and
+    query, case included; no prefix, no trailing-slash or default-port leniency), or, with
+    none registered (the sandbox's default), any http(s) URI without a fragment."""
+    if not REDIRECT_URI.match(redirect_uri):
         return False
-    allowed = state.config.redirect_uris
-    return not allowed or redirect_uri in allowed
+    return not registered or redirect_uri in registered
+
+
+def _approver(state: SandboxState, designation: str | None) -> Member:
+    if designation is None:
+        return state.signed_in
+    member = find_member(state.catalog.members, designation)
+    if member is None:
+        raise OAuthError(400, "invalid_request", f"{SIGNIN_PARAMETER}: no member {designation}")
+    return member
 
 
 async def authorize(request: Request) -> Response:
@@ -61,10 +79,16 @@ async def authorize(request: Request) -> Response:
     if params.get("client_id") != state.config.client_id:
         return oauth_error(OAuthError(400, "invalid_request", "unknown client_id"))
     redirect_uri = params.get("redirect_uri", "")
-    if not _redirect_allowed(state, redirect_uri):
-        return oauth_error(OAuthError(400, "invalid_request", "redirect_uri is not registered"))
+    if not redirect_uri:
+        return oauth_error(OAuthError(400, "invalid_request", "missing redirect_uri"))
+    if not redirect_allowed(state.config.redirect_uris, redirect_uri):
+        return oauth_error(OAuthError(400, "invalid_redirect_uri", REDIRECT_REFUSED))
+    try:
+        member = _approver(state, params.get(SIGNIN_PARAMETER))
+    except OAuthError as exc:
+        return oauth_error(exc)
     answer: dict[str, str] = {}
-    scopes = [s for s in re.split(r"[ ,]+", params.get("scope", "")) if s] or list(SCOPES)
+    scopes = [s for s in re.split(r"[ ,]+", params.get("scope", "")) if s] or list(DEFAULT_SCOPES)
     if params.get("response_type") != "code":
         answer = {"error": "unsupported_response_type", "error_description": "expected code"}
     elif unknown := [s for s in scopes if s not in SCOPES]:
@@ -75,11 +99,8 @@ async def authorize(request: Request) -> Response:
             "error_description": "The user cancelled the authorization",
         }
     else:
-        answer = {"code": state.tokens.issue_code(redirect_uri, scopes)}
-        config = state.config
-        log.info(
-            "OAuth: %s %s approved %s", config.member_first_name, config.member_last_name, scopes
-        )
+        answer = {"code": state.tokens.issue_code(redirect_uri, scopes, member.urn)}
+        log.info("OAuth: %s (%s) approved %s", member.name, member.urn, scopes)
     if "state" in params:
         answer["state"] = params["state"]
     separator = "&" if "?" in redirect_uri else "?"
@@ -106,7 +127,6 @@ async def access_token(request: Request) -> Response:
             answer = state.tokens.exchange_code(
                 form["code"],
                 form["redirect_uri"],
-                state.catalog.member_urn,
                 config.access_token_ttl_s,
                 config.refresh_token_ttl_s,
             )

@@ -1,9 +1,10 @@
 """Everything one sandbox holds, and the operations the REST and control APIs share.
 
 State lives in memory. :meth:`SandboxState.save` writes it to one JSON file and
-:meth:`SandboxState.load` reads it back (the catalog is rebuilt from the seed and its
-epoch, so the file holds only what changed: leads, grants, subscriptions, the generator's
-random state and the clock). The app's client secret is never written to the file.
+:meth:`SandboxState.load` reads it back (the catalog is rebuilt from the seed and its epoch,
+so the file holds only what changed: leads, grants, subscriptions, the generator's random
+state, the clock and the member signed in). The app's client secret is never written to the
+file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sandbox.errors import RestliError, bad_request
 from sandbox.faults import FaultInjector, RequestBudget
 from sandbox.generate import LeadGenerator
 from sandbox.leads import LeadRecord
+from sandbox.members import Member, find_member
 from sandbox.oauth import TokenStore
 from sandbox.push import Pusher
 from sandbox.restli import FieldSpec
@@ -69,6 +71,8 @@ class SandboxState:
         self.webhooks = WebhookRegistry()
         self.pusher = Pusher(self.webhooks, self.faults, lambda: self.config, self.clock)
         self.pusher.client = self.http
+        # Who approves authorization requests (None: the demo member), as a browser session.
+        self._signed_in: str | None = None
         # Serialised form projections by (version URN, projection); forms never change.
         self.form_fragments: dict[tuple[str, FieldSpec], bytes] = {}
 
@@ -82,6 +86,26 @@ class SandboxState:
         if self.http is not None:
             await self.http.aclose()
             self.http = None
+
+    # Members.
+
+    @property
+    def signed_in(self) -> Member:
+        """The member signed in at "linkedin.com": who approves the authorization page."""
+        members = self.catalog.members
+        return members.get(self._signed_in or "") or self.catalog.default_member
+
+    def member(self, designation: str) -> Member:
+        """The member a person URN or id designates; 400 if there is none."""
+        member = find_member(self.catalog.members, designation)
+        if member is None:
+            raise bad_request(f"no member {designation}")
+        return member
+
+    def sign_in(self, designation: str | None) -> Member:
+        """Sign ``designation`` in (None: back to the demo member) until the next change."""
+        self._signed_in = None if designation is None else self.member(designation).urn
+        return self.signed_in
 
     # Leads.
 
@@ -201,6 +225,7 @@ class SandboxState:
             "grants": self.tokens.to_state(),
             "webhooks": self.webhooks.to_state(),
             "generator": self.generator.state(),
+            "signedIn": self._signed_in,
         }
 
     def save(self, path: Path) -> int:
@@ -228,6 +253,7 @@ class SandboxState:
         self.tokens.restore(document["grants"])
         self.webhooks.restore(document["webhooks"])
         self.generator.restore(document["generator"])
+        self._signed_in = document.get("signedIn")  # absent from files saved before members
         return len(self.store)
 
 

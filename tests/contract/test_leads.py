@@ -157,7 +157,10 @@ def test_get_one_lead_with_the_same_projection(sandbox: Sandbox) -> None:
 
 
 def test_leads_of_an_account_without_a_role_answer_403(sandbox: Sandbox) -> None:
-    hidden = next(a for a in sandbox.state.catalog.accounts.values() if a.role is None)
+    catalog = sandbox.state.catalog
+    hidden = next(
+        a for a in catalog.accounts.values() if not catalog.accessible(catalog.member_urn, a.urn)
+    )
     owner = f"(sponsoredAccount:urn%3Ali%3AsponsoredAccount%3A{hidden.id})"
     response = sandbox.rest("GET", leads_query(owner=owner))
     assert response.status_code == 403
@@ -197,7 +200,10 @@ def test_ad_accounts_of_the_member(sandbox: Sandbox) -> None:
     account = sandbox.rest("GET", "adAccounts/1234567").json()
     assert account["reference"] == "urn:li:organization:2414183"
     assert {"name", "status", "test"} <= set(account)
-    hidden = next(a for a in sandbox.state.catalog.accounts.values() if a.role is None)
+    catalog = sandbox.state.catalog
+    hidden = next(
+        a for a in catalog.accounts.values() if not catalog.accessible(catalog.member_urn, a.urn)
+    )
     assert sandbox.rest("GET", f"adAccounts/{hidden.id}").status_code == 403
     assert sandbox.rest("GET", "adAccounts/999").status_code == 404
 

@@ -6,7 +6,7 @@ import pytest
 
 from sandbox.clock import Clock
 from sandbox.errors import RestliError
-from sandbox.oauth import OAuthError, TokenStore
+from sandbox.oauth import CODE_REFUSED, OAuthError, TokenStore
 
 DAY_S = 86_400
 MEMBER = "urn:li:person:abc"
@@ -26,8 +26,8 @@ def _unauthorized(store: TokenStore, header: str | None) -> RestliError:
 
 def test_code_exchange_gives_long_tokens_with_lifetimes(clock: Clock) -> None:
     store = TokenStore(clock)
-    code = store.issue_code("http://localhost/cb", ["r_ads"])
-    answer = store.exchange_code(code, "http://localhost/cb", MEMBER, 60 * DAY_S, 365 * DAY_S)
+    code = store.issue_code("http://localhost/cb", ["r_ads"], MEMBER)
+    answer = store.exchange_code(code, "http://localhost/cb", 60 * DAY_S, 365 * DAY_S)
     assert answer["expires_in"] == 60 * DAY_S
     assert answer["refresh_token_expires_in"] == 365 * DAY_S
     assert answer["scope"] == "r_ads"
@@ -38,19 +38,23 @@ def test_code_exchange_gives_long_tokens_with_lifetimes(clock: Clock) -> None:
 
 def test_code_is_single_use_and_bound_to_its_redirect(clock: Clock) -> None:
     store = TokenStore(clock)
-    code = store.issue_code("http://localhost/cb", ["r_ads"])
-    with pytest.raises(OAuthError, match="redirect_uri"):
-        store.exchange_code(code, "http://evil/cb", MEMBER, 60, 120)
-    with pytest.raises(OAuthError, match="invalid or expired"):
-        store.exchange_code(code, "http://localhost/cb", MEMBER, 60, 120)
+    code = store.issue_code("http://localhost/cb", ["r_ads"], MEMBER)
+    with pytest.raises(OAuthError) as mismatch:
+        store.exchange_code(code, "http://evil/cb", 60, 120)
+    assert (mismatch.value.status, mismatch.value.error) == (400, "invalid_redirect_uri")
+    assert mismatch.value.description == CODE_REFUSED
+    with pytest.raises(OAuthError) as spent:
+        store.exchange_code(code, "http://localhost/cb", 60, 120)
+    assert (spent.value.status, spent.value.error) == (400, "invalid_request")
+    assert spent.value.description == CODE_REFUSED
 
 
 def test_code_expires_after_30_minutes(clock: Clock) -> None:
     store = TokenStore(clock)
-    code = store.issue_code("http://localhost/cb", ["r_ads"])
+    code = store.issue_code("http://localhost/cb", ["r_ads"], MEMBER)
     clock.advance(31 * 60)
     with pytest.raises(OAuthError):
-        store.exchange_code(code, "http://localhost/cb", MEMBER, 60, 120)
+        store.exchange_code(code, "http://localhost/cb", 60, 120)
 
 
 def test_missing_unknown_expired_and_revoked_tokens_are_told_apart(clock: Clock) -> None:

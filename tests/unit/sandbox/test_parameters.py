@@ -67,7 +67,7 @@ def test_subscription_body_as_in_the_reference(state: SandboxState) -> None:
         "owner": {"sponsoredAccount": ACCOUNT},
         "leadType": "SPONSORED",
     }
-    assert subscription_fields(body, state) == {
+    assert subscription_fields(body, state, state.catalog.member_urn) == {
         "webhook": "https://host/path",
         "owner_key": "sponsoredAccount",
         "owner_urn": ACCOUNT,
@@ -75,7 +75,7 @@ def test_subscription_body_as_in_the_reference(state: SandboxState) -> None:
         "versioned_form": None,
     }
     form = "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7234246, 1)"
-    with_form = subscription_fields(body | {"versionedForm": form}, state)
+    with_form = subscription_fields(body | {"versionedForm": form}, state, state.catalog.member_urn)
     assert with_form["versioned_form"] == form.replace(" ", "")
 
 
@@ -92,12 +92,15 @@ def test_subscription_body_as_in_the_reference(state: SandboxState) -> None:
 )
 def test_bad_subscription_bodies(state: SandboxState, change: dict[str, Any]) -> None:
     body = {"webhook": "https://host/path", "owner": {"sponsoredAccount": ACCOUNT}} | change
-    _bad(subscription_fields, body, state)
+    _bad(subscription_fields, body, state, state.catalog.member_urn)
 
 
 def test_subscribing_to_an_account_without_a_role_is_403(state: SandboxState) -> None:
-    hidden = next(a for a in state.catalog.accounts.values() if a.role is None)
+    catalog = state.catalog
+    hidden = next(
+        a for a in catalog.accounts.values() if not catalog.accessible(catalog.member_urn, a.urn)
+    )
     body = {"webhook": "https://host/path", "owner": {"sponsoredAccount": hidden.urn}}
     with pytest.raises(RestliError) as caught:
-        subscription_fields(body, state)
+        subscription_fields(body, state, state.catalog.member_urn)
     assert caught.value.status == 403
