@@ -27,28 +27,36 @@ def linkedin_connect(
     """Connect a LinkedIn member (OAuth), store the tokens encrypted, discover forms."""
     from pydantic import SecretStr
 
-    from ingest.connect import authorize
+    from ingest.connect import ConnectFailed, authorize, identify
     from ingest.discovery import discover as run_discovery
     from schemas.tokens import TokenPair
     from sinks.connections import TokenCipher, save_connection
     from sinks.database import Database
 
     settings = settings_or_exit()
-    if access_token:
-        tokens = TokenPair(
-            access_token=SecretStr(access_token),
-            access_expires_at=time.time() + expires_in,
-            refresh_token=SecretStr(refresh_token) if refresh_token else None,
-        )
-    else:
-        tokens = asyncio.run(authorize(settings, typer.echo))
+    try:
+        if access_token:
+            tokens = TokenPair(
+                access_token=SecretStr(access_token),
+                access_expires_at=time.time() + expires_in,
+                refresh_token=SecretStr(refresh_token) if refresh_token else None,
+            )
+            member = asyncio.run(identify(settings, tokens))
+        else:
+            tokens, member = asyncio.run(authorize(settings, typer.echo))
+    except ConnectFailed as exc:
+        typer.echo(f"not connected: {exc}", err=True)
+        raise typer.Exit(1) from None
 
     async def connect(db: Database) -> None:
         async with db.connection() as conn:
             connection_id = await save_connection(
-                conn, TokenCipher(settings), tokens, member_urn="member"
+                conn, TokenCipher(settings), tokens, member.urn, member.name
             )
-        typer.echo(f"connected (connection {connection_id}); tokens stored encrypted")
+        typer.echo(
+            f"connected {member.name or member.urn} ({member.urn}, connection"
+            f" {connection_id}); tokens stored encrypted"
+        )
         if discover:
             found = await run_discovery(settings, db, connection_id)
             typer.echo(

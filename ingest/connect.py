@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from leadsync.errors import PermanentError
 from leadsync.settings import Settings
-from linkedin import InMemoryTokenStore, LinkedInClient, TokenPair
+from linkedin import InMemoryTokenStore, LinkedInClient, LinkedInError, Member, TokenPair
 
 
 class ConnectFailed(PermanentError):
@@ -44,8 +44,9 @@ def _is_loopback(url: str) -> bool:
 
 async def authorize(
     settings: Settings, say: Callable[[str], None], timeout_s: float = 300.0
-) -> TokenPair:
-    """Run the code flow; ``say`` tells the operator where to go."""
+) -> tuple[TokenPair, Member]:
+    """Run the code flow; ``say`` tells the operator where to go. The tokens, and the member
+    LinkedIn says approved."""
     port = _free_port()
     redirect_uri = f"http://127.0.0.1:{port}/linkedin/callback"
     state = secrets.token_urlsafe(24)
@@ -81,7 +82,25 @@ async def authorize(
             else:
                 say(f"Open this page and approve leadsync:\n  {url}")
                 code = await asyncio.wait_for(arrived, timeout_s)
-            return await linkedin.connect(code, redirect_uri)
+            tokens = await linkedin.connect(code, redirect_uri)
+            return tokens, await _member(linkedin)
         finally:
             server.should_exit = True
             await serving
+
+
+async def identify(settings: Settings, tokens: TokenPair) -> Member:
+    """The member whose tokens these are (tokens given by hand, not through the flow)."""
+    async with LinkedInClient.from_settings(settings, InMemoryTokenStore(tokens)) as linkedin:
+        return await _member(linkedin)
+
+
+async def _member(linkedin: LinkedInClient) -> Member:
+    try:
+        return await linkedin.member()
+    except LinkedInError as exc:
+        raise ConnectFailed(
+            "LinkedIn did not say which member connected (OpenID Connect userinfo:"
+            f" {exc}); the app needs the openid and profile scopes"
+            " (Sign In with LinkedIn using OpenID Connect)"
+        ) from None

@@ -35,6 +35,7 @@ from linkedin.models import (
     AdAccount,
     AdAccountUser,
     LeadNotificationSubscription,
+    Member,
     Subscribed,
 )
 from linkedin.oauth import DEFAULT_SCOPES, OAuthClient
@@ -57,6 +58,7 @@ __all__ = [
     "LinkedInClient",
     "LinkedInError",
     "MalformedResponse",
+    "Member",
     "NotFound",
     "OAuthClient",
     "Owner",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -24,6 +25,7 @@ from linkedin.models import (
     AdAccount,
     AdAccountUser,
     LeadNotificationSubscription,
+    Member,
     Subscribed,
 )
 from linkedin.oauth import OAuthClient
@@ -110,6 +112,17 @@ class LinkedInClient:
         tokens = await self.oauth.exchange_code(code, redirect_uri)
         await self._token_store.save(tokens)
         return tokens
+
+    async def member(self) -> Member:
+        """The member whose token this is (OpenID Connect ``GET /v2/userinfo``, outside
+        ``/rest``; the token needs the ``openid`` scope, ``profile`` for the name)."""
+        origin = urlsplit(self.api_url)._replace(path="", query="", fragment="").geturl()
+        response = await self._session.call("GET", "", url=f"{origin}/v2/userinfo")
+        try:
+            body = response.json()
+        except ValueError:
+            raise MalformedResponse("LinkedIn answered userinfo with a non-JSON body") from None
+        return parse(Member, body)
 
     # Leads ------------------------------------------------------------------------------
 

@@ -76,3 +76,15 @@ class Subscribed:
 
     id: str
     created: bool
+
+
+class Member(_Model):
+    """Who connected, from OpenID Connect's ``/v2/userinfo``: ``sub`` is the id part of the
+    member's person URN."""
+
+    sub: str
+    name: str | None = None
+
+    @property
+    def urn(self) -> str:
+        return f"urn:li:person:{self.sub}"

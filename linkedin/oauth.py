@@ -21,7 +21,15 @@ from schemas.tokens import TokenPair
 
 # What reading leads needs: lead forms and responses, ad accounts, organization pages.
 # Event leads also need r_events, which the caller adds when it imports them.
-DEFAULT_SCOPES = ("r_marketing_leadgen_automation", "r_ads", "r_organization_admin")
+# The lead scopes, and OpenID Connect's (Sign In with LinkedIn) so that LinkedIn says which
+# member connected (``LinkedInClient.member``).
+DEFAULT_SCOPES = (
+    "r_marketing_leadgen_automation",
+    "r_ads",
+    "r_organization_admin",
+    "openid",
+    "profile",
+)
 
 
 class OAuthClient:

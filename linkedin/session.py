@@ -69,9 +69,11 @@ class ApiSession:
         query: str | None = None,
         json: dict[str, Any] | None = None,
         idempotent: bool = True,
+        url: str | None = None,
     ) -> httpx.Response:
-        """A 2xx response to ``method`` on ``<api_url>/<path>?<query>``, or a typed error."""
-        url = f"{self.api_url}/{path}" + (f"?{query}" if query else "")
+        """A 2xx response to ``method`` on ``<api_url>/<path>?<query>`` (or on ``url``, for
+        the few unversioned APIs outside ``/rest``), or a typed error."""
+        url = url or f"{self.api_url}/{path}" + (f"?{query}" if query else "")
         token = await self._tokens.current()
         for second_try in (False, True):
 

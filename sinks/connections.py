@@ -66,10 +66,17 @@ async def save_connection(
     conn: AsyncConnection[Any],
     cipher: TokenCipher,
     tokens: TokenPair,
-    member_urn: str | None = None,
+    member_urn: str,
     member_name: str | None = None,
 ) -> int:
     """Store a freshly connected member's tokens (replacing that member's old ones)."""
+    # A connection stored before leadsync identified members (as "member": an install had
+    # one) becomes this member's, so its forms and ad accounts stay attached to it.
+    await conn.execute(
+        "UPDATE linkedin_connections SET member_urn = %(urn)s WHERE member_urn = 'member'"
+        " AND NOT EXISTS (SELECT 1 FROM linkedin_connections WHERE member_urn = %(urn)s)",
+        {"urn": member_urn},
+    )
     cur = await conn.execute(
         "INSERT INTO linkedin_connections (member_urn, member_name, access_token,"
         " access_expires_at, refresh_token, refresh_expires_at, scope)"

@@ -15,7 +15,13 @@ def connected(stack_settings: Settings, sandbox: Sandbox) -> dict[str, list[int]
     """The operator connected LinkedIn (OAuth against the sandbox) and discovered the forms;
     returns the sponsored forms by ad account."""
     out = leadsync(stack_settings, "linkedin", "connect")
+    member = sandbox.state.catalog.member_urn
+    assert f"connected Demo Member ({member}, connection " in out, out
     assert "tokens stored encrypted" in out
+    # LinkedIn (OpenID Connect userinfo) named the member; no placeholder is stored.
+    assert query(
+        stack_settings, "SELECT member_urn, member_name, status FROM linkedin_connections"
+    ) == [(member, "Demo Member", "active")]
     rows = query(
         stack_settings,
         "SELECT owner_urn, id FROM forms WHERE owner_urn LIKE 'urn:li:sponsoredAccount:%%'"

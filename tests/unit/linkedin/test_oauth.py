@@ -41,7 +41,7 @@ async def test_authorization_url() -> None:
         f"&client_id={CLIENT_ID}"
         "&redirect_uri=https%3A%2F%2Fleadsync.example%2Flinkedin%2Fcallback%3Fx%3D1"
         "&state=st%40te%201"
-        "&scope=r_marketing_leadgen_automation%20r_ads%20r_organization_admin"
+        "&scope=r_marketing_leadgen_automation%20r_ads%20r_organization_admin%20openid%20profile"
     )
     assert custom.endswith("&scope=r_events")
     assert CLIENT_SECRET not in url
