@@ -20,6 +20,7 @@ from admin import (
     contacts_routes,
     error_log_routes,
     forms_routes,
+    linkedin_routes,
     mappings_routes,
     runs_routes,
 )
@@ -72,7 +73,10 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         error_log_routes,
         contacts_routes,
         accounts_routes,
+        linkedin_routes,
     ):
         api.include_router(module.router)
     app.include_router(api)
+    # LinkedIn's redirect brings no token: the single-use state is what authorizes it.
+    app.include_router(linkedin_routes.callback_router)
     return app

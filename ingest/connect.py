@@ -104,3 +104,20 @@ async def _member(linkedin: LinkedInClient) -> Member:
             f" {exc}); the app needs the openid and profile scopes"
             " (Sign In with LinkedIn using OpenID Connect)"
         ) from None
+
+
+async def authorization_url(settings: Settings, state: str) -> str:
+    """LinkedIn's page where a member approves leadsync, coming back to the admin process's
+    callback (``LEADSYNC_OAUTH_REDIRECT_URL``) with ``state``."""
+    async with LinkedInClient.from_settings(settings, InMemoryTokenStore()) as linkedin:
+        return linkedin.oauth.authorization_url(settings.oauth_redirect_url, state)
+
+
+async def complete_authorization(settings: Settings, code: str) -> tuple[TokenPair, Member]:
+    """Redeem the code LinkedIn sent to the callback; the tokens and the member."""
+    async with LinkedInClient.from_settings(settings, InMemoryTokenStore()) as linkedin:
+        try:
+            tokens = await linkedin.connect(code, settings.oauth_redirect_url)
+        except LinkedInError as exc:
+            raise ConnectFailed(f"LinkedIn did not redeem the authorization: {exc}") from None
+        return tokens, await _member(linkedin)

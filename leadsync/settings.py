@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     # Webhook ingress: where LinkedIn reaches this receiver (subscriptions point there), and
     # how long a notification may wait for Kafka's acknowledgement before the answer is 503.
     ingress_public_url: str = "http://127.0.0.1:8080/linkedin/webhook"
+    # Where LinkedIn sends a member back after they approve leadsync: the admin process's
+    # callback, registered exactly so in the LinkedIn app (LinkedIn refuses any other).
+    oauth_redirect_url: str = "http://127.0.0.1:8000/oauth/linkedin/callback"
     # Loopback by default: in production a TLS-terminating proxy faces LinkedIn (and the
     # operators, for the admin API). 0.0.0.0 only inside a container.
     ingress_host: str = "127.0.0.1"
@@ -179,7 +182,9 @@ class Settings(BaseSettings):
             raise ValueError("expected postgresql://user:password@host:port/database")
         return value
 
-    @field_validator("linkedin_api_url", "linkedin_oauth_url", "ingress_public_url")
+    @field_validator(
+        "linkedin_api_url", "linkedin_oauth_url", "ingress_public_url", "oauth_redirect_url"
+    )
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):

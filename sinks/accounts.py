@@ -109,3 +109,12 @@ async def account_for_token(conn: AsyncConnection[Any], token_sha256: bytes) -> 
     )
     row = await cur.fetchone()
     return Account(*row) if row else None
+
+
+async def account_by_name(conn: AsyncConnection[Any], name: str) -> Account:
+    """:class:`UnknownAccount` when there is none."""
+    cur = await conn.execute(f"SELECT {_COLUMNS} FROM accounts a WHERE a.name = %s", (name,))
+    row = await cur.fetchone()
+    if row is None:
+        raise UnknownAccount(f"there is no account named {name!r}")
+    return Account(*row)

@@ -68,26 +68,31 @@ async def save_connection(
     tokens: TokenPair,
     member_urn: str,
     member_name: str | None = None,
+    account_id: int | None = None,
 ) -> int:
-    """Store a freshly connected member's tokens (replacing that member's old ones)."""
+    """Store a freshly connected member's tokens for the account (replacing the ones that
+    member gave that account before)."""
     # A connection stored before leadsync identified members (as "member": an install had
     # one) becomes this member's, so its forms and ad accounts stay attached to it.
     await conn.execute(
-        "UPDATE linkedin_connections SET member_urn = %(urn)s WHERE member_urn = 'member'"
-        " AND NOT EXISTS (SELECT 1 FROM linkedin_connections WHERE member_urn = %(urn)s)",
-        {"urn": member_urn},
+        "UPDATE linkedin_connections SET member_urn = %(urn)s"
+        " WHERE member_urn = 'member' AND account_id IS NOT DISTINCT FROM %(account)s"
+        " AND NOT EXISTS (SELECT 1 FROM linkedin_connections WHERE member_urn = %(urn)s"
+        "                 AND account_id IS NOT DISTINCT FROM %(account)s)",
+        {"urn": member_urn, "account": account_id},
     )
     cur = await conn.execute(
-        "INSERT INTO linkedin_connections (member_urn, member_name, access_token,"
+        "INSERT INTO linkedin_connections (account_id, member_urn, member_name, access_token,"
         " access_expires_at, refresh_token, refresh_expires_at, scope)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (member_urn) DO UPDATE SET member_name = excluded.member_name,"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (account_id, member_urn) DO UPDATE SET member_name = excluded.member_name,"
         "  access_token = excluded.access_token, access_expires_at = excluded.access_expires_at,"
         "  refresh_token = excluded.refresh_token,"
         "  refresh_expires_at = excluded.refresh_expires_at, scope = excluded.scope,"
         "  status = 'active', status_reason = NULL, updated_at = now()"
         " RETURNING id",
         (
+            account_id,
             member_urn,
             member_name,
             cipher.seal(tokens.access_token),

@@ -1,0 +1,168 @@
+"""An account connects its own LinkedIn member through the admin process's OAuth callback
+(the sandbox holding the app's registered redirect URI to the letter, as LinkedIn does): the
+state binds the callback to the account and works once; the member is LinkedIn's."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from psycopg import AsyncConnection
+
+from harness.sandboxes import Sandbox
+from leadsync.settings import Settings
+from sandbox.config import SandboxConfig
+from sandbox.state import SandboxState
+from tests.integration.admin_client import admin_client
+
+Conn = AsyncConnection[tuple[object, ...]]
+CALLBACK = "http://127.0.0.1:8000/oauth/linkedin/callback"
+
+
+@pytest.fixture(scope="module")
+def sandbox(settings: Settings) -> Iterator[Sandbox]:
+    config = SandboxConfig(
+        seed=7,
+        client_id=settings.linkedin_client_id,
+        client_secret=settings.linkedin_client_secret,
+        redirect_uris=(CALLBACK,),  # registered in the app: any other is refused
+    )
+    running = Sandbox(SandboxState(config))
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings, sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
+    app_settings = settings.model_copy(
+        update={
+            "linkedin_api_url": f"{sandbox.url}/rest",
+            "linkedin_oauth_url": f"{sandbox.url}/oauth/v2",
+            "oauth_redirect_url": CALLBACK,
+        }
+    )
+    async with admin_client(app_settings) as http:
+        yield http
+
+
+async def _account(client: httpx.AsyncClient) -> str:
+    name = f"acme-{uuid.uuid4().hex[:8]}"
+    assert (await client.post("/api/accounts", json={"name": name})).status_code == 201
+    return name
+
+
+async def _approve(client: httpx.AsyncClient, account: str, member: str | None = None) -> str:
+    """The account's authorization link, approved on the sandbox (as ``member``); the query
+    LinkedIn sends back to the callback."""
+    made = await client.post(f"/api/accounts/{account}/linkedin/authorization")
+    assert made.status_code == 201, made.text
+    url = made.json()["url"]
+    assert made.json()["expires_in_s"] == 900
+    assert urlsplit(url).path == "/oauth/v2/authorization"
+    assert parse_qs(urlsplit(url).query)["redirect_uri"] == [CALLBACK]
+    if member is not None:
+        url += "&" + urlencode({"sandbox_member": member})
+    async with httpx.AsyncClient() as browser:
+        answer = await browser.get(url, follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    back = urlsplit(answer.headers["location"])
+    assert f"{back.scheme}://{back.netloc}{back.path}" == CALLBACK
+    return back.query
+
+
+async def _connections(db: Conn, account: str) -> list[tuple[object, ...]]:
+    cur = await db.execute(
+        "SELECT c.member_urn, c.member_name, c.status FROM linkedin_connections c"
+        " JOIN accounts a ON a.id = c.account_id WHERE a.name = %s ORDER BY c.id",
+        (account,),
+    )
+    return await cur.fetchall()
+
+
+async def test_an_account_connects_its_member_and_its_forms_are_discovered(
+    client: httpx.AsyncClient, sandbox: Sandbox, db: Conn
+) -> None:
+    account = await _account(client)
+    query = await _approve(client, account)
+    connected = await client.get(f"/oauth/linkedin/callback?{query}")
+    assert connected.status_code == 200, connected.text
+    body = connected.json()
+    demo = sandbox.state.catalog.member_urn
+    assert (body["account"], body["member_urn"], body["member_name"]) == (
+        account,
+        demo,
+        "Demo Member",
+    )
+    assert body["ad_accounts"] >= 2
+    assert body["forms"] > 0
+    assert await _connections(db, account) == [(demo, "Demo Member", "active")]
+    cur = await db.execute(
+        "SELECT count(*) FROM forms WHERE connection_id = %s", (body["connection_id"],)
+    )
+    assert await cur.fetchone() == (body["forms"],)
+
+    # The same answer again (a reload, a replay): refused, nothing changes.
+    replayed = await client.get(f"/oauth/linkedin/callback?{query}")
+    assert replayed.status_code == 400
+    assert replayed.json()["error"] == "state_invalid"
+    assert await _connections(db, account) == [(demo, "Demo Member", "active")]
+
+
+async def test_each_account_gets_the_member_it_signed_in_with(
+    client: httpx.AsyncClient, sandbox: Sandbox, db: Conn
+) -> None:
+    members = sandbox.state.catalog.members
+    [priya] = [urn for urn, m in members.items() if m.first_name == "Priya"]
+    demo = sandbox.state.catalog.member_urn
+    first, second = await _account(client), await _account(client)
+    query_first = await _approve(client, first)
+    query_second = await _approve(client, second, member=priya)
+    for query in (query_second, query_first):  # out of order: the state decides
+        assert (await client.get(f"/oauth/linkedin/callback?{query}")).status_code == 200
+    assert await _connections(db, first) == [(demo, "Demo Member", "active")]
+    assert await _connections(db, second) == [(priya, "Priya Raman", "active")]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "code=abc", "state=never-made&code=abc", "state=&code=abc"],
+)
+async def test_a_callback_without_a_state_of_ours_is_refused(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    answer = await client.get(f"/oauth/linkedin/callback?{query}")
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "state_invalid"
+
+
+async def test_a_member_who_declines_leaves_no_connection_and_the_state_is_spent(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    account = await _account(client)
+    made = await client.post(f"/api/accounts/{account}/linkedin/authorization")
+    state = parse_qs(urlsplit(made.json()["url"]).query)["state"][0]
+    declined = urlencode(
+        {"state": state, "error": "user_cancelled_authorize", "error_description": "declined"}
+    )
+    answer = await client.get(f"/oauth/linkedin/callback?{declined}")
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "not_connected",
+        "message": "LinkedIn did not authorize leadsync: declined",
+        "details": [],
+    }
+    assert await _connections(db, account) == []
+    again = await client.get(f"/oauth/linkedin/callback?{declined}")
+    assert again.json()["error"] == "state_invalid"
+
+
+async def test_no_link_for_a_disabled_or_unknown_account(client: httpx.AsyncClient) -> None:
+    account = await _account(client)
+    assert (await client.post(f"/api/accounts/{account}/disable")).status_code == 200
+    disabled = await client.post(f"/api/accounts/{account}/linkedin/authorization")
+    assert (disabled.status_code, disabled.json()["error"]) == (409, "account_disabled")
+    unknown = await client.post("/api/accounts/no-such-account/linkedin/authorization")
+    assert unknown.status_code == 404
