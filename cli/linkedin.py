@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from cli.context import settings_or_exit, with_database
+from leadsync.settings import Settings
+from sinks.database import Database
 
 linkedin_app = typer.Typer(no_args_is_help=True, help="The LinkedIn connection.")
 forms_app = typer.Typer(no_args_is_help=True, help="LinkedIn forms and their sync settings.")
@@ -23,6 +25,10 @@ def linkedin_connect(
     refresh_token: Annotated[str | None, typer.Option(help="Its refresh token.")] = None,
     expires_in: Annotated[int, typer.Option(help="Access token lifetime, seconds.")] = 5_184_000,
     discover: Annotated[bool, typer.Option(help="Discover ad accounts and forms.")] = True,
+    account: Annotated[
+        str | None,
+        typer.Option(help="The account the member connects (default: LEADSYNC_ACCOUNT)."),
+    ] = None,
 ) -> None:
     """Connect a LinkedIn member (OAuth), store the tokens encrypted, discover forms."""
     from pydantic import SecretStr
@@ -31,9 +37,10 @@ def linkedin_connect(
     from ingest.discovery import discover as run_discovery
     from schemas.tokens import TokenPair
     from sinks.connections import TokenCipher, save_connection
-    from sinks.database import Database
 
     settings = settings_or_exit()
+    account = account or settings.account
+    account_id = _account_id(settings, account) if account else None
     try:
         if access_token:
             tokens = TokenPair(
@@ -51,11 +58,12 @@ def linkedin_connect(
     async def connect(db: Database) -> None:
         async with db.connection() as conn:
             connection_id = await save_connection(
-                conn, TokenCipher(settings), tokens, member.urn, member.name
+                conn, TokenCipher(settings), tokens, member.urn, member.name, account_id
             )
         typer.echo(
             f"connected {member.name or member.urn} ({member.urn}, connection"
-            f" {connection_id}); tokens stored encrypted"
+            f" {connection_id}{f', account {account}' if account else ''});"
+            " tokens stored encrypted"
         )
         if discover:
             found = await run_discovery(settings, db, connection_id)
@@ -72,7 +80,6 @@ def forms_discover() -> None:
     """List the forms of the connected ad accounts and organizations and record them."""
     from ingest.discovery import discover as run_discovery
     from sinks.connections import connections
-    from sinks.database import Database
 
     settings = settings_or_exit()
 
@@ -95,7 +102,6 @@ def forms_discover() -> None:
 @forms_app.command("list")
 def forms_list() -> None:
     """The known forms with their Import switch and counters."""
-    from sinks.database import Database
     from sinks.form_settings import list_form_rows
 
     async def read(db: Database) -> list[dict[str, Any]]:
@@ -117,7 +123,6 @@ def forms_import(
     state: Annotated[str, typer.Argument(help="on or off")],
 ) -> None:
     """Switch a form's Import on or off (new forms start with it off)."""
-    from sinks.database import Database
     from sinks.forms import set_import
 
     if state not in ("on", "off"):
@@ -145,3 +150,18 @@ def subscribe() -> None:
         typer.echo(f"FAILED {label}", err=True)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _account_id(settings: Settings, name: str) -> int:
+    """The account's id, checked before the member is sent to LinkedIn; exit 1 if unknown."""
+    from sinks.accounts import UnknownAccount, account_by_name
+
+    async def lookup(db: Database) -> int:
+        async with db.connection() as conn:
+            return (await account_by_name(conn, name)).id
+
+    try:
+        return with_database(settings, lookup)
+    except UnknownAccount as exc:
+        typer.echo(f"not connected: {exc}", err=True)
+        raise typer.Exit(1) from None

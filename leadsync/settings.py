@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     )
 
     demo: bool = False
+    # The account the command line acts for (`--account` overrides it); processes serve all.
+    account: str | None = None
 
     kafka_bootstrap_servers: str = LOCAL_KAFKA
     database_url: SecretStr = SecretStr(LOCAL_DATABASE)

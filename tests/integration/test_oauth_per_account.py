@@ -4,14 +4,17 @@ state binds the callback to the account and works once; the member is LinkedIn's
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import psycopg
 import pytest
 from psycopg import AsyncConnection
 
+from harness.processes import leadsync
 from harness.sandboxes import Sandbox
 from leadsync.settings import Settings
 from sandbox.config import SandboxConfig
@@ -166,3 +169,41 @@ async def test_no_link_for_a_disabled_or_unknown_account(client: httpx.AsyncClie
     assert (disabled.status_code, disabled.json()["error"]) == (409, "account_disabled")
     unknown = await client.post("/api/accounts/no-such-account/linkedin/authorization")
     assert unknown.status_code == 404
+
+
+@pytest.fixture(scope="module")
+def open_sandbox(settings: Settings) -> Iterator[Sandbox]:
+    """A sandbox whose app registered no redirect URI (any is accepted): the command line's
+    loopback flow."""
+    config = SandboxConfig(
+        seed=7, client_id=settings.linkedin_client_id, client_secret=settings.linkedin_client_secret
+    )
+    running = Sandbox(SandboxState(config))
+    yield running
+    running.close()
+
+
+def test_the_command_line_connects_for_the_account_it_names(
+    settings: Settings, open_sandbox: Sandbox
+) -> None:
+    cli = settings.model_copy(
+        update={
+            "linkedin_api_url": f"{open_sandbox.url}/rest",
+            "linkedin_oauth_url": f"{open_sandbox.url}/oauth/v2",
+        }
+    )
+    name = f"acme-{uuid.uuid4().hex[:8]}"
+    leadsync(cli, "accounts", "create", name)
+    out = leadsync(cli, "linkedin", "connect", "--account", name, "--no-discover")
+    demo = open_sandbox.state.catalog.member_urn
+    assert re.search(rf"connected Demo Member \({demo}, connection \d+, account {name}\);", out)
+    with psycopg.connect(settings.database_conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT c.member_urn FROM linkedin_connections c"
+            " JOIN accounts a ON a.id = c.account_id WHERE a.name = %s",
+            (name,),
+        ).fetchall()
+    assert rows == [(demo,)]
+    # An unknown account is refused before anyone is sent to LinkedIn.
+    err = leadsync(cli, "linkedin", "connect", "--account", "no-such", returncode=1, stderr=True)
+    assert "not connected: there is no account named 'no-such'" in err
