@@ -35,6 +35,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     without its LEADSYNC_* variables, plus one for every setting."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADSYNC_")}
     for name, value in settings.model_dump().items():
+        if value is None:
+            continue  # unset (an environment variable cannot say None)
         raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
         env[f"LEADSYNC_{name.upper()}"] = str(raw).lower() if isinstance(raw, bool) else str(raw)
     return env
