@@ -99,9 +99,8 @@ async def _read_run(db: Database, run_id: UUID) -> dict[str, Any]:
 
     async with db.connection() as conn:
         run = await sync_runs.get_run(conn, run_id)
-        run = run and {**run, "unpublished": await sync_runs.unpublished_errors(conn, run_id)}
-    assert run is not None
-    return run
+        assert run is not None  # the run was recorded before its request was sent
+        return {**run, "unpublished": await sync_runs.unpublished_errors(conn, run_id)}
 
 
 async def _follow_imports(db: Database, run: dict[str, Any], bar: Any, task: Any) -> dict[str, Any]:

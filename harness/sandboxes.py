@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
 from harness.children import serve_in_child
+from leadsync.settings import Settings
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import ThreadedServer
@@ -37,6 +39,27 @@ class Sandbox:
     def close(self) -> None:
         self.control.close()
         self.server.stop()
+
+
+@contextlib.contextmanager
+def serving(settings: Settings, **config: Any) -> Iterator[Sandbox]:
+    """A sandbox of seed 7 (unless ``config`` says otherwise) whose app is the one these
+    settings name, served in a thread for the block."""
+    state = SandboxState(
+        SandboxConfig(
+            **{
+                "seed": 7,
+                "client_id": settings.linkedin_client_id,
+                "client_secret": settings.linkedin_client_secret,
+                **config,
+            }
+        )
+    )
+    running = Sandbox(state)
+    try:
+        yield running
+    finally:
+        running.close()
 
 
 def _serve_preloaded(port: int, leads: int, seed: int) -> None:

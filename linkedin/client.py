@@ -117,11 +117,7 @@ class LinkedInClient:
         """The member whose token this is (OpenID Connect ``GET /v2/userinfo``, outside
         ``/rest``; the token needs the ``openid`` scope, ``profile`` for the name)."""
         origin = urlsplit(self.api_url)._replace(path="", query="", fragment="").geturl()
-        response = await self._session.call("GET", "", url=f"{origin}/v2/userinfo")
-        try:
-            body = response.json()
-        except ValueError:
-            raise MalformedResponse("LinkedIn answered userinfo with a non-JSON body") from None
+        body = await self._session.get_json("v2/userinfo", url=f"{origin}/v2/userinfo")
         return parse(Member, body)
 
     # Leads ------------------------------------------------------------------------------

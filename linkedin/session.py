@@ -51,14 +51,17 @@ class ApiSession:
         async for page in iter_pages(fetch, model, page_size=page_size):
             yield page
 
-    async def get_json(self, path: str, query: str | None = None) -> dict[str, Any]:
-        response = await self.call("GET", path, query=query)
+    async def get_json(
+        self, path: str, query: str | None = None, *, url: str | None = None
+    ) -> dict[str, Any]:
+        response = await self.call("GET", path, query=query, url=url)
+        where = url or f"/{path}"
         try:
             body = response.json()
         except ValueError:
-            raise MalformedResponse(f"LinkedIn answered GET /{path} with a non-JSON body") from None
+            raise MalformedResponse(f"LinkedIn answered GET {where} with a non-JSON body") from None
         if not isinstance(body, dict):
-            raise MalformedResponse(f"LinkedIn answered GET /{path} with JSON that is no object")
+            raise MalformedResponse(f"LinkedIn answered GET {where} with JSON that is no object")
         return body
 
     async def call(

@@ -13,12 +13,10 @@ from pydantic import SecretStr
 
 from harness.operator import migrate
 from harness.processes import Scheduler, Worker
-from harness.sandboxes import Sandbox
+from harness.sandboxes import Sandbox, serving
 from harness.scratch import run_database
 from leadsync.kafka.topics import ensure_topics
 from leadsync.settings import Settings
-from sandbox.config import SandboxConfig
-from sandbox.state import SandboxState
 from tests.integration.conftest import db, settings
 
 pytestmark = pytest.mark.integration
@@ -26,14 +24,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def sandbox(settings: Settings) -> Iterator[Sandbox]:
-    config = SandboxConfig(
-        seed=7,
-        client_id=settings.linkedin_client_id,
-        client_secret=settings.linkedin_client_secret,
-    )
-    running = Sandbox(SandboxState(config))
-    yield running
-    running.close()
+    with serving(settings) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,8 @@ import pytest
 from psycopg import AsyncConnection
 
 from harness.processes import leadsync
-from harness.sandboxes import Sandbox
+from harness.sandboxes import Sandbox, serving
 from leadsync.settings import Settings
-from sandbox.config import SandboxConfig
-from sandbox.state import SandboxState
 from tests.integration.admin_client import admin_client
 
 Conn = AsyncConnection[tuple[object, ...]]
@@ -27,15 +25,9 @@ CALLBACK = "http://127.0.0.1:8000/oauth/linkedin/callback"
 
 @pytest.fixture(scope="module")
 def sandbox(settings: Settings) -> Iterator[Sandbox]:
-    config = SandboxConfig(
-        seed=7,
-        client_id=settings.linkedin_client_id,
-        client_secret=settings.linkedin_client_secret,
-        redirect_uris=(CALLBACK,),  # registered in the app: any other is refused
-    )
-    running = Sandbox(SandboxState(config))
-    yield running
-    running.close()
+    # The callback is registered in the app: any other redirect URI is refused.
+    with serving(settings, redirect_uris=(CALLBACK,)) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -175,12 +167,8 @@ async def test_no_link_for_a_disabled_or_unknown_account(client: httpx.AsyncClie
 def open_sandbox(settings: Settings) -> Iterator[Sandbox]:
     """A sandbox whose app registered no redirect URI (any is accepted): the command line's
     loopback flow."""
-    config = SandboxConfig(
-        seed=7, client_id=settings.linkedin_client_id, client_secret=settings.linkedin_client_secret
-    )
-    running = Sandbox(SandboxState(config))
-    yield running
-    running.close()
+    with serving(settings) as running:
+        yield running
 
 
 def test_the_command_line_connects_for_the_account_it_names(
