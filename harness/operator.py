@@ -10,7 +10,9 @@ from uuid import UUID
 
 from cli.context import with_database
 from ingest.sync_requests import request_manual_import_once
+from leadsync.api_tokens import new_token, token_hash
 from leadsync.settings import Settings
+from sinks.accounts import UnknownAccount, account_by_name, create_account
 from schemas.envelopes import SyncOptions
 from sinks.database import Database
 from sinks.forms import set_import
@@ -19,7 +21,30 @@ from sinks.sync_runs import RunStats, run_stats
 
 
 def migrate(settings: Settings) -> None:
+    """``leadsync db upgrade``, then the settings' account made when it is missing (as
+    ``leadsync accounts create`` would; the tests act for it through LEADSYNC_ACCOUNT)."""
     asyncio.run(upgrade(settings.database_conninfo()))
+    if settings.account:
+        ensure_account(settings, settings.account)
+
+
+def ensure_account(settings: Settings, name: str) -> int:
+    """The id of the account named so, made (with an unused token) when missing."""
+
+    async def ensure(db: Database) -> int:
+        async with db.connection() as conn:
+            try:
+                return (await account_by_name(conn, name)).id
+            except UnknownAccount:
+                return (await create_account(conn, name, token_hash(new_token()))).id
+
+    return with_database(settings, ensure)
+
+
+def account_id_of(settings: Settings) -> int:
+    """The id of the settings' account."""
+    assert settings.account, "these settings name no account"
+    return ensure_account(settings, settings.account)
 
 
 def switch_import(settings: Settings, form_ids: Iterable[int], enabled: bool = True) -> None:

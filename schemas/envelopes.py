@@ -44,6 +44,10 @@ class RawLead(BaseModel):
 
     lead: Lead
     origin: Origin
+    # The account that imports it (hydration writes one record per account that connected
+    # the lead's owner; a pull, its run's account). None only on a lead published by hand
+    # without one, which the import refuses with an error (no_account).
+    account_id: int | None = None
     sync_run_id: UUID | None = None
     options: SyncOptions = Field(default_factory=SyncOptions)
     fetched_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -77,14 +81,15 @@ class SyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     run_id: UUID
+    account_id: int
     form_id: int
     trigger: SyncTrigger
     options: SyncOptions = Field(default_factory=SyncOptions)
     requested_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     def key(self) -> bytes:
-        """The record's key: the form, so that one form's requests keep their order."""
-        return str(self.form_id).encode()
+        """The record's key: the account's form, so that its requests keep their order."""
+        return f"{self.account_id}:{self.form_id}".encode()
 
     def to_record(self) -> bytes:
         return self.model_dump_json().encode()
@@ -96,6 +101,8 @@ class EraseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     erase_lead_id: str = Field(min_length=1)
+    # The account whose copy of the lead is erased (one request per account holding it).
+    account_id: int | None = None
     form_id: int
     occurred_at: datetime
     origin: Origin = Origin.PUSH
@@ -111,5 +118,6 @@ def parse_raw_record(value: bytes) -> RawLead | EraseRequest:
         return EraseRequest.model_validate(document)
     if isinstance(document, dict) and "lead" in document:
         return RawLead.model_validate(document)
-    # A bare LinkedIn lead, as an operator may publish by hand: a manual import.
+    # A bare LinkedIn lead, as an operator may publish by hand: a manual import (which
+    # names no account, so the import refuses it; `leadsync leads publish` wraps it).
     return RawLead(lead=Lead.model_validate(document), origin=Origin.MANUAL)

@@ -82,6 +82,9 @@ class ContactChange(BaseModel):
     type: ContactEventType
     subject: str = Field(description="the contact id")
     time: datetime
+    # CloudEvents extension attribute: the account the contact belongs to. The record's key
+    # is "<account>:<contact id>", so one contact's events stay in order on one partition.
+    leadsyncaccount: int = Field(description="the id of the account the contact belongs to")
     datacontenttype: Literal["application/json"] = "application/json"
     data: ContactChangeData
 
@@ -100,6 +103,9 @@ class ErrorEvent(BaseModel):
     stage: str
     code: str
     message: str
+    # The account whose lead failed; None when the record was too broken to tell (those
+    # lines are the operator's: pipeline_errors, not an account's error log).
+    account_id: int | None = None
     form_id: int | None = None
     lead_id: str | None = None
     field: str | None = None

@@ -14,6 +14,7 @@ from typing import Any
 from psycopg import AsyncConnection, errors
 
 from leadsync.errors import PermanentError
+from sinks.database import hold_accounts
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -68,6 +69,10 @@ async def create_account(
                 "INSERT INTO account_tokens (account_id, token_sha256) VALUES (%s, %s)",
                 (row[0], first_token_sha256),
             )
+            # Installing leadsync in the account: its contact fields, the three LinkedIn
+            # ones among them (migration 0008), written with the new account in hand.
+            await hold_accounts(conn, [row[0]])
+            await conn.execute("SELECT leadsync_install_account(%s)", (row[0],))
     except errors.UniqueViolation as exc:
         if exc.diag.constraint_name == "account_tokens_token_sha256_key":
             # Only a fixed token can meet another (the demo one): 256 random bits never do.

@@ -28,7 +28,7 @@ async def save_ad_account(
     await conn.execute(
         "INSERT INTO ad_accounts (urn, connection_id, name, role, organization_urn, test, status)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (urn) DO UPDATE SET connection_id = excluded.connection_id,"
+        " ON CONFLICT (account_id, urn) DO UPDATE SET connection_id = excluded.connection_id,"
         "  name = excluded.name, role = excluded.role,"
         "  organization_urn = excluded.organization_urn, test = excluded.test,"
         "  status = excluded.status, updated_at = now()",
@@ -56,7 +56,7 @@ async def save_form(
             await conn.execute(
                 "INSERT INTO forms (id, name, owner_urn, state, locale, created_on_linkedin,"
                 " connection_id, lead_type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                " ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,"
                 "  owner_urn = excluded.owner_urn, state = excluded.state,"
                 "  locale = excluded.locale, created_on_linkedin = excluded.created_on_linkedin,"
                 "  connection_id = excluded.connection_id,"
@@ -81,7 +81,7 @@ async def save_form(
             await conn.execute(
                 "INSERT INTO form_versions (form_id, version_id, questions, consents,"
                 " hidden_fields) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (form_id, version_id) DO UPDATE SET questions = excluded.questions,"
+                " ON CONFLICT (account_id, form_id, version_id) DO UPDATE SET questions = excluded.questions,"
                 "  consents = excluded.consents, hidden_fields = excluded.hidden_fields",
                 (form.id, form.version_id, *version_content(form)),
             )

@@ -149,15 +149,18 @@ async def connections(conn: AsyncConnection[Any]) -> list[Connection]:
 
 
 class PostgresTokenStore:
-    """The client's token store for one connection (see linkedin.TokenStore)."""
+    """The client's token store for one connection of an account (see linkedin.TokenStore)."""
 
-    def __init__(self, settings: Settings, db: Database, connection_id: int) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, account_id: int, connection_id: int
+    ) -> None:
         self._db = db
         self._cipher = TokenCipher(settings)
+        self.account_id = account_id
         self.connection_id = connection_id
 
     async def load(self) -> TokenPair | None:
-        async with self._db.connection() as conn:
+        async with self._db.account(self.account_id) as conn:
             cur = await conn.execute(
                 "SELECT access_token, access_expires_at, refresh_token, refresh_expires_at,"
                 " scope FROM linkedin_connections WHERE id = %s AND status = 'active'",
@@ -177,7 +180,7 @@ class PostgresTokenStore:
         )
 
     async def save(self, tokens: TokenPair) -> None:
-        async with self._db.connection() as conn:
+        async with self._db.account(self.account_id) as conn:
             await conn.execute(
                 "UPDATE linkedin_connections SET access_token = %s, access_expires_at = %s,"
                 " refresh_token = %s, refresh_expires_at = %s, scope = %s, updated_at = now()"

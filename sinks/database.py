@@ -6,6 +6,15 @@ transaction. ``connection()`` lends a pooled connection whose work commits when 
 ends without error (and rolls back when it raises). The command line drives the same
 functions with ``asyncio.run``.
 
+Account data (contacts, forms, runs, ...) is reached through ``account(id)``: a pooled
+connection whose transaction has that account "in hand" (``SET LOCAL leadsync.accounts``).
+PostgreSQL's row-level security then shows and accepts that account's rows only, whatever
+the SQL says (migration 0008); a connection without an account in hand sees no account's
+rows. Every connection works as the role ``leadsync_app``, which cannot bypass the
+policies. ``accounts(ids)`` holds several (a batch of leads of many accounts);
+``every_account()`` is for the few jobs that serve all of them (the outbox relay, the
+scheduler's scan, routing a notification to the accounts that connected its owner).
+
 A session-level advisory lock (the outbox relay's, the scheduler's leadership) lives as long
 as the session that took it, so it is taken on a ``dedicated()`` connection, closed with its
 holder, never on a pooled one that would carry the lock to its next borrower.
@@ -14,7 +23,7 @@ holder, never on a pooled one that would carry the lock to its next borrower.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
@@ -28,13 +37,44 @@ from leadsync.settings import Settings
 # console has a handful of users. A small pool keeps PostgreSQL's slots for the others.
 DEFAULT_POOL_SIZE = 4
 POOL_TIMEOUT_S = 10.0
+# The role the processes work as (made by migration 0008): no owner, no superuser, no
+# BYPASSRLS. Migrations run as the role of LEADSYNC_DATABASE_URL, which owns the schema.
+APP_ROLE = "leadsync_app"
+
+_IN_HAND = "SELECT set_config('leadsync.accounts', %s, true)"
+_EVERY_ACCOUNT = (
+    "SELECT set_config('leadsync.accounts', coalesce(string_agg(id::text, ','), ''), true)"
+    " FROM accounts"
+)
+
+
+async def _as_app_role(conn: AsyncConnection[Any]) -> None:
+    autocommit = conn.autocommit
+    await conn.set_autocommit(True)
+    await conn.execute(f"SET ROLE {APP_ROLE}")
+    await conn.set_autocommit(autocommit)
+
+
+async def hold_accounts(conn: AsyncConnection[Any], account_ids: Iterable[int]) -> None:
+    """Put these accounts in hand for the rest of the connection's transaction."""
+    await conn.execute(_IN_HAND, (",".join(str(int(a)) for a in account_ids),))
+
+
+async def hold_every_account(conn: AsyncConnection[Any]) -> None:
+    """Put every account in hand for the rest of the transaction (jobs serving them all)."""
+    await conn.execute(_EVERY_ACCOUNT)
 
 
 class Database:
     def __init__(self, conninfo: str, *, max_size: int = DEFAULT_POOL_SIZE) -> None:
         self._conninfo = conninfo
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
-            conninfo, min_size=1, max_size=max_size, open=False, timeout=POOL_TIMEOUT_S
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            timeout=POOL_TIMEOUT_S,
+            configure=_as_app_role,
         )
         self._opened = False
         self._lock = asyncio.Lock()
@@ -57,11 +97,32 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def account(self, account_id: int) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection with this account in hand; commits at the end of the block."""
+        async with self.accounts([account_id]) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def accounts(self, account_ids: Iterable[int]) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection with these accounts in hand (rows name their account)."""
+        async with self.connection() as conn:
+            await hold_accounts(conn, account_ids)
+            yield conn
+
+    @asynccontextmanager
+    async def every_account(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection with every account in hand, for the jobs that serve all."""
+        async with self.connection() as conn:
+            await hold_every_account(conn)
+            yield conn
+
+    @asynccontextmanager
     async def dedicated(self) -> AsyncIterator[AsyncConnection[Any]]:
         """A connection of its own, in autocommit, closed at the end of the block: for a
         session-level lock held as long as its holder runs."""
         conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
         async with conn:
+            await _as_app_role(conn)
             yield conn
 
     async def close(self) -> None:

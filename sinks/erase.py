@@ -33,7 +33,7 @@ async def erase_leads(conn: AsyncConnection[Any], requests: list[EraseRequest]) 
         "INSERT INTO imported_leads (lead_id, form_id, origin, erased_at)"
         " SELECT DISTINCT ON (x.lead_id) x.lead_id, x.form_id, x.origin, now()"
         " FROM jsonb_to_recordset(%s::jsonb) AS x(lead_id text, form_id bigint, origin text)"
-        " ON CONFLICT (lead_id) DO UPDATE"
+        " ON CONFLICT (account_id, lead_id) DO UPDATE"
         "  SET erased_at = coalesce(imported_leads.erased_at, now())",
         (json.dumps(tombstones),),
     )

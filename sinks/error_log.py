@@ -33,7 +33,7 @@ WHERE x.lead_id IS NULL OR NOT EXISTS (
     SELECT 1 FROM error_log e LEFT JOIN form_counters c ON c.form_id = e.form_id
     WHERE e.lead_id = x.lead_id AND e.code = x.code
       AND e.occurred_at >= coalesce(c.reset_at, '-infinity'::timestamptz))
-ON CONFLICT (error_id) DO NOTHING
+ON CONFLICT (account_id, error_id) DO NOTHING
 RETURNING form_id
 """
 

@@ -85,7 +85,7 @@ async def register_from_leads(
         if forms:
             await cur.executemany(
                 "INSERT INTO forms (id, name, owner_urn, locale) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET"
+                " ON CONFLICT (account_id, id) DO UPDATE SET"
                 "  name = coalesce(nullif(excluded.name, ''), forms.name),"
                 "  owner_urn = coalesce(forms.owner_urn, excluded.owner_urn),"
                 "  locale = coalesce(forms.locale, excluded.locale)"
@@ -103,7 +103,7 @@ async def register_from_leads(
                 "INSERT INTO form_versions"
                 " (form_id, version_id, questions, consents, hidden_fields)"
                 " VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (form_id, version_id) DO UPDATE SET"
+                " ON CONFLICT (account_id, form_id, version_id) DO UPDATE SET"
                 "  questions = excluded.questions, consents = excluded.consents,"
                 "  hidden_fields = excluded.hidden_fields"
                 " WHERE form_versions.questions = '[]'::jsonb"

@@ -20,7 +20,7 @@ from pydantic_core import to_json
 from schemas.events import CONTACT_EVENT_SOURCE, Cause, ContactEventType, SubmissionRef
 
 # Contact columns that are bookkeeping, not values a consumer compares.
-_NOT_COMPARED = {"id", "created_at", "updated_at", "linkedin_submitted_at", "sources"}
+_NOT_COMPARED = {"id", "account_id", "created_at", "updated_at", "linkedin_submitted_at", "sources"}
 
 # An arbitrary constant: only one relay publishes at a time, so events of one contact keep
 # their order on the topic.
@@ -55,6 +55,7 @@ class OutboxEvent:
     """A contact change ready for the outbox: a :class:`ContactChange` as JSON text."""
 
     event_id: UUID
+    account_id: int
     contact_id: UUID
     event_type: ContactEventType
     payload: str
@@ -76,6 +77,7 @@ def change_event(
     just to serialise them cost an import batch more than all its other JSON.
     """
     contact_id: UUID = contact["id"]
+    account_id: int = contact["account_id"]
     event_id = uuid4()
     event = {
         "specversion": "1.0",
@@ -84,6 +86,7 @@ def change_event(
         "type": event_type,
         "subject": str(contact_id),
         "time": datetime.now(UTC),
+        "leadsyncaccount": account_id,
         "datacontenttype": "application/json",
         "data": {
             "contact_id": contact_id,
@@ -95,7 +98,7 @@ def change_event(
             "sync_run_id": sync_run_id,
         },
     }
-    return OutboxEvent(event_id, contact_id, event_type, to_json(event).decode())
+    return OutboxEvent(event_id, account_id, contact_id, event_type, to_json(event).decode())
 
 
 async def write_events(conn: AsyncConnection[Any], events: Sequence[OutboxEvent]) -> None:
@@ -104,14 +107,15 @@ async def write_events(conn: AsyncConnection[Any], events: Sequence[OutboxEvent]
     # Columns as arrays sent in binary: PostgreSQL parses each event's JSON text once, into
     # its jsonb column, and nothing else (a JSON document of rows was parsed twice).
     await conn.execute(
-        "INSERT INTO outbox (event_id, contact_id, event_type, payload)"
-        " SELECT x.event_id, x.contact_id, x.event_type, x.payload::jsonb"
-        " FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::text[]) WITH ORDINALITY"
-        "  AS x(event_id, contact_id, event_type, payload, n)"
+        "INSERT INTO outbox (event_id, account_id, contact_id, event_type, payload)"
+        " SELECT x.event_id, x.account_id, x.contact_id, x.event_type, x.payload::jsonb"
+        " FROM unnest(%b::uuid[], %b::int8[], %b::uuid[], %b::text[], %b::text[])"
+        "  WITH ORDINALITY AS x(event_id, account_id, contact_id, event_type, payload, n)"
         # Ids follow the order of the changes, and the relay publishes in id order.
         " ORDER BY x.n",
         (
             [e.event_id for e in events],
+            [e.account_id for e in events],
             [e.contact_id for e in events],
             [e.event_type.value for e in events],
             [e.payload for e in events],
@@ -127,18 +131,20 @@ async def try_become_relay(conn: AsyncConnection[Any]) -> bool:
 
 
 async def unpublished(conn: AsyncConnection[Any], limit: int) -> list[tuple[int, str, str]]:
-    """The oldest unpublished rows: (id, contact id, CloudEvent as JSON text).
+    """The oldest unpublished rows of the accounts in hand: (id, record key, CloudEvent as
+    JSON text). The key is "<account>:<contact id>": one contact's events, one partition.
 
     The event is published as PostgreSQL renders it: decoding and re-encoding it would
     change nothing but the cost.
     """
     cur = await conn.execute(
-        "SELECT id, contact_id::text, payload::text FROM outbox WHERE published_at IS NULL"
-        " ORDER BY id LIMIT %s",
+        "SELECT id, account_id || ':' || contact_id, payload::text FROM outbox"
+        " WHERE published_at IS NULL ORDER BY id LIMIT %s",
         (limit,),
     )
     return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
 
 
 async def mark_published(conn: AsyncConnection[Any], ids: list[int]) -> None:
+    """Ids are unique across accounts (one sequence); the accounts in hand bound the rows."""
     await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (ids,))

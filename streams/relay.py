@@ -17,7 +17,7 @@ import logging
 from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
-from sinks.database import Database
+from sinks.database import Database, hold_every_account
 from sinks.outbox import mark_published, try_become_relay, unpublished
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,17 @@ async def _relay(db: Database, publisher: AsyncPublisher, settings: Settings) ->
         log.info("outbox relay active")
         topic = settings.topics.contact_changes
         while True:
-            rows = await unpublished(conn, settings.relay_batch_size)
+            # The relay serves every account: all of them in hand, looked up again each
+            # time, so that a new account's events are not left behind.
+            async with conn.transaction():
+                await hold_every_account(conn)
+                rows = await unpublished(conn, settings.relay_batch_size)
             if not rows:
                 await asyncio.sleep(settings.relay_idle_s)
                 continue
-            records = [(contact_id.encode(), event.encode()) for _, contact_id, event in rows]
+            records = [(key.encode(), event.encode()) for _, key, event in rows]
             # Resolves once Kafka acknowledged every event (acks=all), else raises PublishError.
             await publisher.send_all(topic, records, headers=CLOUDEVENTS_JSON)
-            await mark_published(conn, [row_id for row_id, _, _ in rows])
+            async with conn.transaction():
+                await hold_every_account(conn)
+                await mark_published(conn, [row_id for row_id, _, _ in rows])

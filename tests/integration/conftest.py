@@ -31,6 +31,8 @@ def settings() -> Iterator[Settings]:
         with run_database(found.admin_database_url) as database_url:
             settings = load_settings(
                 demo=True,
+                # The account the tests act for (harness.operator.migrate makes it).
+                account="acme",
                 kafka_bootstrap_servers=found.kafka_bootstrap,
                 database_url=SecretStr(database_url),
                 topic_prefix=f"leadsync-test-{uuid.uuid4().hex[:8]}",
