@@ -12,6 +12,7 @@ from sinks.outbox import change_event, contact_json, field_changes
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 BEFORE = {
     "id": uuid.UUID("00000000-0000-4000-8000-000000000001"),
+    "account_id": 42,
     "email": "kevin@example.com",
     "first_name": "Kev",
     "company": None,
@@ -72,6 +73,7 @@ def test_event_json_is_exactly_what_the_contact_change_model_writes() -> None:
             "type": ContactEventType.UPDATED,
             "subject": str(AFTER["id"]),
             "time": parsed.time,
+            "leadsyncaccount": 42,
             "data": {
                 "contact_id": AFTER["id"],
                 "contact": contact,
@@ -85,6 +87,8 @@ def test_event_json_is_exactly_what_the_contact_change_model_writes() -> None:
     )
     assert event.payload == expected.model_dump_json()  # same members, order and formats
     assert (event.contact_id, event.event_type) == (AFTER["id"], ContactEventType.UPDATED)
+    assert (event.account_id, parsed.leadsyncaccount) == (42, 42)
+    assert "account_id" not in {c["field"] for c in changes}  # the account is not a value
     assert json.loads(event.payload)["data"]["submission"]["submitted_at"] == "2026-11-27T12:00:00Z"
 
 
