@@ -45,21 +45,22 @@ services: install
 
 run: services .env
 	$(RUN_ENV) bash stack/processes.sh start
-	@# Connect the sandbox's demo member (OAuth) and discover its forms; idempotent.
-	$(RUN_ENV) $(LEADSYNC) linkedin connect
 	@# The demo account and its public token (demo mode only); idempotent.
 	$(RUN_ENV) $(LEADSYNC) accounts create demo --demo-token
+	@# Connect the sandbox's demo member (OAuth) for it and discover its forms; idempotent.
+	$(RUN_ENV) $(LEADSYNC) linkedin connect --account demo
 	@echo
 	@echo "leadsync is running (demo mode). Where to look:"
 	@echo "  processes:   bash stack/processes.sh status   (logs in .cache/logs/)"
 	@echo "  admin API:   http://127.0.0.1:8000/docs   (operator token: leadsync-demo-admin-token)"
-	@echo "  account:     demo   ($(LEADSYNC) accounts list; its API token is printed above)"
+	@echo "  account:     demo   ($(LEADSYNC) accounts list; its API token is printed above;"
+	@echo "               .env sets LEADSYNC_ACCOUNT=demo, so the commands below act for it)"
 	@echo "  forms:       $(LEADSYNC) forms list          (settings: .env, from stack/demo.env)"
 	@echo "  import one:  $(LEADSYNC) forms import 7234246 on && $(LEADSYNC) sync 7234246 --all-submissions"
 	@echo "  LinkedIn:    the sandbox on http://127.0.0.1:8090 (leadsync sandbox --help)"
 	@echo "  Kafka:       $(LEADSYNC_KAFKA_BOOTSTRAP_SERVERS)   (topics leadsync.*)"
 	@echo "  PostgreSQL:  psql $(LEADSYNC_DATABASE_URL)"
-	@echo "  contacts:    psql $(LEADSYNC_DATABASE_URL) -c 'SELECT email, first_name, linkedin_imported FROM contacts'"
+	@echo "  contacts:    curl -H 'Authorization: Bearer lsk_demo-account-token' http://127.0.0.1:8000/api/contacts"
 	@echo "  changes:     $(LEADSYNC) tail"
 	@echo "  stop:        make stop"
 

@@ -1,6 +1,7 @@
 """The leads bench/pipeline.py pre-loads: generated from the example lead, on several forms
-with more predefined questions, mostly distinct people plus some people on two forms; and the
-contact rows its psycopg baseline upserts for them."""
+with more predefined questions, mostly distinct people plus some people on two forms, spread
+over accounts 1..N (a person stays in one account); and the contact rows its psycopg
+baseline upserts for them."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Workload:
     contact_rows: list[tuple[Any, ...]]  # what the psycopg baseline upserts, one per lead
     forms: list[int]
     people: int
+    accounts: int  # the leads name accounts 1..accounts
 
 
 def _question(qid: int, name: str, predefined: str | None, text: str) -> dict[str, Any]:
@@ -52,8 +54,9 @@ def _form(form_id: int) -> dict[str, Any]:
     return form
 
 
-def generate(leads: int, forms: int, seed: int = 7) -> Workload:
-    """``leads`` leads over ``forms`` forms: ~90% distinct people, the rest on a 2nd form."""
+def generate(leads: int, forms: int, accounts: int = 1, seed: int = 7) -> Workload:
+    """``leads`` leads over ``forms`` forms: ~90% distinct people, the rest on a 2nd form;
+    person p's leads are of account 1 + p % accounts."""
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     template = json.loads(EXAMPLE.read_text())
     form_ids = [900_000_001 + i for i in range(forms)]
@@ -66,6 +69,7 @@ def generate(leads: int, forms: int, seed: int = 7) -> Workload:
         person = n if n < people else rng.randrange(people)
         form_id = form_ids[person % forms] if n < people else form_ids[(person + 1) % forms]
         email = f"person{person}@bench{person % 97}.example.com"
+        account_id = 1 + person % accounts
         first, last = FIRST_NAMES[person % 8], LAST_NAMES[person // 8 % 8]
         company, title = COMPANIES[person % 7], TITLES[person % 6]
         lead_id = f"bench-{n:08d}"
@@ -100,7 +104,7 @@ def generate(leads: int, forms: int, seed: int = 7) -> Workload:
             },
             "form": form_docs[form_id],
         }
-        value = json.dumps({"lead": lead, "origin": "push", "options": {}}).encode()
-        records.append((lead_id.encode(), value))
-        rows.append((email, first, last, company, title, submitted))
-    return Workload(records, rows, form_ids, people)
+        envelope = {"lead": lead, "origin": "push", "account_id": account_id, "options": {}}
+        records.append((f"{account_id}:{lead_id}".encode(), json.dumps(envelope).encode()))
+        rows.append((account_id, email, first, last, company, title, submitted))
+    return Workload(records, rows, form_ids, people, accounts)

@@ -44,7 +44,7 @@ class Stack:
     def admin_url(self) -> str:
         return self.base.database_conninfo()
 
-    def settings(self, round_no: int, database_url: str, **overrides: object) -> Settings:
+    def settings(self, round_no: int | str, database_url: str, **overrides: object) -> Settings:
         """A round's settings: its own database and topic prefix."""
         prefix = f"{self.name}-{self.token}-{round_no}"
         self.prefixes.append(prefix)

@@ -14,10 +14,16 @@ topic prefix:
 4. baseline "psycopg": a bare batched upsert of the same contact rows (no Kafka, no mapping;
    ``executemany`` INSERT ... ON CONFLICT, one commit per batch of the same size): rows/s.
 
+Step 2 runs once per account count (``--accounts``, default 1 and 200): the same leads
+spread over that many accounts, in a database of its own. Row-level security and the
+per-account keys must cost nothing that matters: the 200-account rate within 10% of the
+one-account rate, in the same round.
+
 Figures are medians over the rounds; the machines are noisy, so compare ratios. Goal: at
 least 3,000 leads/s and at least half of the slower baseline, with flat worker memory.
 
-    .venv/bin/python bench/pipeline.py [--leads 100000] [--rounds 3] [--profile out.prof]
+    .venv/bin/python bench/pipeline.py [--leads 100000] [--rounds 3] [--accounts 1,200]
+                                       [--profile out.prof]
 
 Kafka and PostgreSQL are the local stack (127.0.0.1:29092, 127.0.0.1:25432) unless
 LEADSYNC_KAFKA_BOOTSTRAP_SERVERS / LEADSYNC_DATABASE_URL say otherwise. Other LEADSYNC_*
@@ -28,32 +34,34 @@ removed at the end, also on Ctrl-C; it stops by itself.
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import asyncio
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
+from bench._baselines import FaustRun, run_faust_baseline, run_psycopg_baseline
 from bench._generated_leads import Workload, generate
 from bench._rounds import Stack, interrupt_on_sigterm, rounds
-from harness.children import child, cpu_seconds, rss_mib, tail
-from harness.operator import migrate, switch_import
+from harness.children import cpu_seconds, rss_mib
+from harness.operator import migrate
 from harness.processes import Worker
 from harness.scratch import run_database
+from leadsync.api_tokens import new_token, token_hash
 from leadsync.kafka.producing import publish_all
 from leadsync.kafka.topics import ensure_topics, wait_for_kafka
 from leadsync.settings import Settings
-from streams.app import CONSUMER_MAX_FETCH_BYTES, data_dir
+from sinks.accounts import create_account
+from sinks.database import Database
+from sinks.forms import set_import
 
 GOAL_LEADS_PER_S = 3000.0
 GOAL_RATIO = 0.5
+GOAL_ACCOUNTS_RATIO = 0.9  # many accounts vs one: at least this share of the leads/s
 POLL_S = 0.2
 STALL_S = 90.0  # no new row for this long: the run failed
 
@@ -71,6 +79,7 @@ class PipelineRun:
     contacts: int
     submissions: int
     errors: int
+    log: Path
 
     @property
     def leads_per_s(self) -> float:
@@ -128,160 +137,81 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
         ).fetchone()
     assert counts is not None
     assert first is not None
-    return PipelineRun(first - started, done - started, leads, rss, cpu, *counts)
+    return PipelineRun(first - started, done - started, leads, rss, cpu, *counts, log)
 
 
-COUNT_AGENT = "_count-agent"
-
-
-def count_agent(argv: list[str]) -> None:
-    """The faust baseline (child process): count the raw topic's records, report, idle."""
-    import faust
-
-    topic_name, app_id, expect, batch, window, kafka, report_path = argv
-    app = faust.App(
-        app_id,
-        broker=[f"kafka://{s}" for s in kafka.split(",")],
-        store="memory://",
-        processing_guarantee="at_least_once",
-        topic_disable_leader=True,
-        topic_allow_declare=False,
-        consumer_auto_offset_reset="earliest",
-        # Fetched as the worker fetches: the baseline measures faust, not a smaller buffer.
-        consumer_max_fetch_size=CONSUMER_MAX_FETCH_BYTES,
-        datadir=str(data_dir(app_id)),
-        web_enabled=False,
-        autodiscover=False,
-    )
-    topic = app.topic(topic_name, value_type=bytes, value_serializer="raw")
-    started = time.time()
-
-    @app.agent(topic, concurrency=1)
-    async def count(stream: Any) -> None:
-        seen, first = 0, 0.0
-        async for events in stream.take_events(int(batch), within=float(window)):
-            if not seen:
-                first = time.time()
-            seen += len(events)
-            if seen >= int(expect):
-                report = {"started": started, "first": first, "done": time.time()}
-                _write_report(report_path, report)
-
-    del count
-    faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
-
-
-def _write_report(path: str, report: dict[str, float]) -> None:
-    Path(f"{path}.tmp").write_text(json.dumps(report))
-    os.replace(f"{path}.tmp", path)  # the parent never reads half a report
-
-
-@dataclass
-class FaustRun:
-    first_s: float
-    total_s: float
-    leads: int
-
-    @property
-    def leads_per_s(self) -> float:
-        return self.leads / self.total_s
-
-    @property
-    def steady_per_s(self) -> float:
-        return self.leads / max(self.total_s - self.first_s, 1e-9)
-
-
-def run_faust_baseline(stack: Stack, settings: Settings, leads: int, log: Path) -> FaustRun:
-    group = f"bench-count-{uuid.uuid4().hex[:8]}"
-    stack.groups.append(group)
-    report_file = Path(tempfile.mkstemp(prefix="bench-count-", suffix=".json")[1])
-    argv = [
-        sys.executable, __file__, COUNT_AGENT, settings.topics.leads_raw, group, str(leads),
-        str(settings.import_batch_size), str(settings.import_batch_window_s), stack.kafka,
-        str(report_file),
-    ]  # fmt: skip
-    try:
-        with child(argv, dict(os.environ), log) as agent:
-            deadline = time.monotonic() + STALL_S + leads / 500
-            while not report_file.read_text():
-                if agent.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"count agent failed:\n{tail(log)}")
-                time.sleep(POLL_S)
-        report = json.loads(report_file.read_text())
-    finally:
-        report_file.unlink()
-    started = report["started"]
-    return FaustRun(report["first"] - started, report["done"] - started, leads)
-
-
-BASELINE_UPSERT = """
-INSERT INTO contacts AS c (email, first_name, last_name, company, job_title,
-                           linkedin_submitted_at, linkedin_imported, sources)
-VALUES (%s, %s, %s, %s, %s, to_timestamp(%s / 1000.0), true, ARRAY['linkedin'])
-ON CONFLICT (email) DO UPDATE SET
-  first_name = excluded.first_name, last_name = excluded.last_name,
-  company = excluded.company, job_title = excluded.job_title,
-  linkedin_submitted_at = excluded.linkedin_submitted_at, updated_at = now()
-WHERE c.linkedin_submitted_at IS NULL OR excluded.linkedin_submitted_at >= c.linkedin_submitted_at
-"""
-
-
-def run_psycopg_baseline(database_url: str, rows: list[tuple[Any, ...]], batch: int) -> float:
-    """rows/s of a bare batched upsert into an empty ``contacts`` table."""
-    with psycopg.connect(database_url) as conn:
-        conn.execute("TRUNCATE contacts CASCADE")
-        conn.commit()
-        started = time.monotonic()
-        for i in range(0, len(rows), batch):
-            with conn.cursor() as cur:
-                cur.executemany(BASELINE_UPSERT, rows[i : i + batch])
-            conn.commit()
-        return len(rows) / (time.monotonic() - started)
-
-
-# --- the program --------------------------------------------------------------------------
+async def _accounts_with_forms(settings: Settings, work: Workload) -> None:
+    """Accounts 1..N (a fresh database numbers them so), each with the forms' Import on."""
+    async with Database.from_settings(settings) as db:
+        for n in range(1, work.accounts + 1):
+            async with db.connection() as conn:
+                account = await create_account(conn, f"bench-{n}", token_hash(new_token()))
+            assert account.id == n, "the round's database is not fresh"
+            async with db.account(account.id) as conn:
+                for form_id in work.forms:
+                    await set_import(conn, form_id, True)
 
 
 @dataclass
 class Results:
+    by_accounts: dict[int, list[PipelineRun]] = field(default_factory=dict)
     pipeline: list[PipelineRun] = field(default_factory=list)
     faust: list[FaustRun] = field(default_factory=list)
     psycopg: list[float] = field(default_factory=list)
 
 
 def one_round(
-    stack: Stack, round_no: int, work: Workload, results: Results, args: argparse.Namespace
+    stack: Stack, round_no: int, works: list[Workload], results: Results, args: argparse.Namespace
 ) -> None:
+    for work in works[:-1]:
+        with run_database(stack.admin_url) as database_url:
+            settings = stack.settings(f"{round_no}-{work.accounts}a", database_url)
+            stack.groups.append(settings.worker_app_id)
+            run = pipeline_round(settings, round_no, work, args)
+            results.by_accounts.setdefault(work.accounts, []).append(run)
+    # The last account count's database then serves the baselines.
+    work = works[-1]
     leads = len(work.records)
     with run_database(stack.admin_url) as database_url:
-        settings = stack.settings(round_no, database_url)
+        settings = stack.settings(f"{round_no}-{work.accounts}a", database_url)
         stack.groups.append(settings.worker_app_id)
-        migrate(settings)
-        ensure_topics(settings)
-        switch_import(settings, work.forms)
-        loaded = time.monotonic()
-        publish_all(settings, settings.topics.leads_raw, work.records, timeout_s=300)
-        print(f"round {round_no}: {leads:,} leads on {settings.topics.leads_raw}"
-              f" in {time.monotonic() - loaded:.1f} s", flush=True)  # fmt: skip
-        log = Path(tempfile.gettempdir()) / f"bench-worker-{stack.token}-{round_no}.log"
-        profile = args.profile if args.profile and round_no == 1 else None
-        run = run_pipeline(settings, leads, log, profile)
+        run = pipeline_round(settings, round_no, work, args)
+        results.by_accounts.setdefault(work.accounts, []).append(run)
         results.pipeline.append(run)
-        print(f"  pipeline: {run.leads_per_s:,.0f} leads/s (first row after"
-              f" {run.first_row_s:.1f} s, {run.total_s:.1f} s in all; CPU-bound"
-              f" {run.busy:.0%}); RSS"
-              f" {run.rss_at(0):.0f}/{run.rss_at(0.5):.0f}/{run.rss_at(1):.0f} MiB;"
-              f" {run.contacts:,} contacts, {run.submissions:,} submissions,"
-              f" {run.errors} errors; log {log}", flush=True)  # fmt: skip
-        if run.contacts != work.people or run.errors:
-            print(f"  WARNING: expected {work.people:,} contacts and no errors", flush=True)
-        faust_run = run_faust_baseline(stack, settings, leads, log.with_suffix(".count.log"))
+        faust_run = run_faust_baseline(stack, settings, leads, run.log.with_suffix(".count.log"))
         results.faust.append(faust_run)
         print(f"  faust count agent: {faust_run.leads_per_s:,.0f} leads/s"
               f" (first batch after {faust_run.first_s:.1f} s)", flush=True)  # fmt: skip
         rate = run_psycopg_baseline(database_url, work.contact_rows, settings.import_batch_size)
         results.psycopg.append(rate)
         print(f"  psycopg upsert: {rate:,.0f} rows/s", flush=True)
+
+
+def pipeline_round(
+    settings: Settings, round_no: int, work: Workload, args: argparse.Namespace
+) -> PipelineRun:
+    """One worker importing the workload into a fresh database (its accounts made first)."""
+    leads = len(work.records)
+    migrate(settings)
+    ensure_topics(settings)
+    asyncio.run(_accounts_with_forms(settings, work))
+    loaded = time.monotonic()
+    publish_all(settings, settings.topics.leads_raw, work.records, timeout_s=300)
+    print(f"round {round_no}: {leads:,} leads of {work.accounts} account(s) on"
+          f" {settings.topics.leads_raw} in {time.monotonic() - loaded:.1f} s",
+          flush=True)  # fmt: skip
+    log = Path(tempfile.gettempdir()) / f"bench-worker-{settings.topic_prefix}.log"
+    profile = args.profile if args.profile and round_no == 1 else None
+    run = run_pipeline(settings, leads, log, profile)
+    print(f"  pipeline: {run.leads_per_s:,.0f} leads/s (first row after"
+          f" {run.first_row_s:.1f} s, {run.total_s:.1f} s in all; CPU-bound"
+          f" {run.busy:.0%}); RSS"
+          f" {run.rss_at(0):.0f}/{run.rss_at(0.5):.0f}/{run.rss_at(1):.0f} MiB;"
+          f" {run.contacts:,} contacts, {run.submissions:,} submissions,"
+          f" {run.errors} errors; log {log}", flush=True)  # fmt: skip
+    if run.contacts != work.people or run.errors:
+        print(f"  WARNING: expected {work.people:,} contacts and no errors", flush=True)
+    return run
 
 
 def report(results: Results, batch: int, window: float) -> bool:
@@ -317,35 +247,54 @@ def report(results: Results, batch: int, window: float) -> bool:
     ok = pipeline >= GOAL_LEADS_PER_S and ratio >= GOAL_RATIO
     print(f"goal (>= {GOAL_LEADS_PER_S:,.0f} leads/s and >= {GOAL_RATIO} of the slower"
           f" baseline): {'MET' if ok else 'MISSED'}")  # fmt: skip
+    if len(results.by_accounts) > 1:
+        rates = {n: med(r.leads_per_s for r in runs) for n, runs in results.by_accounts.items()}
+        steady_rates = {
+            n: med(r.steady_per_s for r in runs) for n, runs in results.by_accounts.items()
+        }
+        fewest, most = min(rates), max(rates)
+        for n in sorted(rates):
+            print(f"{n:>5} account(s): {rates[n]:>8,.0f} leads/s, steady {steady_rates[n]:>8,.0f}")
+        share = med(
+            b.steady_per_s / a.steady_per_s
+            for a, b in zip(results.by_accounts[fewest], results.by_accounts[most], strict=True)
+        )
+        accounts_ok = share >= GOAL_ACCOUNTS_RATIO
+        print(f"{most} accounts / {fewest} (steady leads/s, median of the rounds' ratios):"
+              f" {share:.2f}; goal >= {GOAL_ACCOUNTS_RATIO}:"
+              f" {'MET' if accounts_ok else 'MISSED'}")  # fmt: skip
+        ok = ok and accounts_ok
     print("('per s' counts from process start, start-up included; 'steady' from the first row)")
     return ok
 
 
 def main() -> int:
-    if len(sys.argv) > 1 and sys.argv[1] == COUNT_AGENT:
-        count_agent(sys.argv[2:])
-        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--forms", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-minutes", type=float, default=15, help="no new round after")
     parser.add_argument("--profile", type=Path, help="cProfile output of round 1's worker")
+    parser.add_argument(
+        "--accounts", default="1,200", help="account counts to spread the leads over"
+    )
     args = parser.parse_args()
     interrupt_on_sigterm()
 
     stack = Stack("leadsync-bench")
     started = time.monotonic()
-    work = generate(args.leads, args.forms)
-    size = sum(len(v) for _, v in work.records) / len(work.records)
+    counts = sorted({int(n) for n in args.accounts.split(",")})
+    works = [generate(args.leads, args.forms, accounts=n) for n in counts]
+    size = sum(len(v) for _, v in works[0].records) / len(works[0].records)
     took = time.monotonic() - started
-    print(f"{len(work.records):,} leads ({size:,.0f} bytes each), {work.people:,} people,"
-          f" {args.forms} forms; generated in {took:.1f} s", flush=True)  # fmt: skip
+    print(f"{args.leads:,} leads ({size:,.0f} bytes each), {works[0].people:,} people,"
+          f" {args.forms} forms, over {args.accounts} account(s); generated in {took:.1f} s",
+          flush=True)  # fmt: skip
     results = Results()
     try:
         wait_for_kafka(stack.base, 30)
         for round_no in rounds(args.rounds, args.max_minutes, started):
-            one_round(stack, round_no, work, results, args)
+            one_round(stack, round_no, works, results, args)
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)
         return 130
