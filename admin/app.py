@@ -1,6 +1,8 @@
 """The admin API application: routers, authentication, limits and the error shape.
 
-``/api/*`` needs the admin token (:mod:`admin.auth`). ``/openapi.json`` and ``/docs`` do
+``/api/*`` needs a token (:mod:`admin.auth`): an account's API token for the routes acting
+on its data (forms, mappings, runs, the error log, contacts, its LinkedIn link), the
+operator token for ``/api/accounts`` (accounts only). ``/openapi.json`` and ``/docs`` do
 not: they describe the API's shape, which is public in this repository anyway, hold no data,
 and Swagger UI must load the document before a token can be entered ("Authorize"). The
 server listens on 127.0.0.1 only (:mod:`admin.server`).
@@ -24,7 +26,7 @@ from admin import (
     mappings_routes,
     runs_routes,
 )
-from admin.auth import require_admin_token
+from admin.auth import require_account, require_operator
 from admin.error_responses import ErrorBody, install_error_handlers
 from admin.limits import MAX_BODY_BYTES, BodySizeLimit
 from admin.request_publisher import RequestPublisher
@@ -32,9 +34,15 @@ from leadsync.settings import Settings
 from sinks.database import Database
 
 _COMMON: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "No or wrong admin token."},
+    401: {"model": ErrorBody, "description": "No token, or one that opens nothing."},
     413: {"model": ErrorBody, "description": f"Body larger than {MAX_BODY_BYTES} bytes."},
     503: {"model": ErrorBody, "description": "The database is unreachable."},
+}
+_OPERATOR_TOKEN_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorBody, "description": "The operator token: send an account's token."}
+}
+_ACCOUNT_TOKEN_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorBody, "description": "An account's token: send the operator token."}
 }
 
 
@@ -52,10 +60,16 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app = FastAPI(
         title="leadsync admin API",
         version="1",
-        summary="Forms, field mappings, manual imports, the error log and contacts.",
+        summary=(
+            "An account's forms, field mappings, manual imports, error log and contacts;"
+            " the operator's accounts."
+        ),
         description=(
-            "Every `/api` route needs `Authorization: Bearer <LEADSYNC_ADMIN_TOKEN>`."
-            " Errors are JSON `{error, message, details}`."
+            "Every `/api` route needs `Authorization: Bearer <token>`: an account's API token"
+            " (`lsk_...`) for the routes acting on that account's data, the operator token"
+            " (`LEADSYNC_ADMIN_TOKEN`) for `/api/accounts`, which manages accounts only."
+            " Another account's form, run or contact is 404 (it does not exist for this"
+            " token). Errors are JSON `{error, message, details}`."
         ),
         lifespan=lifespan,
     )
@@ -65,18 +79,29 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
 
-    api = APIRouter(prefix="/api", dependencies=[Depends(require_admin_token)], responses=_COMMON)
-    for module in (
-        forms_routes,
-        mappings_routes,
-        runs_routes,
-        error_log_routes,
-        contacts_routes,
-        accounts_routes,
-        linkedin_routes,
+    account_api = APIRouter(
+        prefix="/api",
+        dependencies=[Depends(require_account)],
+        responses={**_COMMON, **_OPERATOR_TOKEN_REFUSED},
+    )
+    for router in (
+        forms_routes.router,
+        mappings_routes.router,
+        runs_routes.router,
+        error_log_routes.router,
+        contacts_routes.router,
+        linkedin_routes.account_router,
     ):
-        api.include_router(module.router)
-    app.include_router(api)
+        account_api.include_router(router)
+    operator_api = APIRouter(
+        prefix="/api",
+        dependencies=[Depends(require_operator)],
+        responses={**_COMMON, **_ACCOUNT_TOKEN_REFUSED},
+    )
+    for router in (accounts_routes.router, linkedin_routes.operator_router):
+        operator_api.include_router(router)
+    app.include_router(account_api)
+    app.include_router(operator_api)
     # LinkedIn's redirect brings no token: the single-use state is what authorizes it.
     app.include_router(linkedin_routes.callback_router)
     return app

@@ -1,4 +1,5 @@
-"""``/api/contacts``: contacts by their LinkedIn fields, for filters and audiences.
+"""``/api/contacts``: the account's contacts by their LinkedIn fields, for filters and
+audiences (row-level security keeps every other account's contacts out of the pages).
 
 Example: the test leads of form "Test Form" are
 ``GET /api/contacts?form_name=Test%20Form&test_lead=true``.
@@ -15,8 +16,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from admin.dependencies import DatabaseDep
-from admin.error_responses import ApiError, ErrorBody
+from admin.dependencies import AccountScopeDep
+from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.models import Contact, ContactPage
 from sinks.contacts_query import ContactFilter, PageAfter, find_contacts
 
@@ -31,7 +32,7 @@ _CAMPAIGN = "urn:li:sponsoredCampaign:"
     responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 async def list_contacts(
-    db: DatabaseDep,
+    scope: AccountScopeDep,
     imported: Annotated[bool | None, Query(description="LinkedIn - Imported.")] = None,
     imported_from: Annotated[
         datetime | None, Query(description="LinkedIn - Import date on or after (UTC if naive).")
@@ -66,11 +67,24 @@ async def list_contacts(
         test_lead=test_lead,
     )
     after = decode_cursor(cursor) if cursor else None
-    async with db.connection() as conn:
+    async with scope.connection() as conn:
         rows = await find_contacts(conn, where, limit + 1, after)
     page = [Contact.model_validate(row) for row in rows[:limit]]
     more = len(rows) > limit
     return ContactPage(contacts=page, next_cursor=encode_cursor(page[-1]) if more else None)
+
+
+@router.get(
+    "/contacts/{contact_id}",
+    summary="One contact with its LinkedIn submissions",
+    responses={404: {"model": ErrorBody}},
+)
+async def get_contact(contact_id: UUID, scope: AccountScopeDep) -> Contact:
+    async with scope.connection() as conn:
+        rows = await find_contacts(conn, ContactFilter(contact_id=contact_id), 1)
+    if not rows:
+        raise not_found("contact", contact_id)
+    return Contact.model_validate(rows[0])
 
 
 def encode_cursor(last: Contact) -> str:

@@ -1,4 +1,5 @@
-"""``/api/errors.csv`` and ``/api/forms/{id}/errors.csv``: the error log as a download.
+"""``/api/errors.csv`` and ``/api/forms/{id}/errors.csv``: the account's error log as a
+download (another account's form is 404; its lines are never in the account's log).
 
 Streamed line by line from a server-side cursor, so the size of the log does not matter.
 """
@@ -13,9 +14,8 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from admin.csv_export import HEADER, csv_line, filename
-from admin.dependencies import DatabaseDep
+from admin.dependencies import AccountScope, AccountScopeDep
 from admin.error_responses import ErrorBody, not_found
-from sinks.database import Database
 from sinks.error_log import iter_errors
 from sinks.forms import form_exists
 
@@ -34,8 +34,8 @@ _CSV: dict[int | str, dict[str, Any]] = {
     response_class=StreamingResponse,
     responses=_CSV,
 )
-async def all_errors_csv(db: DatabaseDep) -> StreamingResponse:
-    return _download(db, None)
+async def all_errors_csv(scope: AccountScopeDep) -> StreamingResponse:
+    return _download(scope, None)
 
 
 @router.get(
@@ -44,24 +44,24 @@ async def all_errors_csv(db: DatabaseDep) -> StreamingResponse:
     response_class=StreamingResponse,
     responses={**_CSV, 404: {"model": ErrorBody}},
 )
-async def form_errors_csv(form_id: int, db: DatabaseDep) -> StreamingResponse:
-    async with db.connection() as conn:
+async def form_errors_csv(form_id: int, scope: AccountScopeDep) -> StreamingResponse:
+    async with scope.connection() as conn:
         if not await form_exists(conn, form_id):
             raise not_found("form", form_id)
-    return _download(db, form_id)
+    return _download(scope, form_id)
 
 
-def _download(db: Database, form_id: int | None) -> StreamingResponse:
+def _download(scope: AccountScope, form_id: int | None) -> StreamingResponse:
     name = filename(form_id, datetime.now(UTC))
     return StreamingResponse(
-        _lines(db, form_id),
+        _lines(scope, form_id),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
-async def _lines(db: Database, form_id: int | None) -> AsyncIterator[str]:
+async def _lines(scope: AccountScope, form_id: int | None) -> AsyncIterator[str]:
     yield csv_line(HEADER)
-    async with db.connection() as conn:
+    async with scope.connection() as conn:
         async for row in iter_errors(conn, form_id):
             yield csv_line(row)

@@ -1,4 +1,8 @@
-"""``/api/forms``: the forms list with status and counters, one form, its settings."""
+"""``/api/forms``: the account's forms with status and counters, one form, its settings.
+
+Every read and write goes through the request's :class:`~admin.dependencies.AccountScope`:
+another account's form is not found (404), and the list holds the account's forms only.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,13 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
 
-from admin.dependencies import DatabaseDep, SettingsDep
+from admin.dependencies import AccountScope, AccountScopeDep, SettingsDep
 from admin.error_responses import ErrorBody, not_found
 from admin.models import Counters, Form, FormList, FormSettingsChange, RunSummary, StatusIndicator
 from admin.status import FormHealth, form_status
-from ingest.subscriptions import subscribe_owners
+from ingest.subscriptions import subscribe_form_owner
 from leadsync.settings import Settings
-from sinks.database import Database
 from sinks.form_settings import get_form_row, list_form_rows, update_form_settings
-from sinks.forms import owners_to_subscribe
 from sinks.sync_runs import UnknownForm
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
 
 @router.get("/forms", summary="Every form with its status indicator and counters")
-async def list_forms(db: DatabaseDep, settings: SettingsDep) -> FormList:
-    async with db.connection() as conn:
+async def list_forms(scope: AccountScopeDep, settings: SettingsDep) -> FormList:
+    async with scope.connection() as conn:
         rows = await list_form_rows(conn)
     now = datetime.now(UTC)
     stale = timedelta(hours=settings.status_stale_hours)
@@ -34,8 +36,8 @@ async def list_forms(db: DatabaseDep, settings: SettingsDep) -> FormList:
 
 
 @router.get("/forms/{form_id}", summary="One form", responses=_NOT_FOUND)
-async def get_form(form_id: int, db: DatabaseDep, settings: SettingsDep) -> Form:
-    return await _read_form(form_id, db, settings)
+async def get_form(form_id: int, scope: AccountScopeDep, settings: SettingsDep) -> Form:
+    return await _read_form(form_id, scope, settings)
 
 
 @router.patch(
@@ -46,7 +48,7 @@ async def get_form(form_id: int, db: DatabaseDep, settings: SettingsDep) -> Form
 async def change_form(
     form_id: int,
     change: FormSettingsChange,
-    db: DatabaseDep,
+    scope: AccountScopeDep,
     settings: SettingsDep,
     after: BackgroundTasks,
 ) -> Form:
@@ -55,7 +57,7 @@ async def change_form(
     on also makes sure LinkedIn pushes the form owner's leads to the receiver, once the
     answer is sent (if LinkedIn refused, the scheduler tries again within the hour)."""
     try:
-        async with db.connection() as conn:
+        async with scope.connection() as conn:
             switched_on = await update_form_settings(
                 conn,
                 form_id,
@@ -66,19 +68,19 @@ async def change_form(
     except UnknownForm:
         raise not_found("form", form_id) from None
     if switched_on:
-        after.add_task(_subscribe_owner, settings, db, form_id)
-    return await _read_form(form_id, db, settings)
+        after.add_task(_subscribe_owner, settings, scope, form_id)
+    return await _read_form(form_id, scope, settings)
 
 
-async def _subscribe_owner(settings: Settings, db: Database, form_id: int) -> None:
+async def _subscribe_owner(settings: Settings, scope: AccountScope, form_id: int) -> None:
     """The push subscription of the form's owner; a failure is logged, never raised (the
     answer has gone; the scheduler tries again)."""
     try:
-        async with db.connection() as conn:
-            owners = await owners_to_subscribe(conn, form_id)
-        result = await subscribe_owners(settings, db, owners)
+        result = await subscribe_form_owner(settings, scope.db, scope.id, form_id)
     except Exception:
-        log.exception("push subscription for form %s not checked", form_id)
+        log.exception(
+            "push subscription for form %s of account %s not checked", form_id, scope.account.name
+        )
         return
     for label in result.created:
         log.info("subscribed %s -> %s", label, settings.ingress_public_url)
@@ -86,8 +88,8 @@ async def _subscribe_owner(settings: Settings, db: Database, form_id: int) -> No
         log.warning("push subscription failed, the scheduler retries: %s", label)
 
 
-async def _read_form(form_id: int, db: Database, settings: Settings) -> Form:
-    async with db.connection() as conn:
+async def _read_form(form_id: int, scope: AccountScope, settings: Settings) -> Form:
+    async with scope.connection() as conn:
         row = await get_form_row(conn, form_id)
     if row is None:
         raise not_found("form", form_id)

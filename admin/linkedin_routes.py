@@ -1,6 +1,10 @@
 """An account connects its own LinkedIn member: the authorization link, and the callback
 LinkedIn redirects the member to.
 
+The link is asked for by the account itself (``POST /api/linkedin/authorization`` with its
+API token) or by the operator for a named account (``POST
+/api/accounts/{name}/linkedin/authorization`` with the operator token).
+
 The callback is ``LEADSYNC_OAUTH_REDIRECT_URL``, registered exactly so in the LinkedIn app.
 Its ``state`` is what binds it to the account that asked: made here, kept as a hash, used
 once and within ``STATE_TTL_S``; a callback with a state unknown, replayed or expired is
@@ -16,17 +20,20 @@ import secrets
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from admin.dependencies import DatabaseDep, SettingsDep
+from admin.dependencies import AccountScopeDep, DatabaseDep, SettingsDep
 from admin.error_responses import ApiError, ErrorBody, not_found
 from ingest.connect import ConnectFailed, authorization_url, complete_authorization
 from ingest.discovery import discover
 from leadsync.api_tokens import token_hash
+from leadsync.settings import Settings
 from sinks.accounts import UnknownAccount, account_by_name
 from sinks.connections import TokenCipher, save_connection
+from sinks.database import Database
 from sinks.oauth_states import STATE_TTL_S, remember_state, take_state
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["LinkedIn connection"])  # under /api: the operator token
+operator_router = APIRouter(tags=["LinkedIn connection"])  # /api: the operator token
+account_router = APIRouter(tags=["LinkedIn connection"])  # /api: the account's token
 callback_router = APIRouter(tags=["LinkedIn connection"])  # LinkedIn's redirect: no token
 
 
@@ -45,22 +52,37 @@ class Connected(BaseModel):
     forms: int = Field(description="Forms found; new ones start with Import off.")
 
 
-@router.post(
+@operator_router.post(
     "/accounts/{name}/linkedin/authorization",
     status_code=201,
     summary="A link where a LinkedIn member approves leadsync for this account",
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def post_authorization(name: str, db: DatabaseDep, settings: SettingsDep) -> Authorization:
-    state = secrets.token_urlsafe(32)
     async with db.connection() as conn:
         try:
             account = await account_by_name(conn, name)
         except UnknownAccount:
             raise not_found("account", name) from None
-        if account.status != "active":
-            raise ApiError(409, "account_disabled", f"account {name} is disabled")
-        await remember_state(conn, token_hash(state), account.id)
+    if account.status != "active":
+        raise ApiError(409, "account_disabled", f"account {name} is disabled")
+    return await _authorization(db, settings, account.id)
+
+
+@account_router.post(
+    "/linkedin/authorization",
+    status_code=201,
+    summary="A link where a LinkedIn member approves leadsync for the token's account",
+)
+async def post_own_authorization(scope: AccountScopeDep, settings: SettingsDep) -> Authorization:
+    # The token's account is active (a disabled account's token is refused before this).
+    return await _authorization(scope.db, settings, scope.id)
+
+
+async def _authorization(db: Database, settings: Settings, account_id: int) -> Authorization:
+    state = secrets.token_urlsafe(32)
+    async with db.connection() as conn:  # oauth_states is a global table
+        await remember_state(conn, token_hash(state), account_id)
     return Authorization(url=await authorization_url(settings, state), expires_in_s=STATE_TTL_S)
 
 
@@ -93,11 +115,11 @@ async def oauth_callback(
         tokens, member = await complete_authorization(settings, code)
     except ConnectFailed as exc:
         raise ApiError(400, "not_connected", str(exc)) from None
-    async with db.connection() as conn:
+    async with db.account(account_id) as conn:
         connection_id = await save_connection(
             conn, TokenCipher(settings), tokens, member.urn, member.name, account_id
         )
-    found = await discover(settings, db, connection_id)
+    found = await discover(settings, db, account_id, connection_id)
     log.info("account %s connected LinkedIn member %s", account, member.urn)
     return Connected(
         account=account,

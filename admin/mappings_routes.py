@@ -1,4 +1,5 @@
-"""``/api/fields`` and ``/api/forms/{id}/mappings``: the field registry and a form's mappings.
+"""``/api/fields`` and ``/api/forms/{id}/mappings``: the account's field registry and a
+form's mappings (through the request's account: another account's form is 404).
 
 A mapping set is saved whole or not at all: every problem
 (:mod:`mapping.errors` codes: unknown or deleted field, identity not mapped,
@@ -12,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from admin.dependencies import DatabaseDep
+from admin.dependencies import AccountScopeDep
 from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.mapping_validation import mapping_problems
 from admin.models import (
@@ -37,8 +38,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
 
 @router.get("/fields", summary="The contact fields mappings can fill")
-async def list_fields(db: DatabaseDep) -> FieldList:
-    async with db.connection() as conn:
+async def list_fields(scope: AccountScopeDep) -> FieldList:
+    async with scope.connection() as conn:
         fields = await load_contact_fields(conn)
     return FieldList(
         fields=[
@@ -61,8 +62,8 @@ async def list_fields(db: DatabaseDep) -> FieldList:
     summary="A form's mappings with the questions, consents and hidden fields to map",
     responses=_NOT_FOUND,
 )
-async def get_mappings(form_id: int, db: DatabaseDep) -> FormMappings:
-    async with db.connection() as conn:
+async def get_mappings(form_id: int, scope: AccountScopeDep) -> FormMappings:
+    async with scope.connection() as conn:
         if not await form_exists(conn, form_id):
             raise not_found("form", form_id)
         mappings = await load_mappings(conn, form_id)
@@ -77,9 +78,9 @@ async def get_mappings(form_id: int, db: DatabaseDep) -> FormMappings:
     summary="Replace a form's mappings (all or nothing)",
     responses={**_NOT_FOUND, 422: {"model": ErrorBody}},
 )
-async def put_mappings(form_id: int, body: MappingSet, db: DatabaseDep) -> FormMappings:
+async def put_mappings(form_id: int, body: MappingSet, scope: AccountScopeDep) -> FormMappings:
     wanted = [FieldMapping(m.source_kind, m.source_key, m.field_key) for m in body.mappings]
-    async with db.connection() as conn, conn.transaction():
+    async with scope.connection() as conn, conn.transaction():
         if not await lock_form(conn, form_id):
             raise not_found("form", form_id)
         fields = await load_contact_fields(conn)

@@ -1,9 +1,10 @@
-"""Manual imports and sync runs: start one, follow it, list a form's runs.
+"""Manual imports and sync runs of the request's account: start one, follow it, list a
+form's runs (another account's form or run is 404).
 
 Starting a manual import goes through :func:`ingest.sync_requests.request_manual_import`,
-as the command line's does. The answer is 202 only once Kafka acknowledged the request; if
-it did not within ``QUEUE_WITHIN_S``, the run is marked failed so it does not stay "queued"
-forever, and the answer is 503.
+as the command line's does; the request it publishes names the account. The answer is 202
+only once Kafka acknowledged the request; if it did not within ``QUEUE_WITHIN_S``, the run
+is marked failed so it does not stay "queued" forever, and the answer is 503.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
 
-from admin.dependencies import DatabaseDep, RequestPublisherDep, SettingsDep
+from admin.dependencies import AccountScope, AccountScopeDep, RequestPublisherDep, SettingsDep
 from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.models import Run, RunList
 from ingest.sync_requests import RequestNotQueued, request_manual_import
 from schemas.envelopes import SyncOptions
-from sinks.database import Database
 from sinks.form_settings import get_form_row
 from sinks.forms import form_exists
 from sinks.sync_runs import RunAlreadyActive, UnknownForm, get_run
@@ -44,13 +44,13 @@ REQUESTED_BY = "admin-api"
 async def start_import(
     form_id: int,
     response: Response,
-    db: DatabaseDep,
+    scope: AccountScopeDep,
     settings: SettingsDep,
     request_publisher: RequestPublisherDep,
     options: Annotated[SyncOptions, Body()] = SyncOptions(),  # noqa: B008 - immutable
 ) -> Run:
     """Follow the run at the ``Location`` answered (``GET /api/runs/{id}``)."""
-    async with db.connection() as conn:
+    async with scope.connection() as conn:
         form = await get_form_row(conn, form_id)
     if form is None:
         raise not_found("form", form_id)
@@ -65,7 +65,13 @@ async def start_import(
         )
     try:
         run_id = await request_manual_import(
-            settings, db, request_publisher.publisher(), form_id, options, REQUESTED_BY
+            settings,
+            scope.db,
+            request_publisher.publisher(),
+            form_id,
+            options,
+            REQUESTED_BY,
+            account_id=scope.id,
         )
     except UnknownForm:
         raise not_found("form", form_id) from None
@@ -86,7 +92,7 @@ async def start_import(
             headers={"Retry-After": "10"},
         ) from None
     response.headers["Location"] = f"/api/runs/{run_id}"
-    return await _read_run(db, run_id)
+    return await _read_run(scope, run_id)
 
 
 @router.get(
@@ -94,8 +100,8 @@ async def start_import(
     summary="A sync run and what it imported",
     responses={404: {"model": ErrorBody}},
 )
-async def get_sync_run(run_id: UUID, db: DatabaseDep) -> Run:
-    return await _read_run(db, run_id)
+async def get_sync_run(run_id: UUID, scope: AccountScopeDep) -> Run:
+    return await _read_run(scope, run_id)
 
 
 @router.get(
@@ -105,18 +111,18 @@ async def get_sync_run(run_id: UUID, db: DatabaseDep) -> Run:
 )
 async def list_runs(
     form_id: int,
-    db: DatabaseDep,
+    scope: AccountScopeDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> RunList:
-    async with db.connection() as conn:
+    async with scope.connection() as conn:
         if not await form_exists(conn, form_id):
             raise not_found("form", form_id)
         rows = await list_form_runs(conn, form_id, limit)
     return RunList(runs=[Run.model_validate(row) for row in rows])
 
 
-async def _read_run(db: Database, run_id: UUID) -> Run:
-    async with db.connection() as conn:
+async def _read_run(scope: AccountScope, run_id: UUID) -> Run:
+    async with scope.connection() as conn:
         row: dict[str, Any] | None = await get_run(conn, run_id)
     if row is None:
         raise not_found("sync run", run_id)

@@ -245,6 +245,7 @@ def one_round(stack: Stack, base: str, round_no: int, leads: int, profile: Path 
         settings = stack.settings(
             round_no,
             database_url,
+            account="bench",  # the account the round's commands act for (migrate makes it)
             linkedin_api_url=f"{base}/rest",
             linkedin_oauth_url=f"{base}/oauth/v2",
         )

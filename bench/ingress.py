@@ -99,6 +99,8 @@ class Receiver(Ingress):
 def _base_settings(prefix: str, **overrides: Any) -> Settings:
     return load_settings(
         demo=True,
+        # The account the pushed leads are for (harness.operator.migrate makes it).
+        account="bench",
         topic_prefix=prefix,
         topic_partitions=6,
         **overrides,

@@ -137,7 +137,10 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
         ).fetchone()
     assert counts is not None
     assert first is not None
-    return PipelineRun(first - started, done - started, leads, rss, cpu, *counts, log)
+    contacts, submissions, errors = counts
+    return PipelineRun(
+        first - started, done - started, leads, rss, cpu, contacts, submissions, errors, log
+    )
 
 
 async def _accounts_with_forms(settings: Settings, work: Workload) -> None:

@@ -1,19 +1,52 @@
-"""What every command needs: the settings (or a clear exit), a process's start-up, and the
-database driven from synchronous command code."""
+"""What every command needs: the settings (or a clear exit), the account a command acts for,
+a process's start-up, and the database driven from synchronous command code."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 import typer
 
 from leadsync.settings import ConfigurationError, Settings, load_settings
+from sinks.accounts import Account, UnknownAccount, account_by_name
 from sinks.database import Database
 
 T = TypeVar("T")
+
+# A command acting on an account's data takes the account: its own ``--account``, else the
+# one given before the command (``leadsync --account NAME ...``), else LEADSYNC_ACCOUNT.
+AccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        help="The account whose data this is (default: LEADSYNC_ACCOUNT).",
+        show_default=False,
+    ),
+]
+NO_ACCOUNT = (
+    "this command acts on an account's data: name the account with --account NAME"
+    " (or LEADSYNC_ACCOUNT)"
+)
+
+
+@dataclass
+class Invocation:
+    """What the options given before the command say (``leadsync --account NAME ...``)."""
+
+    account: str | None = None
+
+
+# Set by the command line's callback before each command runs (one per process; an
+# in-process runner sets it again for every invocation).
+_invocation = Invocation()
+
+
+def remember_invocation(invocation: Invocation) -> None:
+    _invocation.account = invocation.account
 
 
 def settings_or_exit() -> Settings:
@@ -21,6 +54,27 @@ def settings_or_exit() -> Settings:
         return load_settings()
     except ConfigurationError as exc:
         typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def account_or_exit(settings: Settings, name: str | None = None, *, refused: str = "") -> Account:
+    """The account the command acts for, by name (``name``, else the ``--account`` given
+    before the command, else LEADSYNC_ACCOUNT), looked up before anything is done; exit 2
+    with a clear message when none is named or there is no such account. ``refused``
+    prefixes the message (what did not happen)."""
+    name = name or _invocation.account or settings.account
+    if not name:
+        typer.echo(f"{refused}{NO_ACCOUNT}", err=True)
+        raise typer.Exit(2)
+
+    async def lookup(db: Database) -> Account:
+        async with db.connection() as conn:
+            return await account_by_name(conn, name)
+
+    try:
+        return with_database(settings, lookup)
+    except UnknownAccount as exc:
+        typer.echo(f"{refused}{exc}", err=True)
         raise typer.Exit(2) from None
 
 

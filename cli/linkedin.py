@@ -1,5 +1,6 @@
-"""The LinkedIn connection and the forms it reaches: connect, discover, list, switch Import
-on, subscribe for push."""
+"""An account's LinkedIn connection and the forms it reaches: connect, discover, list, switch
+Import on, subscribe for push. Each command acts for one account (``--account`` or
+LEADSYNC_ACCOUNT)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import settings_or_exit, with_database
-from leadsync.settings import Settings
+from cli.context import AccountOption, account_or_exit, settings_or_exit, with_database
 from sinks.database import Database
 
 linkedin_app = typer.Typer(no_args_is_help=True, help="The LinkedIn connection.")
@@ -25,12 +25,10 @@ def linkedin_connect(
     refresh_token: Annotated[str | None, typer.Option(help="Its refresh token.")] = None,
     expires_in: Annotated[int, typer.Option(help="Access token lifetime, seconds.")] = 5_184_000,
     discover: Annotated[bool, typer.Option(help="Discover ad accounts and forms.")] = True,
-    account: Annotated[
-        str | None,
-        typer.Option(help="The account the member connects (default: LEADSYNC_ACCOUNT)."),
-    ] = None,
+    account: AccountOption = None,
 ) -> None:
-    """Connect a LinkedIn member (OAuth), store the tokens encrypted, discover forms."""
+    """Connect a LinkedIn member to the account (OAuth), store the tokens encrypted, discover
+    forms."""
     from pydantic import SecretStr
 
     from ingest.connect import ConnectFailed, authorize, identify
@@ -39,8 +37,8 @@ def linkedin_connect(
     from sinks.connections import TokenCipher, save_connection
 
     settings = settings_or_exit()
-    account = account or settings.account
-    account_id = _account_id(settings, account) if account else None
+    # Checked before anyone is sent to LinkedIn.
+    holder = account_or_exit(settings, account, refused="not connected: ")
     try:
         if access_token:
             tokens = TokenPair(
@@ -56,59 +54,69 @@ def linkedin_connect(
         raise typer.Exit(1) from None
 
     async def connect(db: Database) -> None:
-        async with db.connection() as conn:
+        async with db.account(holder.id) as conn:
             connection_id = await save_connection(
-                conn, TokenCipher(settings), tokens, member.urn, member.name, account_id
+                conn, TokenCipher(settings), tokens, member.urn, member.name, holder.id
             )
         typer.echo(
             f"connected {member.name or member.urn} ({member.urn}, connection"
-            f" {connection_id}{f', account {account}' if account else ''});"
-            " tokens stored encrypted"
+            f" {connection_id}, account {holder.name}); tokens stored encrypted"
         )
         if discover:
-            found = await run_discovery(settings, db, connection_id)
+            found = await run_discovery(settings, db, holder.id, connection_id)
             typer.echo(
                 f"{len(found.ad_accounts)} ad accounts, {len(found.organizations)} organizations,"
                 f" {found.forms} forms ({len(found.new_forms)} new, Import off until switched on)"
             )
+            _say_refused(found.refused)
 
     with_database(settings, connect)
 
 
 @forms_app.command("discover")
-def forms_discover() -> None:
-    """List the forms of the connected ad accounts and organizations and record them."""
+def forms_discover(account: AccountOption = None) -> None:
+    """List the forms of the account's connected ad accounts and organizations and record
+    them."""
     from ingest.discovery import discover as run_discovery
     from sinks.connections import connections
 
     settings = settings_or_exit()
+    holder = account_or_exit(settings, account)
 
     async def discover_all(db: Database) -> None:
-        async with db.connection() as conn:
+        async with db.account(holder.id) as conn:
             active = [c for c in await connections(conn) if c.status == "active"]
         if not active:
-            typer.echo("no active LinkedIn connection: run `leadsync linkedin connect`", err=True)
+            typer.echo(
+                f"account {holder.name} has no active LinkedIn connection:"
+                " run `leadsync linkedin connect`",
+                err=True,
+            )
             raise typer.Exit(1)
         for connection in active:
-            found = await run_discovery(settings, db, connection.id)
+            found = await run_discovery(settings, db, holder.id, connection.id)
             typer.echo(
                 f"connection {connection.id}: {found.forms} forms"
                 f" ({len(found.new_forms)} new: {found.new_forms})"
             )
+            _say_refused(found.refused)
 
     with_database(settings, discover_all)
 
 
 @forms_app.command("list")
-def forms_list() -> None:
-    """The known forms with their Import switch and counters."""
+def forms_list(account: AccountOption = None) -> None:
+    """The account's forms with their Import switch and counters."""
     from sinks.form_settings import list_form_rows
 
+    settings = settings_or_exit()
+    holder = account_or_exit(settings, account)
+
     async def read(db: Database) -> list[dict[str, Any]]:
-        async with db.connection() as conn:
+        async with db.account(holder.id) as conn:
             return await list_form_rows(conn)
 
-    rows = with_database(settings_or_exit(), read)
+    rows = with_database(settings, read)
     typer.echo(f"{'form':>12}  {'import':6}  {'created':>8} {'updated':>8} {'errors':>7}  name")
     for r in rows:
         typer.echo(
@@ -121,27 +129,34 @@ def forms_list() -> None:
 def forms_import(
     form_id: Annotated[int, typer.Argument(help="LinkedIn form id.")],
     state: Annotated[str, typer.Argument(help="on or off")],
+    account: AccountOption = None,
 ) -> None:
-    """Switch a form's Import on or off (new forms start with it off)."""
+    """Switch the account's form's Import on or off (new forms start with it off)."""
     from sinks.forms import set_import
 
     if state not in ("on", "off"):
         raise typer.BadParameter("expected on or off", param_hint="STATE")
+    settings = settings_or_exit()
+    holder = account_or_exit(settings, account)
 
     async def switch(db: Database) -> dict[str, Any]:
-        async with db.connection() as conn:
+        async with db.account(holder.id) as conn:
             return await set_import(conn, form_id, state == "on")
 
-    form = with_database(settings_or_exit(), switch)
+    form = with_database(settings, switch)
     typer.echo(f"form {form['id']}: import {state}")
 
 
-def subscribe() -> None:
-    """Make sure LinkedIn pushes the leads of every form with Import on to this receiver."""
+def subscribe(account: AccountOption = None) -> None:
+    """Make sure LinkedIn pushes the leads of the account's forms with Import on to this
+    receiver."""
     from ingest.subscriptions import ensure_subscriptions
 
     settings = settings_or_exit()
-    result = with_database(settings, lambda db: ensure_subscriptions(settings, db))
+    holder = account_or_exit(settings, account)
+    result = with_database(
+        settings, lambda db: ensure_subscriptions(settings, db, account_id=holder.id)
+    )
     for label in result.created:
         typer.echo(f"subscribed {label} -> {settings.ingress_public_url}")
     for label in result.existing:
@@ -152,16 +167,6 @@ def subscribe() -> None:
         raise typer.Exit(1)
 
 
-def _account_id(settings: Settings, name: str) -> int:
-    """The account's id, checked before the member is sent to LinkedIn; exit 1 if unknown."""
-    from sinks.accounts import UnknownAccount, account_by_name
-
-    async def lookup(db: Database) -> int:
-        async with db.connection() as conn:
-            return (await account_by_name(conn, name)).id
-
-    try:
-        return with_database(settings, lookup)
-    except UnknownAccount as exc:
-        typer.echo(f"not connected: {exc}", err=True)
-        raise typer.Exit(1) from None
+def _say_refused(owners: list[str]) -> None:
+    if owners:
+        typer.echo(f"not readable by this member (no role on them): {', '.join(owners)}")

@@ -1,4 +1,8 @@
-"""The ``leadsync`` command line: one sub-command per process and per operator task."""
+"""The ``leadsync`` command line: one sub-command per process and per operator task.
+
+The commands acting on an account's data (forms, sync, subscribe, leads publish, linkedin
+connect) take the account: ``--account NAME`` before or after the command, or
+LEADSYNC_ACCOUNT. Accounts and the operator's tasks take none."""
 
 from __future__ import annotations
 
@@ -7,10 +11,18 @@ import sys
 import typer
 
 from cli import accounts, linkedin, operations, processes
+from cli.context import AccountOption, Invocation, remember_invocation
 from cli.sync import sync
 from leadsync.settings import ConfigurationError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+@app.callback()
+def options(account: AccountOption = None) -> None:
+    """The options given before the command, for the commands to read."""
+    remember_invocation(Invocation(account=account))
+
 
 for command in (processes.worker, processes.ingress, processes.scheduler, processes.admin):
     app.command()(command)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cli.context import settings_or_exit, with_database
+from cli.context import AccountOption, account_or_exit, settings_or_exit, with_database
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
@@ -57,21 +57,38 @@ def topics_create(
 
 @leads_app.command("publish")
 def leads_publish(
-    files: Annotated[list[Path], typer.Argument(help="JSON files: a lead or a list of leads.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="JSON files: a lead or a list of leads (bare or in their envelope)."),
+    ],
+    account: AccountOption = None,
 ) -> None:
-    """Publish LinkedIn lead JSON to the raw topic, as a manual import would."""
+    """Publish LinkedIn lead JSON to the raw topic for the account, as a manual import would.
+
+    A bare LinkedIn lead is wrapped in its envelope (a manual import) naming the account; an
+    envelope keeps what it says, and may name no other account."""
+    from ingest.puller import lead_key
     from leadsync.kafka.producing import publish_all
     from schemas.envelopes import RawLead
 
     settings = settings_or_exit()
+    holder = account_or_exit(settings, account)
     records = []
     for path in files:
         document = json.loads(path.read_text())
         for item in document if isinstance(document, list) else [document]:
             raw = RawLead.from_record(json.dumps(item).encode())
-            records.append((raw.lead.id.encode(), raw.to_record()))
+            if raw.account_id not in (None, holder.id):
+                typer.echo(
+                    f"{path}: lead {raw.lead.id} names account {raw.account_id}, not"
+                    f" {holder.name} ({holder.id}); nothing published",
+                    err=True,
+                )
+                raise typer.Exit(2)
+            raw = raw.model_copy(update={"account_id": holder.id})
+            records.append((lead_key(holder.id, raw.lead.id), raw.to_record()))
     count = publish_all(settings, settings.topics.leads_raw, records)
-    typer.echo(f"published {count} lead(s) to {settings.topics.leads_raw}")
+    typer.echo(f"published {count} lead(s) of account {holder.name} to {settings.topics.leads_raw}")
 
 
 @alarm_app.command("status")

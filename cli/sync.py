@@ -1,4 +1,5 @@
-"""``leadsync sync``: a manual import with the product's three options, followed to its end."""
+"""``leadsync sync``: a manual import of an account's form with the product's three options,
+followed to its end."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from uuid import UUID
 
 import typer
 
-from cli.context import settings_or_exit, with_database
+from cli.context import AccountOption, account_or_exit, settings_or_exit, with_database
 from leadsync.settings import Settings
 from schemas.envelopes import SyncOptions
 from sinks.database import Database
@@ -33,8 +34,9 @@ def sync(
         bool, typer.Option(help="From the form's creation (within LinkedIn's retention).")
     ] = False,
     wait: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = True,
+    account: AccountOption = None,
 ) -> None:
-    """Start a manual import of a form (resets its counters) and follow it."""
+    """Start a manual import of the account's form (resets its counters) and follow it."""
     from pydantic import ValidationError
 
     settings = settings_or_exit()
@@ -47,8 +49,9 @@ def sync(
     except ValidationError as exc:
         typer.echo(exc.errors()[0]["msg"].removeprefix("Value error, "), err=True)
         raise typer.Exit(2) from None
+    account_id = account_or_exit(settings, account).id
     run = with_database(
-        settings, lambda db: _start_and_follow(settings, db, form_id, options, wait)
+        settings, lambda db: _start_and_follow(settings, db, account_id, form_id, options, wait)
     )
     if run is None:
         return
@@ -62,14 +65,21 @@ def sync(
 
 
 async def _start_and_follow(
-    settings: Settings, db: Database, form_id: int, options: SyncOptions, wait: bool
+    settings: Settings,
+    db: Database,
+    account_id: int,
+    form_id: int,
+    options: SyncOptions,
+    wait: bool,
 ) -> dict[str, Any] | None:
     from ingest.sync_requests import request_manual_import_once
     from leadsync.kafka.producing import PublishError
     from sinks import sync_runs
 
     try:
-        run_id = await request_manual_import_once(settings, db, form_id, options, "cli")
+        run_id = await request_manual_import_once(
+            settings, db, form_id, options, "cli", account_id=account_id
+        )
     except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm, PublishError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -81,7 +91,7 @@ async def _start_and_follow(
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
         task = bar.add_task("waiting for the puller", total=None)
         while True:
-            run = await _read_run(db, run_id)
+            run = await _read_run(db, account_id, run_id)
             bar.update(
                 task,
                 description=f"{run['status']}: page {run['pages']}",
@@ -91,19 +101,21 @@ async def _start_and_follow(
             if run["status"] in ("succeeded", "failed"):
                 break
             await asyncio.sleep(POLL_S)
-        return await _follow_imports(db, run, bar, task)
+        return await _follow_imports(db, account_id, run, bar, task)
 
 
-async def _read_run(db: Database, run_id: UUID) -> dict[str, Any]:
+async def _read_run(db: Database, account_id: int, run_id: UUID) -> dict[str, Any]:
     from sinks import sync_runs
 
-    async with db.connection() as conn:
+    async with db.account(account_id) as conn:
         run = await sync_runs.get_run(conn, run_id)
         assert run is not None  # the run was recorded before its request was sent
         return {**run, "unpublished": await sync_runs.unpublished_errors(conn, run_id)}
 
 
-async def _follow_imports(db: Database, run: dict[str, Any], bar: Any, task: Any) -> dict[str, Any]:
+async def _follow_imports(
+    db: Database, account_id: int, run: dict[str, Any], bar: Any, task: Any
+) -> dict[str, Any]:
     """Once the puller published the run's leads, wait for the worker to import them (or
     log them as errors): the counts printed at the end are then the run's, not a moment's
     snapshot of leads still on their way."""
@@ -122,5 +134,5 @@ async def _follow_imports(db: Database, run: dict[str, Any], bar: Any, task: Any
             total=published,
         )
         await asyncio.sleep(0.25)
-        run = await _read_run(db, run["id"])
+        run = await _read_run(db, account_id, run["id"])
     return run

@@ -1,6 +1,7 @@
 """What an operator does, for tests and benchmarks: migrate the database, switch a form's
 Import on, start a manual import, read a run's figures, through the product's own functions
-(as ``leadsync db upgrade``, ``forms import`` and ``sync`` do)."""
+(as ``leadsync db upgrade``, ``forms import`` and ``sync`` do). Like those commands, each
+acts for the settings' account (LEADSYNC_ACCOUNT)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from cli.context import with_database
 from ingest.sync_requests import request_manual_import_once
 from leadsync.api_tokens import new_token, token_hash
 from leadsync.settings import Settings
-from sinks.accounts import UnknownAccount, account_by_name, create_account
 from schemas.envelopes import SyncOptions
+from sinks.accounts import UnknownAccount, account_by_name, create_account
 from sinks.database import Database
 from sinks.forms import set_import
 from sinks.migrate import upgrade
@@ -48,10 +49,11 @@ def account_id_of(settings: Settings) -> int:
 
 
 def switch_import(settings: Settings, form_ids: Iterable[int], enabled: bool = True) -> None:
-    """``leadsync forms import FORM on`` for each form."""
+    """``leadsync forms import FORM on`` for each form of the settings' account."""
+    account_id = account_id_of(settings)
 
     async def switch(db: Database) -> None:
-        async with db.connection() as conn:
+        async with db.account(account_id) as conn:
             for form_id in form_ids:
                 await set_import(conn, form_id, enabled)
 
@@ -59,8 +61,11 @@ def switch_import(settings: Settings, form_ids: Iterable[int], enabled: bool = T
 
 
 def stats_of_run(settings: Settings, run_id: UUID) -> RunStats:
+    """What a run of the settings' account imported."""
+    account_id = account_id_of(settings)
+
     async def read(db: Database) -> RunStats:
-        async with db.connection() as conn:
+        async with db.account(account_id) as conn:
             return await run_stats(conn, run_id)
 
     return with_database(settings, read)
@@ -69,9 +74,12 @@ def stats_of_run(settings: Settings, run_id: UUID) -> RunStats:
 def start_manual_import(
     settings: Settings, form_id: int, options: SyncOptions, requested_by: str
 ) -> UUID:
-    """What ``leadsync sync FORM`` does before it follows the run; the run's id."""
-
+    """What ``leadsync sync FORM`` does before it follows the run (for the settings'
+    account); the run's id."""
+    account_id = account_id_of(settings)
     return with_database(
         settings,
-        lambda db: request_manual_import_once(settings, db, form_id, options, requested_by),
+        lambda db: request_manual_import_once(
+            settings, db, form_id, options, requested_by, account_id=account_id
+        ),
     )

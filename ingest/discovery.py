@@ -1,19 +1,29 @@
 """Discovery: the connected member's ad accounts and organizations, and their forms.
 
-Run by ``leadsync forms discover`` (and after ``leadsync linkedin connect``). Idempotent:
-running it again updates names, states and versions and adds what is new.
+Run for one account through one of its connections: by ``leadsync forms discover`` (and
+after ``leadsync linkedin connect``), and by the admin process once a member connected.
+What it finds is recorded in that account only (another account connected to the same ad
+account keeps its own copy). Idempotent: running it again updates names, states and
+versions and adds what is new.
+
+An owner the member may not read (an organization whose ad account they share but which
+they do not administer: LinkedIn answers 403) is left out and named in ``refused``; the
+rest is discovered. Another member of the account, or another account, may reach it.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from leadsync.settings import Settings
-from linkedin import LinkedInClient, Owner
+from linkedin import Forbidden, LinkedInClient, Owner
 from mapping.apply import auto_mappings
 from sinks.catalog import save_ad_account, save_form
 from sinks.connections import PostgresTokenStore
 from sinks.database import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,16 +32,21 @@ class Discovered:
     organizations: list[str] = field(default_factory=list)
     forms: int = 0
     new_forms: list[int] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # owners LinkedIn would not show
 
 
-async def discover(settings: Settings, db: Database, connection_id: int) -> Discovered:
+async def discover(
+    settings: Settings, db: Database, account_id: int, connection_id: int
+) -> Discovered:
+    """Record what the account's connection reaches on LinkedIn, in the account."""
     found = Discovered()
-    store = PostgresTokenStore(settings, db, connection_id)
+    store = PostgresTokenStore(settings, db, account_id, connection_id)
     async with LinkedInClient.from_settings(settings, store) as linkedin:
         owners: list[tuple[Owner, str | None]] = []
+        referenced: set[str] = set()
         for user in await linkedin.ad_accounts():
             account = await linkedin.ad_account(user.account)
-            async with db.connection() as conn:
+            async with db.account(account_id) as conn:
                 await save_ad_account(
                     conn,
                     connection_id,
@@ -44,17 +59,26 @@ async def discover(settings: Settings, db: Database, connection_id: int) -> Disc
                 )
             found.ad_accounts.append(user.account)
             owners.append((Owner.sponsored_account(user.account), "SPONSORED"))
-            if account.reference and account.reference not in found.organizations:
-                found.organizations.append(account.reference)
+            if account.reference and account.reference not in referenced:
+                referenced.add(account.reference)
                 # Organic leads: their lead type is not on the form, the puller tries each.
                 owners.append((Owner.organization(account.reference), None))
         for owner, lead_type in owners:
-            async for form in linkedin.iter_forms(owner):
-                async with db.connection() as conn:
-                    is_new = await save_form(
-                        conn, form, owner.urn, connection_id, lead_type, auto_mappings
-                    )
-                found.forms += 1
-                if is_new:
-                    found.new_forms.append(form.id)
+            try:
+                async for form in linkedin.iter_forms(owner):
+                    async with db.account(account_id) as conn:
+                        is_new = await save_form(
+                            conn, form, owner.urn, connection_id, lead_type, auto_mappings
+                        )
+                    found.forms += 1
+                    if is_new:
+                        found.new_forms.append(form.id)
+            except Forbidden as exc:
+                log.warning(
+                    "account %s: the member may not read %s: %s", account_id, owner.urn, exc
+                )
+                found.refused.append(owner.urn)
+                continue
+            if owner.kind == "organization":
+                found.organizations.append(owner.urn)
     return found

@@ -1,5 +1,11 @@
 """The puller: executes one sync run, LinkedIn -> ``leadsync.leads.raw``.
 
+A run is its account's: the puller reads and records it with that account in hand
+(``Database.account``), reaches LinkedIn through that account's connection (its tokens),
+and every lead it publishes names the account (keyed "account:lead"), so that the import
+writes it into that account only. Two accounts connected to one ad account pull the same
+form each with its own run, its own watermark and its own tokens.
+
 Guarantee: every lead LinkedIn returns for the run's window is on the raw topic (acks=all)
 before the run is marked succeeded and before the form's watermark moves past it. A run
 interrupted by a crash is executed again from the start of its window when its request is
@@ -68,6 +74,12 @@ class Target:
         return (self.lead_type,) if self.lead_type else lead_types_of(self.owner())
 
 
+def lead_key(account_id: int, lead_id: str) -> bytes:
+    """A raw lead's record key: the account's lead, so that one account's records of a lead
+    stay in order and two accounts' copies spread over the partitions."""
+    return f"{account_id}:{lead_id}".encode()
+
+
 def lead_types_of(owner: Owner) -> tuple[str, ...]:
     """Every lead type an owner can have: sponsored for an ad account, else the organic ones."""
     return ("SPONSORED",) if owner.kind == "sponsoredAccount" else ORGANIC_LEAD_TYPES
@@ -111,8 +123,9 @@ class Puller:
     ) -> None:
         """Run the request to its end, recording everything on its sync run."""
         settings, db = self.settings, self.db
+        account_id = request.account_id
         with _fewer_collections():
-            async with db.connection() as conn:
+            async with db.account(account_id) as conn:
                 status = await sync_runs.run_status(conn, request.run_id)
                 form = await form_to_pull(conn, request.form_id)
             if status in (None, "succeeded", "failed"):
@@ -120,7 +133,7 @@ class Puller:
             try:
                 target = pull_target(request.form_id, form)
             except RunRefused as exc:
-                async with db.connection() as conn:
+                async with db.account(account_id) as conn:
                     await sync_runs.finish_run(conn, request.run_id, str(exc))
                 return
             window = plan_window(
@@ -131,16 +144,20 @@ class Puller:
                 timedelta(minutes=settings.pull_overlap_minutes),
                 timedelta(days=settings.linkedin_retention_days),
             )
-            async with db.connection() as conn:
+            async with db.account(account_id) as conn:
                 await sync_runs.start_run(conn, request.run_id, window.start, window.end)
             error = await self._attempts(request, target, window, on_progress)
-            async with db.connection() as conn, conn.transaction():
+            async with db.account(account_id) as conn, conn.transaction():
                 if error is None:
                     watermark = next_watermark(target.state.watermark, window)
                     await advance_watermark(conn, request.form_id, watermark)
                 await sync_runs.finish_run(conn, request.run_id, error)
             log.info(
-                "sync run %s of form %s: %s", request.run_id, request.form_id, error or "succeeded"
+                "sync run %s of form %s (account %s): %s",
+                request.run_id,
+                request.form_id,
+                account_id,
+                error or "succeeded",
             )
 
     async def _attempts(
@@ -159,7 +176,7 @@ class Puller:
                 retry_if=lambda exc: isinstance(exc, LinkedInError) and exc.retriable,
             )
         except ReconnectRequired:
-            async with self.db.connection() as conn:
+            async with self.db.account(request.account_id) as conn:
                 return reconnect_reason(await mark_refused(conn, target.connection_id))
         except LinkedInError as exc:
             if exc.retriable:
@@ -182,7 +199,7 @@ class Puller:
         progress = Progress()
         start_ms, end_ms = window.epoch_ms()
         owner = target.owner()
-        store = PostgresTokenStore(settings, self.db, target.connection_id)
+        store = PostgresTokenStore(settings, self.db, request.account_id, target.connection_id)
         async with LinkedInClient.from_settings(settings, store) as linkedin:
             for lead_type in target.lead_types():
                 pages = linkedin.iter_lead_pages(
@@ -221,7 +238,7 @@ class Puller:
         progress.pages += 1
         progress.published += published
         progress.total = page.total
-        async with self.db.connection() as conn:
+        async with self.db.account(request.account_id) as conn:
             await sync_runs.record_progress(
                 conn, request.run_id, progress.pages, progress.published, progress.total
             )
@@ -242,18 +259,19 @@ class Puller:
                 {
                     "lead": lead,
                     "origin": origin,
+                    "account_id": request.account_id,
                     "sync_run_id": request.run_id,
                     "options": request.options,
                 }
             )
-            records.append((lead.id.encode(), raw.to_record()))
+            records.append((lead_key(request.account_id, lead.id), raw.to_record()))
         topics = self.settings.topics
         acknowledged: asyncio.Future[Any] = self.publisher.send_all(topics.leads_raw, records)
         # A lead LinkedIn sent but leadsync cannot read is an error event, never only a log
         # line; the page counts as published once Kafka has those too.
         errors = [
             (
-                str(request.form_id).encode(),
+                f"{request.account_id}:{request.form_id}".encode(),
                 _unreadable(r, request, origin).model_dump_json().encode(),
             )
             for r in page.rejected
@@ -299,6 +317,7 @@ def _unreadable(rejected: Rejected, request: SyncRequest, origin: str) -> ErrorE
         stage="pull",
         code="unreadable_lead",
         message=f"LinkedIn returned a lead leadsync cannot read: {rejected.reason}",
+        account_id=request.account_id,
         form_id=request.form_id,
         lead_id=lead_id,
         origin=origin,

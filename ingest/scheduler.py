@@ -1,8 +1,11 @@
 """``leadsync scheduler``: periodic syncs and the execution of every sync request.
 
 Two loops in one process:
-- the **schedule** (leader only): every tick, each form with Import and Periodic sync on
-  whose interval has passed gets a sync run and a request on ``leadsync.sync-requests``.
+- the **schedule** (leader only): every tick, each form of every (active) account with
+  Import and Periodic sync on whose interval has passed gets a sync run in that account and
+  a request naming it on ``leadsync.sync-requests``. The scan reads every account at once
+  (one query, not one per account: a platform has thousands); each run is then written with
+  its own account alone in hand.
   Exactly one scheduler schedules at a time: the leader holds a PostgreSQL session lock, and
   another takes over when its connection dies.
 - the **puller**: consumes ``leadsync.sync-requests`` (manual and scheduled alike) and
@@ -68,28 +71,36 @@ async def _lead_and_schedule(settings: Settings, db: Database, publisher: AsyncP
 
 
 async def _tick(settings: Settings, db: Database, publisher: AsyncPublisher) -> None:
-    async with db.connection() as conn:
+    async with db.every_account() as conn:
         due = await sync_runs.forms_due(conn)
-    for form_id in due:
+    for account_id, form_id in due:
         try:
-            async with db.connection() as conn:
+            async with db.account(account_id) as conn:
                 run_id = await sync_runs.create_run(
                     conn, form_id, SyncTrigger.SCHEDULE, SyncOptions()
                 )
-        except sync_runs.RunAlreadyActive:
-            continue
+        except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm):
+            continue  # a run started, or the form went, since the scan
         request = SyncRequest(
-            run_id=run_id, form_id=form_id, trigger=SyncTrigger.SCHEDULE, options=SyncOptions()
+            run_id=run_id,
+            account_id=account_id,
+            form_id=form_id,
+            trigger=SyncTrigger.SCHEDULE,
+            options=SyncOptions(),
         )
-        await publish_request(settings, publisher, request)
-        log.info("scheduled sync run %s for form %s", run_id, form_id)
-    async with db.connection() as conn:
+        await publish_request(settings, publisher, request, account_id=account_id)
+        log.info("scheduled sync run %s for form %s of account %s", run_id, form_id, account_id)
+    async with db.every_account() as conn:
         stale = await sync_runs.stale_queued_runs(conn)
     for run in stale:
         request = SyncRequest(
-            run_id=run.run_id, form_id=run.form_id, trigger=run.trigger, options=run.options
+            run_id=run.run_id,
+            account_id=run.account_id,
+            form_id=run.form_id,
+            trigger=run.trigger,
+            options=run.options,
         )
-        await publish_request(settings, publisher, request)
+        await publish_request(settings, publisher, request, account_id=run.account_id)
 
 
 async def pull_forever(settings: Settings, puller: Puller) -> None:

@@ -1,11 +1,15 @@
-"""Recording what discovery found on LinkedIn: ad accounts, forms and their latest versions.
+"""Recording what discovery found on LinkedIn: ad accounts, forms and their latest versions;
+and the owners whose leads LinkedIn is asked to push.
 
+Everything discovery writes is the account's in hand (``Database.account``): two accounts
+connected to one ad account each hold the ad account and its forms, with their own settings.
 New forms start with Import off and Periodic sync on (24 h), their predefined questions
 mapped automatically; a form already known keeps its settings and mappings.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,7 +85,8 @@ async def save_form(
             await conn.execute(
                 "INSERT INTO form_versions (form_id, version_id, questions, consents,"
                 " hidden_fields) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (account_id, form_id, version_id) DO UPDATE SET questions = excluded.questions,"
+                " ON CONFLICT (account_id, form_id, version_id)"
+                " DO UPDATE SET questions = excluded.questions,"
                 "  consents = excluded.consents, hidden_fields = excluded.hidden_fields",
                 (form.id, form.version_id, *version_content(form)),
             )
@@ -92,3 +97,34 @@ async def save_form(
                 (form.id, mapping.source_kind, mapping.source_key, mapping.field_key),
             )
     return bool(row and row[0])
+
+
+@dataclass(frozen=True)
+class OwnerToSubscribe:
+    """An owner of an enabled form, and an account's connection that reaches it."""
+
+    account_id: int
+    owner_urn: str
+    connection_id: int
+
+
+# Disabled accounts and unusable connections subscribe nothing.
+_OWNERS_TO_SUBSCRIBE = """
+SELECT DISTINCT f.account_id, f.owner_urn, f.connection_id FROM forms f
+JOIN accounts a ON a.id = f.account_id AND a.status = 'active'
+JOIN linkedin_connections c
+  ON c.account_id = f.account_id AND c.id = f.connection_id AND c.status = 'active'
+WHERE f.import_enabled AND f.owner_urn IS NOT NULL
+  AND (%(form)s::bigint IS NULL OR f.id = %(form)s)
+ORDER BY f.owner_urn, f.account_id, f.connection_id
+"""
+
+
+async def subscription_owners(
+    conn: AsyncConnection[Any], form_id: int | None = None
+) -> list[OwnerToSubscribe]:
+    """Every owner of an enabled form of the accounts in hand, with each connection that
+    reaches it (an owner two accounts connected comes once per account); only the form's
+    owner if ``form_id`` is given."""
+    cur = await conn.execute(_OWNERS_TO_SUBSCRIBE, {"form": form_id})
+    return [OwnerToSubscribe(*row) for row in await cur.fetchall()]

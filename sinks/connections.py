@@ -128,7 +128,7 @@ def reconnect_reason(status: str) -> str:
 async def mark_refused(conn: AsyncConnection[Any], connection_id: int) -> str:
     """Mark a connection whose tokens LinkedIn refused, and return its status: "expired"
     when the stored tokens had run out, else "revoked" (LinkedIn's refresh error does not
-    say which)."""
+    say which). Run with the connection's account in hand."""
     cur = await conn.execute(
         "SELECT coalesce(refresh_expires_at, access_expires_at) <= now()"
         " FROM linkedin_connections WHERE id = %s",
@@ -194,28 +194,3 @@ class PostgresTokenStore:
                     self.connection_id,
                 ),
             )
-
-
-# The owner's own active connection, else any active one; failing both, the owner's (or any)
-# unusable connection, so that the error says why: revoked or expired, not "none".
-_CONNECTION_FOR_OWNER = """
-SELECT id, status FROM (
-    SELECT c.id, c.status, 0 AS rank
-    FROM ad_accounts a JOIN linkedin_connections c ON c.id = a.connection_id
-    WHERE a.urn = %(owner)s OR a.organization_urn = %(owner)s
-    UNION ALL
-    SELECT id, status, 1 FROM linkedin_connections
-) AS candidates
-ORDER BY status <> 'active', rank, id
-LIMIT 1
-"""
-
-
-async def connection_for_owner(
-    conn: AsyncConnection[Any], owner_urn: str | None
-) -> tuple[int, str] | None:
-    """The connection that fetches an owner's leads, with its status; None when there is no
-    connection at all."""
-    cur = await conn.execute(_CONNECTION_FOR_OWNER, {"owner": owner_urn or ""})
-    row = await cur.fetchone()
-    return (row[0], row[1]) if row else None

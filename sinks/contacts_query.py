@@ -5,6 +5,10 @@ test lead) must all hold for one and the same submission: "test leads of form Te
 means a test-lead submission *of that form*, not a test lead of any form plus a submission
 of Test Form. Pages are keyset-ordered by (created_at, id), so a page never skips or
 repeats a contact while others are being imported.
+
+The caller holds the account (``Database.account``): row-level security keeps every other
+account's contacts and submissions out, and the joins pair a contact with its submissions
+within its own account (several accounts in hand never mix theirs).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ SUBMISSION_COLUMNS = (
 
 @dataclass(frozen=True)
 class ContactFilter:
+    contact_id: UUID | None = None
     imported: bool | None = None
     imported_from: datetime | None = None  # linkedin_import_date >= this
     imported_to: datetime | None = None  # linkedin_import_date < this
@@ -76,7 +81,9 @@ async def find_contacts(
     query = sql.SQL(
         "SELECT {columns} FROM contacts c WHERE {where} ORDER BY c.created_at, c.id LIMIT %(limit)s"
     ).format(
-        columns=sql.SQL(", ").join(sql.Identifier("c", name) for name in CONTACT_COLUMNS),
+        columns=sql.SQL(", ").join(
+            sql.Identifier("c", name) for name in ("account_id", *CONTACT_COLUMNS)
+        ),
         where=sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true"),
     )
     async with conn.cursor(row_factory=dict_row) as cur:
@@ -86,16 +93,21 @@ async def find_contacts(
             return []
         await cur.execute(
             sql.SQL(
-                "SELECT {columns} FROM form_submissions WHERE contact_id = ANY(%s)"
-                " ORDER BY submitted_at DESC"
-            ).format(columns=sql.SQL(", ").join(map(sql.Identifier, SUBMISSION_COLUMNS))),
-            ([c["id"] for c in contacts],),
+                "SELECT s.account_id, {columns} FROM form_submissions s"
+                " JOIN unnest(%s::bigint[], %s::uuid[]) AS c (account_id, id)"
+                "  ON s.account_id = c.account_id AND s.contact_id = c.id"
+                " ORDER BY s.submitted_at DESC"
+            ).format(
+                columns=sql.SQL(", ").join(sql.Identifier("s", name) for name in SUBMISSION_COLUMNS)
+            ),
+            ([c["account_id"] for c in contacts], [c["id"] for c in contacts]),
         )
-        submissions: dict[UUID, list[dict[str, Any]]] = {}
+        submissions: dict[tuple[int, UUID], list[dict[str, Any]]] = {}
         for row in await cur.fetchall():
-            submissions.setdefault(row.pop("contact_id"), []).append(row)
+            key = (row.pop("account_id"), row.pop("contact_id"))
+            submissions.setdefault(key, []).append(row)
     for contact in contacts:
-        contact["submissions"] = submissions.get(contact["id"], [])
+        contact["submissions"] = submissions.get((contact.pop("account_id"), contact["id"]), [])
     return contacts
 
 
@@ -103,6 +115,7 @@ def _conditions(where: ContactFilter) -> tuple[list[sql.Composable], dict[str, A
     conditions: list[sql.Composable] = []
     params: dict[str, Any] = {}
     contact = {
+        "contact_id": "c.id = %(contact_id)s",
         "imported": "c.linkedin_imported = %(imported)s",
         "imported_from": "c.linkedin_import_date >= %(imported_from)s",
         "imported_to": "c.linkedin_import_date < %(imported_to)s",
@@ -126,7 +139,8 @@ def _conditions(where: ContactFilter) -> tuple[list[sql.Composable], dict[str, A
     if on_submission:
         conditions.append(
             sql.SQL(
-                "EXISTS (SELECT 1 FROM form_submissions s WHERE s.contact_id = c.id AND {})"
+                "EXISTS (SELECT 1 FROM form_submissions s"
+                " WHERE s.account_id = c.account_id AND s.contact_id = c.id AND {})"
             ).format(sql.SQL(" AND ").join(on_submission))
         )
     return conditions, params

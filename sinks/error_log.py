@@ -1,6 +1,11 @@
 """The error log and the error counters: written from error events (``leadsync.errors``),
 read back oldest first for the CSV download.
 
+An event names the account whose lead failed: it goes to that account's ``error_log`` and
+counters (the events of a batch may be of many accounts, all in hand). An event with no
+account (a record too broken to name one, a raw lead published without one, an account
+deleted since) goes to ``pipeline_errors``, the operator's, not any account's.
+
 Guarantee: error events arrive at least once; each has a deterministic ``error_id``, so a
 replayed event neither writes a second log line nor counts twice. A lead that fails again
 with the same code (an overlapping pull, a repeated push, a manual import) is not logged or
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -22,51 +27,90 @@ from psycopg import AsyncConnection
 from schemas.events import ErrorEvent
 
 RECORD_ERRORS = """
-INSERT INTO error_log (error_id, occurred_at, form_id, lead_id, stage, code, message, field,
-                       origin, sync_run_id, raw_ref)
-SELECT x.error_id, x.occurred_at, x.form_id, x.lead_id, x.stage, x.code, x.message, x.field,
-       x.origin, x.sync_run_id, x.raw_ref
-FROM jsonb_to_recordset(%s::jsonb) AS x(error_id uuid, occurred_at timestamptz, form_id bigint,
-     lead_id text, stage text, code text, message text, field text, origin text,
-     sync_run_id uuid, raw_ref jsonb)
+INSERT INTO error_log (account_id, error_id, occurred_at, form_id, lead_id, stage, code,
+                       message, field, origin, sync_run_id, raw_ref)
+SELECT x.account_id, x.error_id, x.occurred_at, x.form_id, x.lead_id, x.stage, x.code,
+       x.message, x.field, x.origin, x.sync_run_id, x.raw_ref
+FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, error_id uuid,
+     occurred_at timestamptz, form_id bigint, lead_id text, stage text, code text,
+     message text, field text, origin text, sync_run_id uuid, raw_ref jsonb)
 WHERE x.lead_id IS NULL OR NOT EXISTS (
-    SELECT 1 FROM error_log e LEFT JOIN form_counters c ON c.form_id = e.form_id
-    WHERE e.lead_id = x.lead_id AND e.code = x.code
+    SELECT 1 FROM error_log e
+    LEFT JOIN form_counters c ON c.account_id = e.account_id AND c.form_id = e.form_id
+    WHERE e.account_id = x.account_id AND e.lead_id = x.lead_id AND e.code = x.code
       AND e.occurred_at >= coalesce(c.reset_at, '-infinity'::timestamptz))
 ON CONFLICT (account_id, error_id) DO NOTHING
-RETURNING form_id
+RETURNING account_id, form_id
 """
 
 COUNT_ERRORS = """
 UPDATE form_counters f SET errors = f.errors + x.n
-FROM jsonb_to_recordset(%s::jsonb) AS x(form_id bigint, n bigint)
-WHERE f.form_id = x.form_id
+FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, form_id bigint, n bigint)
+WHERE f.account_id = x.account_id AND f.form_id = x.form_id
+"""
+
+RECORD_PIPELINE_ERRORS = """
+INSERT INTO pipeline_errors (error_id, occurred_at, form_id, lead_id, stage, code, message,
+                             origin, raw_ref)
+SELECT x.error_id, x.occurred_at, x.form_id, x.lead_id, x.stage, x.code, x.message, x.origin,
+       x.raw_ref
+FROM jsonb_to_recordset(%s::jsonb) AS x(error_id uuid, occurred_at timestamptz,
+     form_id bigint, lead_id text, stage text, code text, message text, origin text,
+     raw_ref jsonb)
+ON CONFLICT (error_id) DO NOTHING
 """
 
 
+def accounts_of(events: Iterable[ErrorEvent]) -> list[int]:
+    """The accounts to hold for :func:`record_errors`."""
+    return sorted({e.account_id for e in events if e.account_id is not None})
+
+
 async def record_errors(conn: AsyncConnection[Any], events: list[ErrorEvent]) -> int:
-    """Write new error events to the log and count them per form; returns how many were new."""
+    """Write new error events to the log and count them per (account, form); returns how
+    many were new. The events' accounts (:func:`accounts_of`) must be in hand."""
     if not events:
         return 0
+    wanted = accounts_of(events)
+    existing: set[int] = set()
+    if wanted:
+        cur = await conn.execute("SELECT id FROM accounts WHERE id = ANY(%s)", (wanted,))
+        existing = {row[0] for row in await cur.fetchall()}
     unique: dict[object, ErrorEvent] = {}
+    orphans: list[ErrorEvent] = []
     for event in events:
+        if event.account_id is None or event.account_id not in existing:
+            # An account deleted since the event was published has no log to hold it.
+            orphans.append(event)
+            continue
         # One line per lead and code within the batch too (the statement cannot see itself).
-        key = (event.lead_id, event.code) if event.lead_id else event.error_id
+        key = (event.account_id, event.lead_id, event.code) if event.lead_id else event.error_id
         unique.setdefault(key, event)
-    rows = [e.model_dump(mode="json") for e in unique.values()]
-    cur = await conn.execute(RECORD_ERRORS, (json.dumps(rows),))
-    per_form = Counter(row[0] for row in await cur.fetchall() if row[0] is not None)
-    if per_form:
-        counts = [{"form_id": form_id, "n": n} for form_id, n in per_form.items()]
-        await conn.execute(COUNT_ERRORS, (json.dumps(counts),))
-    return cur.rowcount
+    new = 0
+    if unique:
+        rows = [e.model_dump(mode="json") for e in unique.values()]
+        cur = await conn.execute(RECORD_ERRORS, (json.dumps(rows),))
+        per_form = Counter(
+            (account_id, form_id)
+            for account_id, form_id in await cur.fetchall()
+            if form_id is not None
+        )
+        new += cur.rowcount
+        if per_form:
+            counts = [{"account_id": a, "form_id": f, "n": n} for (a, f), n in per_form.items()]
+            await conn.execute(COUNT_ERRORS, (json.dumps(counts),))
+    if orphans:
+        rows = [e.model_dump(mode="json") for e in orphans]
+        cur = await conn.execute(RECORD_PIPELINE_ERRORS, (json.dumps(rows),))
+        new += cur.rowcount
+    return new
 
 
 # The CSV's columns, in order (admin.csv_export.HEADER names them).
 _ROWS = """
 SELECT e.occurred_at, e.form_id, f.name, e.lead_id, e.stage, e.code, e.message, e.field,
        e.origin, e.sync_run_id
-FROM error_log e LEFT JOIN forms f ON f.id = e.form_id
+FROM error_log e LEFT JOIN forms f ON f.account_id = e.account_id AND f.id = e.form_id
 WHERE (%(form_id)s::bigint IS NULL OR e.form_id = %(form_id)s)
 ORDER BY e.occurred_at, e.id
 """
@@ -76,7 +120,8 @@ _FETCH_ROWS = 2000
 async def iter_errors(
     conn: AsyncConnection[Any], form_id: int | None = None
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """Every error-log line (of one form, or of all), as the CSV's cells."""
+    """Every error-log line of the accounts in hand (of one form, or of all), as the CSV's
+    cells."""
     async with conn.cursor(name="error_log_export") as cur:
         cur.itersize = _FETCH_ROWS
         await cur.execute(_ROWS, {"form_id": form_id})

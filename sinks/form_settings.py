@@ -3,6 +3,9 @@
 Changing settings is one transaction: the Import switch goes through
 :func:`sinks.forms.set_import` (which starts the first watermark), the periodic-sync
 checkbox and interval are written beside it, so a failed request changes nothing.
+
+The caller holds the account (``Database.account``): row-level security shows its forms
+only, so another account's form is "no such form". The joins stay within a form's account.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ SELECT f.id, f.name, f.owner_urn, f.owner_name, f.state, f.locale, f.lead_type,
        r.requested_at AS run_requested_at, r.finished_at AS run_finished_at,
        r.error AS run_error
 FROM forms f
-LEFT JOIN form_counters c ON c.form_id = f.id
-LEFT JOIN linkedin_connections lc ON lc.id = f.connection_id
+LEFT JOIN form_counters c ON c.account_id = f.account_id AND c.form_id = f.id
+LEFT JOIN linkedin_connections lc ON lc.account_id = f.account_id AND lc.id = f.connection_id
 LEFT JOIN LATERAL (
     SELECT id, trigger, status, requested_at, finished_at, error FROM sync_runs
-    WHERE form_id = f.id ORDER BY requested_at DESC LIMIT 1
+    WHERE account_id = f.account_id AND form_id = f.id ORDER BY requested_at DESC LIMIT 1
 ) r ON true
 """
 
@@ -39,7 +42,7 @@ LEFT JOIN LATERAL (
 async def list_form_rows(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
     """Every form with its counters, connection status and latest sync run, by id."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_FORMS + " ORDER BY f.id")
+        await cur.execute(_FORMS + " ORDER BY f.id, f.account_id")
         return await cur.fetchall()
 
 

@@ -3,6 +3,9 @@
 Replacing is one statement pair in the caller's transaction: the form row is locked first
 (:func:`lock_form`), so two consoles saving at once apply one after the other, never mixed.
 A mapping saved unchanged keeps its ``automatic`` flag (it was created on discovery).
+
+The caller holds exactly one account (``Database.account``): row-level security shows that
+account's form and mappings only, and new mapping rows take that account.
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """Sync runs: one pull of one form, scheduled or manual, recorded from request to end.
 
+A run belongs to its form's account: every function here works on a connection with that
+account in hand (``Database.account``), and row-level security keeps it to that account's
+runs; the scheduler's scans (:func:`forms_due`, :func:`stale_queued_runs`) run with every
+account in hand and name the account of each row.
+
 A run is created ``queued`` (at most one queued or running run per form), becomes
 ``running`` when the puller takes it, records its window and progress, and ends
 ``succeeded`` or ``failed``. What it imported is read back from the ledger, the outbox and
@@ -10,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from psycopg import AsyncConnection, errors
@@ -49,7 +54,8 @@ async def create_run(
     options: SyncOptions,
     requested_by: str | None = None,
 ) -> UUID:
-    """Record a queued run. A manual import also resets the form's counters (product rule)."""
+    """Record a queued run of the form of the account in hand (the run takes that account).
+    A manual import also resets the form's counters (product rule)."""
     async with conn.transaction():
         if not await form_exists(conn, form_id):
             raise UnknownForm(form_id)
@@ -188,26 +194,36 @@ async def still_leading(conn: AsyncConnection[Any]) -> None:
     await conn.execute("SELECT 1")
 
 
+# Disabled accounts are not pulled for: their data stays, nothing new comes in.
 _DUE_FORMS = """
-SELECT f.id FROM forms f
+SELECT f.account_id, f.id FROM forms f
+JOIN accounts a ON a.id = f.account_id AND a.status = 'active'
 WHERE f.import_enabled AND f.periodic_sync AND f.connection_id IS NOT NULL
   AND (f.last_synced_at IS NULL
        OR f.last_synced_at + make_interval(hours => f.sync_interval_hours) <= now())
   AND NOT EXISTS (SELECT 1 FROM sync_runs r
-                  WHERE r.form_id = f.id AND r.status IN ('queued', 'running'))
-ORDER BY f.id
+                  WHERE r.account_id = f.account_id AND r.form_id = f.id
+                    AND r.status IN ('queued', 'running'))
+ORDER BY f.account_id, f.id
 """
 
 
-async def forms_due(conn: AsyncConnection[Any]) -> list[int]:
-    """Forms with Import and Periodic sync on whose interval has passed and no run active."""
+class AccountForm(NamedTuple):
+    account_id: int
+    form_id: int
+
+
+async def forms_due(conn: AsyncConnection[Any]) -> list[AccountForm]:
+    """Forms with Import and Periodic sync on whose interval has passed and no run active,
+    of the accounts in hand (the scheduler holds them all)."""
     cur = await conn.execute(_DUE_FORMS)
-    return [form_id for (form_id,) in await cur.fetchall()]
+    return [AccountForm(account_id, form_id) for account_id, form_id in await cur.fetchall()]
 
 
 @dataclass(frozen=True)
 class QueuedRun:
     run_id: UUID
+    account_id: int
     form_id: int
     trigger: SyncTrigger
     options: SyncOptions
@@ -215,15 +231,17 @@ class QueuedRun:
 
 async def stale_queued_runs(conn: AsyncConnection[Any]) -> list[QueuedRun]:
     """Runs queued over two minutes ago, whose request may have been lost (a crash between
-    recording the run and publishing it): the scheduler publishes them again, and the
-    puller ignores a request whose run already ended."""
+    recording the run and publishing it), of the accounts in hand: the scheduler publishes
+    them again, and the puller ignores a request whose run already ended."""
     cur = await conn.execute(
-        "SELECT id, form_id, trigger, reimport_existing, restart_workflows, all_submissions"
-        " FROM sync_runs WHERE status = 'queued' AND requested_at < now() - interval '2 minutes'"
+        "SELECT id, account_id, form_id, trigger, reimport_existing, restart_workflows,"
+        " all_submissions FROM sync_runs"
+        " WHERE status = 'queued' AND requested_at < now() - interval '2 minutes'"
     )
     return [
         QueuedRun(
             run_id,
+            account_id,
             form_id,
             SyncTrigger(trigger),
             SyncOptions(
@@ -232,5 +250,13 @@ async def stale_queued_runs(conn: AsyncConnection[Any]) -> list[QueuedRun]:
                 all_submissions=all_submissions,
             ),
         )
-        for run_id, form_id, trigger, reimport, restart, all_submissions in await cur.fetchall()
+        for (
+            run_id,
+            account_id,
+            form_id,
+            trigger,
+            reimport,
+            restart,
+            all_submissions,
+        ) in await cur.fetchall()
     ]

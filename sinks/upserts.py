@@ -1,5 +1,9 @@
 """Writes one batch of mapped leads: contacts, form submissions, the ledger and counters.
 
+A batch holds the leads of many accounts, written in one transaction with all of them in
+hand (:func:`sinks.database.hold_accounts`): every row names its account, and every key the
+statements match on starts with it. Two accounts' contacts never meet, even with one email.
+
 Guarantee: every statement is an idempotent multi-row upsert and the caller runs them all
 in one transaction, so a batch replayed after a crash (at-least-once delivery from Kafka)
 changes nothing the first run already committed. An older lead never overwrites the values
@@ -9,6 +13,7 @@ of a newer one: contacts and submissions are guarded on ``submitted_at``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +25,11 @@ from pydantic_core import to_json
 
 from schemas.events import Cause, ContactEventType, SubmissionRef
 from sinks.outbox import OutboxEvent, change_event, contact_json, field_changes, write_events
+
+# A contact is one per account and email.
+ContactKey = tuple[int, str]
+# A lead is imported once per account.
+LeadKey = tuple[int, str]
 
 # Standard contact fields that are columns of "contacts"; any other field key is custom.
 STANDARD_COLUMNS = (
@@ -45,6 +55,7 @@ STANDARD_COLUMNS = (
 
 @dataclass
 class ContactRow:
+    account_id: int
     email: str
     submitted_at: datetime
     fields: dict[str, Any]
@@ -52,6 +63,7 @@ class ContactRow:
 
 @dataclass
 class SubmissionRow:
+    account_id: int
     email: str
     form_id: int
     lead_id: str
@@ -76,6 +88,10 @@ class SubmissionRow:
     sync_run_id: UUID | None
     restart_workflows: bool = False
 
+    @property
+    def contact_key(self) -> ContactKey:
+        return (self.account_id, self.email)
+
     def ref(self) -> SubmissionRef:
         return SubmissionRef(
             lead_id=self.lead_id, form_id=self.form_id, form_name=self.form_name,
@@ -85,12 +101,19 @@ class SubmissionRow:
         )  # fmt: skip
 
 
+# Why a lead was recorded as skipped (skipped_leads.reason).
+IMPORT_DISABLED = "import_disabled"  # the form's Import is off: a manual import recovers it
+ACCOUNT_DISABLED = "account_disabled"  # the account is disabled: its pushes are not imported
+
+
 @dataclass
 class SkippedRow:
+    account_id: int
     lead_id: str
     form_id: int
     origin: str
     submitted_at: datetime
+    reason: str = IMPORT_DISABLED
 
 
 @dataclass
@@ -102,9 +125,11 @@ class BatchWrite:
 
 @dataclass
 class BatchOutcome:
-    created: dict[str, UUID] = field(default_factory=dict)
-    updated: dict[str, UUID] = field(default_factory=dict)
-    contact_ids: dict[str, UUID] = field(default_factory=dict)
+    """Contact ids by (account, email)."""
+
+    created: dict[ContactKey, UUID] = field(default_factory=dict)
+    updated: dict[ContactKey, UUID] = field(default_factory=dict)
+    contact_ids: dict[ContactKey, UUID] = field(default_factory=dict)
     skipped: int = 0
 
 
@@ -122,13 +147,13 @@ _CONTACT_TYPES = ", ".join(f"{c} text" for c in STANDARD_COLUMNS)
 _CONTACT_SET = ",\n".join(f"  {c} = coalesce(excluded.{c}, c.{c})" for c in STANDARD_COLUMNS)
 
 UPSERT_CONTACTS = f"""
-INSERT INTO contacts AS c (email, {_CONTACT_COLUMNS}, custom_fields, linkedin_imported,
-                           linkedin_import_date, linkedin_submitted_at, sources)
-SELECT x.email, {", ".join("x." + c for c in STANDARD_COLUMNS)}, coalesce(x.custom_fields, '{{}}'),
-       true, now(), x.submitted_at, ARRAY['linkedin']
-FROM jsonb_to_recordset(%s::jsonb)
-     AS x(email text, {_CONTACT_TYPES}, custom_fields jsonb, submitted_at timestamptz)
-ON CONFLICT (email) DO UPDATE SET
+INSERT INTO contacts AS c (account_id, email, {_CONTACT_COLUMNS}, custom_fields,
+                           linkedin_imported, linkedin_import_date, linkedin_submitted_at, sources)
+SELECT x.account_id, x.email, {", ".join("x." + c for c in STANDARD_COLUMNS)},
+       coalesce(x.custom_fields, '{{}}'), true, now(), x.submitted_at, ARRAY['linkedin']
+FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, email text, {_CONTACT_TYPES},
+                                        custom_fields jsonb, submitted_at timestamptz)
+ON CONFLICT (account_id, email) DO UPDATE SET
 {_CONTACT_SET},
   custom_fields = c.custom_fields || excluded.custom_fields,
   linkedin_imported = true,
@@ -140,7 +165,17 @@ WHERE c.linkedin_submitted_at IS NULL OR excluded.linkedin_submitted_at >= c.lin
 RETURNING c.*
 """
 
-_LOCK_CONTACTS = "SELECT * FROM contacts WHERE email = ANY(%s) ORDER BY email FOR UPDATE"
+# The batch's (account, email) pairs, each looked up by the unique key: the plan stays a
+# probe per contact however many contacts the accounts hold. (A plain IN let the planner scan
+# every contact of the accounts in hand.)
+_LOCK_CONTACTS = """
+SELECT c.* FROM unnest(%s::bigint[], %s::text[]) AS k(account_id, email)
+CROSS JOIN LATERAL (
+    SELECT * FROM contacts
+    WHERE contacts.account_id = k.account_id AND contacts.email = k.email FOR UPDATE
+) AS c
+ORDER BY c.account_id, c.email
+"""
 
 _SUBMISSION_COLUMNS = (
     "form_id bigint, lead_id text, form_name text, form_version int, owner_urn text,"
@@ -158,76 +193,107 @@ _SUBMISSION_NAMES = [*_SUBMISSION_VALUES, "raw_lead"]
 # members of the rows' JSON cost it three times as long (bench/pipeline.py). raw_lead keeps
 # the lead's text as it came.
 UPSERT_SUBMISSIONS = f"""
-INSERT INTO form_submissions AS s (contact_id, {", ".join(_SUBMISSION_NAMES)})
-SELECT x.contact_id, {", ".join("x." + c for c in _SUBMISSION_VALUES)},
+INSERT INTO form_submissions AS s (account_id, contact_id, {", ".join(_SUBMISSION_NAMES)})
+SELECT x.account_id, x.contact_id, {", ".join("x." + c for c in _SUBMISSION_VALUES)},
        coalesce(d.document::json -> 'lead', d.document::json)
-FROM jsonb_to_recordset(%s::jsonb) AS x(contact_id uuid, {_SUBMISSION_COLUMNS}, n bigint)
+FROM jsonb_to_recordset(%s::jsonb)
+     AS x(account_id bigint, contact_id uuid, {_SUBMISSION_COLUMNS}, n bigint)
 JOIN unnest(%b::text[]) WITH ORDINALITY AS d(document, n) ON d.n = x.n
-ON CONFLICT (contact_id, form_id) DO UPDATE SET
+ON CONFLICT (account_id, contact_id, form_id) DO UPDATE SET
 {", ".join(f"{c} = excluded.{c}" for c in _SUBMISSION_NAMES if c != "form_id")},
   updated_at = now()
 WHERE excluded.submitted_at >= s.submitted_at
 """
 
 RECORD_LEDGER = """
-INSERT INTO imported_leads (lead_id, form_id, contact_id, submitted_at, origin, sync_run_id)
-SELECT x.lead_id, x.form_id, x.contact_id, x.submitted_at, x.origin, x.sync_run_id
-FROM jsonb_to_recordset(%s::jsonb) AS x(lead_id text, form_id bigint, contact_id uuid,
-                                       submitted_at timestamptz, origin text, sync_run_id uuid)
-ON CONFLICT (lead_id) DO UPDATE SET contact_id = excluded.contact_id, imported_at = now(),
-  origin = excluded.origin, sync_run_id = excluded.sync_run_id
+INSERT INTO imported_leads (account_id, lead_id, form_id, contact_id, submitted_at, origin,
+                            sync_run_id)
+SELECT x.account_id, x.lead_id, x.form_id, x.contact_id, x.submitted_at, x.origin, x.sync_run_id
+FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, lead_id text, form_id bigint,
+     contact_id uuid, submitted_at timestamptz, origin text, sync_run_id uuid)
+ON CONFLICT (account_id, lead_id) DO UPDATE SET contact_id = excluded.contact_id,
+  imported_at = now(), origin = excluded.origin, sync_run_id = excluded.sync_run_id
 """
 
 RECORD_SKIPPED = """
-INSERT INTO skipped_leads (lead_id, form_id, origin, submitted_at)
-SELECT x.lead_id, x.form_id, x.origin, x.submitted_at
-FROM jsonb_to_recordset(%s::jsonb)
-     AS x(lead_id text, form_id bigint, origin text, submitted_at timestamptz)
-ON CONFLICT (lead_id) DO NOTHING
-RETURNING form_id
+INSERT INTO skipped_leads (account_id, lead_id, form_id, origin, submitted_at, reason)
+SELECT x.account_id, x.lead_id, x.form_id, x.origin, x.submitted_at, x.reason
+FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, lead_id text, form_id bigint,
+                                       origin text, submitted_at timestamptz, reason text)
+ON CONFLICT (account_id, lead_id) DO NOTHING
+RETURNING account_id, form_id
+"""
+
+# A lead imported now is no longer skipped (Import was switched on, a manual import came).
+UNSKIP = """
+DELETE FROM skipped_leads
+WHERE (account_id, lead_id) IN (SELECT * FROM unnest(%s::bigint[], %s::text[]))
 """
 
 BUMP_COUNTERS = """
-INSERT INTO form_counters AS f (form_id, imported, updated, errors, skipped)
-SELECT x.form_id, x.imported, x.updated, x.errors, x.skipped
-FROM jsonb_to_recordset(%s::jsonb)
-     AS x(form_id bigint, imported bigint, updated bigint, errors bigint, skipped bigint)
-WHERE EXISTS (SELECT 1 FROM forms WHERE forms.id = x.form_id)
-ON CONFLICT (form_id) DO UPDATE SET imported = f.imported + excluded.imported,
+INSERT INTO form_counters AS f (account_id, form_id, imported, updated, errors, skipped)
+SELECT x.account_id, x.form_id, x.imported, x.updated, x.errors, x.skipped
+FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, form_id bigint, imported bigint,
+                                       updated bigint, errors bigint, skipped bigint)
+WHERE EXISTS (SELECT 1 FROM forms WHERE forms.account_id = x.account_id AND forms.id = x.form_id)
+ON CONFLICT (account_id, form_id) DO UPDATE SET imported = f.imported + excluded.imported,
   updated = f.updated + excluded.updated, errors = f.errors + excluded.errors,
   skipped = f.skipped + excluded.skipped
 """
 
 
-async def ledger_state(conn: AsyncConnection[Any], lead_ids: list[str]) -> dict[str, bool]:
-    """For each lead id in the ledger: whether it was erased (LinkedIn deleted the lead)."""
+async def account_statuses(
+    conn: AsyncConnection[Any], account_ids: Iterable[int]
+) -> dict[int, str]:
+    """The status ("active", "disabled") of each of these accounts that exists. The
+    accounts table is global: no account needs to be in hand."""
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return {}
+    cur = await conn.execute("SELECT id, status FROM accounts WHERE id = ANY(%s)", (wanted,))
+    return {account_id: status for account_id, status in await cur.fetchall()}
+
+
+async def ledger_state(conn: AsyncConnection[Any], leads: Iterable[LeadKey]) -> dict[LeadKey, bool]:
+    """For each (account, lead id) in the ledger: whether it was erased (LinkedIn deleted
+    the lead). The accounts must be in hand."""
+    keys = sorted(set(leads))
+    if not keys:
+        return {}
+    # One probe of the primary key per lead (see _LOCK_CONTACTS).
     cur = await conn.execute(
-        "SELECT lead_id, erased_at IS NOT NULL FROM imported_leads WHERE lead_id = ANY(%s)",
-        (lead_ids,),
+        "SELECT i.account_id, i.lead_id, i.erased_at IS NOT NULL"
+        " FROM unnest(%s::bigint[], %s::text[]) AS k(account_id, lead_id)"
+        " CROSS JOIN LATERAL (SELECT * FROM imported_leads"
+        "  WHERE imported_leads.account_id = k.account_id"
+        "    AND imported_leads.lead_id = k.lead_id) AS i",
+        ([a for a, _ in keys], [lead for _, lead in keys]),
     )
-    return {lead_id: erased for lead_id, erased in await cur.fetchall()}
+    return {(account, lead): erased for account, lead, erased in await cur.fetchall()}
 
 
 async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOutcome:
-    """Apply the batch; the caller owns the transaction. Contacts must be unique by email.
+    """Apply the batch; the caller owns the transaction and holds the batch's accounts.
+    Contacts must be unique by (account, email).
 
     Every contact created or changed gets its outbox event in the same transaction.
     """
     outcome = BatchOutcome()
-    before: dict[str, dict[str, Any]] = {}
-    after: dict[str, dict[str, Any]] = {}
+    before: dict[ContactKey, dict[str, Any]] = {}
+    after: dict[ContactKey, dict[str, Any]] = {}
     if batch.contacts:
-        emails = [c.email for c in batch.contacts]
-        # Locked in email order, so concurrent batches cannot deadlock on the same contacts.
+        keys = sorted((c.account_id, c.email) for c in batch.contacts)
+        # Locked in (account, email) order, so concurrent batches cannot deadlock on the
+        # same contacts.
         async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(_LOCK_CONTACTS, (emails,))
-            before = {row["email"]: row for row in await cur.fetchall()}
+            await cur.execute(_LOCK_CONTACTS, ([a for a, _ in keys], [e for _, e in keys]))
+            before = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
             await cur.execute(UPSERT_CONTACTS, (_records(_contact_rows(batch.contacts)),))
-            after = {row["email"]: row for row in await cur.fetchall()}
-        for email, row in after.items():
-            (outcome.updated if email in before else outcome.created)[email] = row["id"]
-        outcome.contact_ids = {e: r["id"] for e, r in before.items()} | {
-            e: r["id"] for e, r in after.items()
+            after = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
+        for key, row in after.items():
+            (outcome.updated if key in before else outcome.created)[key] = row["id"]
+        outcome.contact_ids = {k: r["id"] for k, r in before.items()} | {
+            k: r["id"] for k, r in after.items()
         }
 
     # Pipeline mode: the statements below go out without waiting for each other's results,
@@ -243,27 +309,30 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
         # Each contact's newest submission in the batch: what its event and counter credit.
         newest = _newest_submission(batch.submissions)
         await write_events(conn, _change_events(newest, before, after))
-        skipped_forms: Counter[int] = Counter()
+        skipped_forms: Counter[tuple[int, int]] = Counter()
         if skipped is not None:
-            skipped_forms.update(row[0] for row in await skipped.fetchall())
+            skipped_forms.update((row[0], row[1]) for row in await skipped.fetchall())
             outcome.skipped = sum(skipped_forms.values())
         counters = _counter_rows(newest, outcome, skipped_forms)
-        await conn.execute(BUMP_COUNTERS, (_records(counters),))
+        if counters:
+            await conn.execute(BUMP_COUNTERS, (_records(counters),))
     return outcome
 
 
 async def _write_submissions(
-    conn: AsyncConnection[Any], submissions: list[SubmissionRow], contact_ids: dict[str, UUID]
+    conn: AsyncConnection[Any],
+    submissions: list[SubmissionRow],
+    contact_ids: dict[ContactKey, UUID],
 ) -> None:
     rows = []
     ledger = []
     for sub in submissions:
-        contact_id = contact_ids[sub.email]
+        contact_id = contact_ids[sub.contact_key]
         values = {name: getattr(sub, name) for name in _SUBMISSION_VALUES}
-        rows.append(({"contact_id": contact_id, **values}, sub))
+        rows.append(({"account_id": sub.account_id, "contact_id": contact_id, **values}, sub))
         ledger.append(
-            {"lead_id": sub.lead_id, "form_id": sub.form_id, "contact_id": contact_id,
-             "submitted_at": sub.submitted_at, "origin": sub.origin,
+            {"account_id": sub.account_id, "lead_id": sub.lead_id, "form_id": sub.form_id,
+             "contact_id": contact_id, "submitted_at": sub.submitted_at, "origin": sub.origin,
              "sync_run_id": sub.sync_run_id}
         )  # fmt: skip
     latest = _latest_per_form(rows)
@@ -272,22 +341,22 @@ async def _write_submissions(
     await conn.execute(UPSERT_SUBMISSIONS, (_records(numbered), documents))
     await conn.execute(RECORD_LEDGER, (_records(ledger),))
     await conn.execute(
-        "DELETE FROM skipped_leads WHERE lead_id = ANY(%s)",
-        ([s.lead_id for s in submissions],),
+        UNSKIP, ([s.account_id for s in submissions], [s.lead_id for s in submissions])
     )
 
 
 def _change_events(
-    newest: dict[str, SubmissionRow],
-    before: dict[str, dict[str, Any]],
-    after: dict[str, dict[str, Any]],
+    newest: dict[ContactKey, SubmissionRow],
+    before: dict[ContactKey, dict[str, Any]],
+    after: dict[ContactKey, dict[str, Any]],
 ) -> list[OutboxEvent]:
-    """One event per contact created or changed, attributed to its newest submission."""
+    """One event per contact created or changed, attributed to its newest submission; the
+    contact row names its account, and so does the event."""
     events = []
-    for email, row in after.items():
-        created = email not in before
-        sub = newest[email]
-        previous = before.get(email)
+    for key, row in after.items():
+        created = key not in before
+        sub = newest[key]
+        previous = before.get(key)
         contact = contact_json(row)
         changes = field_changes(contact_json(previous) if previous else None, contact)
         events.append(
@@ -304,7 +373,11 @@ def _change_events(
 def _contact_rows(contacts: list[ContactRow]) -> list[dict[str, Any]]:
     rows = []
     for contact in contacts:
-        row: dict[str, Any] = {"email": contact.email, "submitted_at": contact.submitted_at}
+        row: dict[str, Any] = {
+            "account_id": contact.account_id,
+            "email": contact.email,
+            "submitted_at": contact.submitted_at,
+        }
         row.update({k: v for k, v in contact.fields.items() if k in STANDARD_COLUMNS})
         row["custom_fields"] = {
             k: v for k, v in contact.fields.items() if k not in STANDARD_COLUMNS
@@ -313,43 +386,49 @@ def _contact_rows(contacts: list[ContactRow]) -> list[dict[str, Any]]:
     return rows
 
 
-def _newest_submission(submissions: list[SubmissionRow]) -> dict[str, SubmissionRow]:
-    newest: dict[str, SubmissionRow] = {}
+def _newest_submission(submissions: list[SubmissionRow]) -> dict[ContactKey, SubmissionRow]:
+    newest: dict[ContactKey, SubmissionRow] = {}
     for sub in submissions:
-        if sub.email not in newest or sub.submitted_at >= newest[sub.email].submitted_at:
-            newest[sub.email] = sub
+        key = sub.contact_key
+        if key not in newest or sub.submitted_at >= newest[key].submitted_at:
+            newest[key] = sub
     return newest
 
 
 def _latest_per_form(
     rows: list[tuple[dict[str, Any], SubmissionRow]],
 ) -> list[tuple[dict[str, Any], SubmissionRow]]:
-    """One row per (contact, form): a statement may not update the same row twice."""
-    latest: dict[tuple[Any, int], tuple[dict[str, Any], SubmissionRow]] = {}
+    """One row per (account, contact, form): a statement may not update the same row twice."""
+    latest: dict[tuple[int, Any, int], tuple[dict[str, Any], SubmissionRow]] = {}
     for row, sub in rows:
-        key = (row["contact_id"], row["form_id"])
+        key = (row["account_id"], row["contact_id"], row["form_id"])
         if key not in latest or row["submitted_at"] >= latest[key][0]["submitted_at"]:
             latest[key] = (row, sub)
     return list(latest.values())
 
 
 def _counter_rows(
-    newest: dict[str, SubmissionRow], outcome: BatchOutcome, skipped: Counter[int]
+    newest: dict[ContactKey, SubmissionRow],
+    outcome: BatchOutcome,
+    skipped: Counter[tuple[int, int]],
 ) -> list[dict[str, int]]:
-    counts: dict[int, dict[str, int]] = {}
+    """The counters' increments per (account, form)."""
+    counts: dict[tuple[int, int], dict[str, int]] = {}
 
-    def bump(form_id: int, column: str, by: int = 1) -> None:
+    def bump(account_id: int, form_id: int, column: str, by: int = 1) -> None:
         row = counts.setdefault(
-            form_id, {"form_id": form_id, "imported": 0, "updated": 0, "errors": 0, "skipped": 0}
-        )
+            (account_id, form_id),
+            {"account_id": account_id, "form_id": form_id, "imported": 0, "updated": 0,
+             "errors": 0, "skipped": 0},
+        )  # fmt: skip
         row[column] += by
 
     # A contact is credited to the form of its newest submission in the batch.
-    for email, sub in newest.items():
-        if email in outcome.created:
-            bump(sub.form_id, "imported")
-        elif email in outcome.updated:
-            bump(sub.form_id, "updated")
-    for form_id, n in skipped.items():
-        bump(form_id, "skipped", n)
+    for key, sub in newest.items():
+        if key in outcome.created:
+            bump(sub.account_id, sub.form_id, "imported")
+        elif key in outcome.updated:
+            bump(sub.account_id, sub.form_id, "updated")
+    for (account_id, form_id), n in skipped.items():
+        bump(account_id, form_id, "skipped", n)
     return list(counts.values())

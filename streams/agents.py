@@ -1,8 +1,10 @@
 """The faust agents of the import pipeline, and the outbox relay task.
 
 - ``import_leads`` consumes ``leadsync.leads.raw`` in batches; each batch is one database
-  transaction. Leads that cannot be imported become events on ``leadsync.errors``.
-- ``record_errors`` consumes ``leadsync.errors`` into the error log and the form counters.
+  transaction, whatever the number of accounts its leads are of. Leads that cannot be
+  imported become events on ``leadsync.errors``.
+- ``record_errors`` consumes ``leadsync.errors`` into the error log and the form counters of
+  each event's account (``pipeline_errors`` for the events of no account).
 - the relay publishes committed contact changes (:mod:`streams.relay`).
 
 faust's ``take_events()`` acks its events whatever happens in the loop body, so no exception
@@ -30,9 +32,9 @@ from leadsync.settings import Settings
 from schemas.events import ErrorEvent
 from sinks.alarms import active_alarm, raise_alarm
 from sinks.database import Database
-from sinks.error_log import record_errors
+from sinks.error_log import accounts_of, record_errors
 from streams.failure_window import FailureWindow
-from streams.lead_batches import UNEXPECTED_CODES, ImportResult, Record, import_records
+from streams.lead_batches import UNEXPECTED_CODES, ImportResult, Record, decode, import_records
 from streams.relay import run_relay
 
 log = logging.getLogger(__name__)
@@ -97,8 +99,7 @@ class BatchImporter:
             half = len(records) // 2
             return await self._import(records[:half]) + await self._import(records[half:])
         log.error("record %s failed to import: %r", records[0].ref(), failure)
-        message = f"{type(failure).__name__}: {str(failure)[:400]}"
-        return [records[0].error("import", "internal_error", message, with_bytes=True)]
+        return [_internal_error(records[0], failure)]
 
     async def publish_errors(self, errors: list[ErrorEvent]) -> None:
         pending = [
@@ -128,16 +129,29 @@ class BatchImporter:
                 events.append(
                     record.error("errors", "undecodable_error_event", message, with_bytes=True)
                 )
-        await self.retry(lambda: self._with_conn(lambda c: _in_transaction(c, events)))
+        await self.retry(lambda: self._record(events))
+
+    async def _record(self, events: list[ErrorEvent]) -> int:
+        """Into the log of each event's account, all of them in hand, in one transaction."""
+        async with self.db.accounts(accounts_of(events)) as conn:
+            return await record_errors(conn, events)
 
     async def _with_conn(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         async with self.db.connection() as conn:
             return await work(conn)
 
 
-async def _in_transaction(conn: psycopg.AsyncConnection[Any], events: list[ErrorEvent]) -> int:
-    async with conn.transaction():
-        return await record_errors(conn, events)
+def _internal_error(record: Record, failure: Exception) -> ErrorEvent:
+    """The error of a record that failed for a reason of its own: on its lead and its
+    account's log when the record tells them (the operator's log otherwise)."""
+    message = f"{type(failure).__name__}: {str(failure)[:400]}"
+    leads = decode([record]).leads
+    if leads:
+        raw = leads[0][1]
+        form_id, _ = raw.lead.form_version()
+        return record.error("import", "internal_error", message, raw, form_id=form_id,
+                            with_bytes=True)  # fmt: skip
+    return record.error("import", "internal_error", message, with_bytes=True)
 
 
 def register(app: faust.App, settings: Settings, db: Database) -> None:

@@ -4,13 +4,20 @@
 reads and writes. A failure that concerns one lead (undecodable record, unmappable lead)
 becomes an :class:`ErrorEvent` for the caller to publish; a database failure propagates so
 that the agent can retry the whole batch (see :mod:`streams.agents`).
+
+A batch holds the leads of many accounts (each record names its own): it is still one
+transaction, with all of them in hand, and every lookup and row is keyed by the account, so
+that a lead spread over hundreds of accounts costs what it costs in one. A lead is imported
+once per account: two accounts connected to one ad account each get their own contact.
+A record naming no account is refused (``no_account``), one naming an account that no
+longer exists too (``unknown_account``); a disabled account's leads are recorded as skipped.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,14 +31,19 @@ from schemas.events import ErrorEvent
 from schemas.linkedin import ImportedLead, Lead
 from schemas.mappings import ContactField
 from sinks import forms as form_store
+from sinks.database import hold_accounts
 from sinks.erase import erase_leads
-from sinks.forms import FormContext
+from sinks.forms import FormContext, VersionKey
 from sinks.upserts import (
+    ACCOUNT_DISABLED,
     BatchOutcome,
     BatchWrite,
+    ContactKey,
     ContactRow,
+    LeadKey,
     SkippedRow,
     SubmissionRow,
+    account_statuses,
     ledger_state,
     write_batch,
 )
@@ -44,6 +56,13 @@ _ERROR_NAMESPACE = uuid.UUID("6c656164-7379-6e63-2d65-72726f727300")
 # Failure codes that say nothing about a form's configuration but about the data or the
 # code: a large share of them raises the pipeline alarm (see streams.failure_window).
 UNEXPECTED_CODES = frozenset({"undecodable_record", "internal_error"})
+
+NO_ACCOUNT = "no_account"
+UNKNOWN_ACCOUNT = "unknown_account"
+NO_ACCOUNT_MESSAGE = (
+    "a raw lead must name its account: publish it with `leadsync leads publish --account NAME`"
+)
+NO_ACCOUNT_ERASE_MESSAGE = "an erase request must name the account whose copy it erases"
 
 
 @dataclass(frozen=True)
@@ -65,27 +84,39 @@ class Record:
     def error(
         self, stage: str, code: str, message: str, raw: RawLead | None = None,
         field: str | None = None, form_id: int | None = None, with_bytes: bool = False,
-        lead_id: str | None = None, origin: str | None = None,
+        lead_id: str | None = None, origin: str | None = None, account_id: int | None = None,
     ) -> ErrorEvent:  # fmt: skip
-        """The error event of this record; ``lead_id`` and ``origin`` are taken from ``raw``
-        when it is given (a record that is not yet a lead, e.g. a notification, names them)."""
+        """The error event of this record; ``lead_id``, ``origin`` and ``account_id`` are
+        taken from ``raw`` when it is given (a record that is not yet a lead, e.g. a
+        notification, names them). The account says whose error log holds it (None: the
+        operator's ``pipeline_errors``)."""
         if raw is not None:
-            lead_id, origin = raw.lead.id, raw.origin.value
+            lead_id, origin, account_id = raw.lead.id, raw.origin.value, raw.account_id
         name = f"{self.topic}/{self.partition}/{self.offset}/{stage}/{code}/{lead_id}"
+        if account_id is not None:  # one record may fail for several accounts (hydration)
+            name += f"/{account_id}"
         return ErrorEvent(
             error_id=uuid.uuid5(_ERROR_NAMESPACE, name),
             occurred_at=datetime.now(UTC),
-            stage=stage, code=code, message=message, form_id=form_id, lead_id=lead_id,
-            field=field, origin=origin, sync_run_id=raw.sync_run_id if raw else None,
+            stage=stage, code=code, message=message, account_id=account_id, form_id=form_id,
+            lead_id=lead_id, field=field, origin=origin,
+            sync_run_id=raw.sync_run_id if raw else None,
             raw_ref=self.raw_ref() if with_bytes else self.ref(),
         )  # fmt: skip
 
 
 @dataclass
 class Decoded:
+    """The batch's records: leads and erase requests, each naming its account, and errors."""
+
     leads: list[tuple[Record, RawLead]] = field(default_factory=list)
-    erasures: list[EraseRequest] = field(default_factory=list)
+    erasures: list[tuple[Record, EraseRequest]] = field(default_factory=list)
     errors: list[ErrorEvent] = field(default_factory=list)
+
+    def accounts(self) -> set[int]:
+        named = {raw.account_id for _, raw in self.leads}
+        named.update(erase.account_id for _, erase in self.erasures)
+        return {account_id for account_id in named if account_id is not None}
 
 
 @dataclass
@@ -101,17 +132,33 @@ def decode(records: list[Record]) -> Decoded:
         try:
             parsed = _parse(record.value)
             if isinstance(parsed, EraseRequest):
-                result.erasures.append(parsed)
+                if parsed.account_id is None:
+                    result.errors.append(_no_account_erase(record, parsed))
+                else:
+                    result.erasures.append((record, parsed))
                 continue
-            parsed.lead.form_version()  # a lead without a usable form URN cannot be placed
+            form_id, _ = parsed.lead.form_version()  # a lead without a form cannot be placed
         except (ValidationError, ValueError) as exc:
             message = " ".join(str(exc).splitlines()[:3])[:500]
             result.errors.append(
                 record.error("decode", "undecodable_record", message, with_bytes=True)
             )
             continue
+        if parsed.account_id is None:
+            # Whose contact would it be? Only the operator can tell: refused, with the way.
+            result.errors.append(
+                record.error("import", NO_ACCOUNT, NO_ACCOUNT_MESSAGE, parsed, form_id=form_id)
+            )
+            continue
         result.leads.append((record, parsed))
     return result
+
+
+def _no_account_erase(record: Record, erase: EraseRequest) -> ErrorEvent:
+    return record.error(
+        "import", NO_ACCOUNT, NO_ACCOUNT_ERASE_MESSAGE, form_id=erase.form_id,
+        lead_id=erase.erase_lead_id, origin=erase.origin.value,
+    )  # fmt: skip
 
 
 def _parse(value: bytes) -> RawLead | EraseRequest:
@@ -128,46 +175,52 @@ def _parse(value: bytes) -> RawLead | EraseRequest:
 
 
 def with_form_content(
-    leads: list[tuple[Record, RawLead]], known: Iterable[tuple[int, int]]
-) -> list[Lead]:
-    """The leads for registering their forms: for each version not ``known`` (with its
-    questions), its first lead read again in full, content included."""
+    leads: list[tuple[Record, RawLead]], known: Iterable[VersionKey]
+) -> list[tuple[int, Lead]]:
+    """The leads for registering their forms, with their accounts: for each version an
+    account does not hold (``known``: with its questions), its first lead read again in full,
+    content included. The leads must name their accounts."""
     known_versions = set(known)
-    result: list[Lead] = []
+    result: list[tuple[int, Lead]] = []
     for record, raw in leads:
-        key = raw.lead.form_version()
+        account_id = _account(raw)
+        key = (account_id, *raw.lead.form_version())
         if key not in known_versions and isinstance(raw.lead, ImportedLead):
             known_versions.add(key)
             try:
                 parsed = parse_raw_record(record.value)
                 if isinstance(parsed, RawLead):
-                    result.append(parsed.lead)
+                    result.append((account_id, parsed.lead))
                     continue
             except (ValidationError, ValueError):
                 # Content LinkedIn sent broken: the version is registered without questions
                 # and its leads fail with "form_version_unknown", which says what to do.
                 log.warning("form content of record %s unreadable", record.ref())
-        result.append(raw.lead)
+        result.append((account_id, raw.lead))
     return result
 
 
 def build_batch(
     leads: list[tuple[Record, RawLead]],
-    contexts: dict[tuple[int, int], FormContext],
-    fields: dict[str, ContactField],
+    contexts: Mapping[VersionKey, FormContext],
+    fields: Mapping[int, Mapping[str, ContactField]],
 ) -> tuple[BatchWrite, list[ErrorEvent]]:
-    """Map every lead and merge those of one contact (newest submission wins)."""
+    """Map every lead and merge those of one contact, an account's email (newest submission
+    wins). ``contexts`` by (account, form, version), ``fields`` by account then key."""
     batch = BatchWrite()
     errors: list[ErrorEvent] = []
-    contacts: dict[str, ContactRow] = {}
+    contacts: dict[ContactKey, ContactRow] = {}
     for record, raw in sorted(leads, key=lambda pair: pair[1].lead.submitted_at):
         lead = raw.lead
+        account_id = _account(raw)
         form_id, version_id = lead.form_version()
         submitted = datetime.fromtimestamp(lead.submitted_at / 1000, tz=UTC)
-        context = contexts.get((form_id, version_id))
+        context = contexts.get((account_id, form_id, version_id))
         if context is not None and not context.import_enabled:
             # Import is off for the form: recorded, not an error, recoverable by a manual import.
-            batch.skipped.append(SkippedRow(lead.id, form_id, raw.origin.value, submitted))
+            batch.skipped.append(
+                SkippedRow(account_id, lead.id, form_id, raw.origin.value, submitted)
+            )
             continue
         try:
             if context is None or not context.known_version:
@@ -176,12 +229,14 @@ def build_batch(
                     f"the questions of form {form_id} version {version_id} are not known;"
                     " discover the form, then import the lead again",
                 )
-            mapped = map_lead(lead, context.version, context.mappings, fields)
+            mapped = map_lead(lead, context.version, context.mappings, fields.get(account_id, {}))
         except MappingError as exc:
             errors.append(record.error("map", exc.code, exc.message, raw, exc.field, form_id))
             continue
         # Leads are in submission order, so a later one overrides an earlier one's values.
-        contact = contacts.setdefault(mapped.email, ContactRow(mapped.email, submitted, {}))
+        contact = contacts.setdefault(
+            (account_id, mapped.email), ContactRow(account_id, mapped.email, submitted, {})
+        )
         contact.fields.update(mapped.fields)
         contact.submitted_at = max(contact.submitted_at, submitted)
         batch.submissions.append(_submission(record, raw, context, submitted, mapped))
@@ -189,11 +244,19 @@ def build_batch(
     return batch, errors
 
 
+def _account(raw: RawLead) -> int:
+    """The lead's account; :func:`decode` let through only leads that name one."""
+    if raw.account_id is None:
+        raise ValueError(f"lead {raw.lead.id} names no account")
+    return raw.account_id
+
+
 def _submission(
     record: Record, raw: RawLead, context: FormContext, submitted: datetime, mapped: MappedLead
 ) -> SubmissionRow:
     lead = raw.lead
     return SubmissionRow(
+        account_id=_account(raw),
         email=mapped.email,
         form_id=context.form_id,
         lead_id=lead.id,
@@ -237,41 +300,103 @@ def _display_name(info: Any) -> str | None:
 
 
 async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> ImportResult:
-    """Import a batch in one transaction. Raises only for database trouble."""
+    """Import a batch in one transaction, with every account it names in hand. Raises only
+    for database trouble."""
     decoded = decode(records)
+    errors = list(decoded.errors)
     async with conn.transaction():
-        ids = [raw.lead.id for _, raw in decoded.leads]
-        ledger = await ledger_state(conn, ids) if ids else {}
-        erased_ids = {e.erase_lead_id for e in decoded.erasures}
-        erased_ids.update(lead_id for lead_id, erased in ledger.items() if erased)
-        fresh: dict[str, tuple[Record, RawLead]] = {}
+        # The accounts table is global: read once per batch, before any account is in hand.
+        statuses = await account_statuses(conn, decoded.accounts())
+        await hold_accounts(conn, sorted(statuses))
+        erasures = []
+        for record, erase in decoded.erasures:
+            if erase.account_id in statuses:  # a disabled account's data is still erased
+                erasures.append(erase)
+            else:
+                lead_id, origin = erase.erase_lead_id, erase.origin.value
+                errors.append(
+                    _unknown_account(record, erase.account_id, erase.form_id, lead_id, origin)
+                )
+        named = []
         for record, raw in decoded.leads:
-            lead_id = raw.lead.id
-            # A lead id already imported is skipped unless the request says to apply it
-            # again; one that LinkedIn deleted never comes in (the ledger keeps a tombstone).
-            if lead_id in erased_ids or (lead_id in ledger and not raw.options.reimport_existing):
+            if raw.account_id in statuses:
+                named.append((record, raw))
+            else:
+                form_id, _ = raw.lead.form_version()
+                lead_id, origin = raw.lead.id, raw.origin.value
+                errors.append(_unknown_account(record, raw.account_id, form_id, lead_id, origin))
+        ledger = await ledger_state(conn, [_lead_key(raw) for _, raw in named])
+        erased_keys: set[LeadKey] = {(_account_of(e), e.erase_lead_id) for e in erasures}
+        erased_keys.update(key for key, erased in ledger.items() if erased)
+        fresh: dict[LeadKey, tuple[Record, RawLead]] = {}
+        for record, raw in named:
+            key = _lead_key(raw)
+            # A lead already imported is skipped unless the request says to apply it again;
+            # one that LinkedIn deleted never comes in (the ledger keeps a tombstone).
+            if key in erased_keys or (key in ledger and not raw.options.reimport_existing):
                 continue
-            previous = fresh.get(lead_id)
+            previous = fresh.get(key)
             if previous is None or raw.lead.submitted_at >= previous[1].lead.submitted_at:
-                fresh[lead_id] = (record, raw)
-        leads = list(fresh.values())
-        keys = {raw.lead.form_version() for _, raw in leads}
-        contexts = await form_store.load_contexts(conn, keys)
+                fresh[key] = (record, raw)
+        leads = []
+        disabled = []
+        for record, raw in fresh.values():
+            if statuses[_account(raw)] == "disabled":
+                disabled.append(_disabled(raw))
+            else:
+                leads.append((record, raw))
+        keys = {(_account(raw), *raw.lead.form_version()) for _, raw in leads}
+        contexts = await form_store.load_account_contexts(conn, keys)
         known = [key for key, context in contexts.items() if context.known_version]
-        await form_store.register_from_leads(
+        await form_store.register_forms(
             conn, with_form_content(leads, known), auto_mappings, contexts
         )
         if len(known) < len(keys):  # versions registered just now
-            contexts = await form_store.load_contexts(conn, keys)
-        fields = await form_store.load_contact_fields(conn) if leads else {}
-        batch, errors = build_batch(leads, contexts, fields)
+            contexts = await form_store.load_account_contexts(conn, keys)
+        fields = await form_store.load_accounts_contact_fields(
+            conn,
+            {(key[0], m.field_key) for key, context in contexts.items() for m in context.mappings},
+        )
+        batch, map_errors = build_batch(leads, contexts, fields)
+        batch.skipped += disabled
         outcome = await write_batch(conn, batch)
-        erased = await erase_leads(conn, decoded.erasures)
-    result = ImportResult(outcome, decoded.errors + errors, erased)
+        erased = await erase_leads(conn, erasures)
+    result = ImportResult(outcome, errors + map_errors, erased)
     log.info(
         "imported batch: %d records, %d new leads, %d created, %d updated, %d skipped,"
-        " %d erased, %d errors",
+        " %d erased, %d errors, %d accounts",
         len(records), len(fresh), len(outcome.created), len(outcome.updated), outcome.skipped,
-        erased, len(result.errors),
+        erased, len(result.errors), len(statuses),
     )  # fmt: skip
     return result
+
+
+def _lead_key(raw: RawLead) -> LeadKey:
+    return (_account(raw), raw.lead.id)
+
+
+def _account_of(erase: EraseRequest) -> int:
+    if erase.account_id is None:
+        raise ValueError(f"erase request of lead {erase.erase_lead_id} names no account")
+    return erase.account_id
+
+
+def _disabled(raw: RawLead) -> SkippedRow:
+    """A disabled account's lead: recorded as skipped, neither imported nor an error."""
+    form_id, _ = raw.lead.form_version()
+    submitted = datetime.fromtimestamp(raw.lead.submitted_at / 1000, tz=UTC)
+    return SkippedRow(
+        _account(raw), raw.lead.id, form_id, raw.origin.value, submitted, ACCOUNT_DISABLED
+    )
+
+
+def _unknown_account(
+    record: Record, account_id: int | None, form_id: int, lead_id: str, origin: str
+) -> ErrorEvent:
+    """A record naming an account that does not exist (deleted since it was published): the
+    operator's error, as no account holds it."""
+    return record.error(
+        "import", UNKNOWN_ACCOUNT,
+        f"account {account_id} does not exist (deleted?): the record is not imported",
+        form_id=form_id, lead_id=lead_id, origin=origin,
+    )  # fmt: skip

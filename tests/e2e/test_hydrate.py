@@ -2,7 +2,8 @@
 lead withdrawn between its notification and its fetch.
 
 Real broker, database and sandbox; ``leadsync ingress`` and ``leadsync worker`` as
-subprocesses. The forms, fixtures and checks are those of the push tests.
+subprocesses. The forms, fixtures and checks are those of the push tests: one account
+(``acme``) connected to the demo member, whose error log and connection the checks read.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from tests.e2e.test_push import (
     _outcome,
     _pushes,
     _settle,
+    account_id,
+    account_rows,
     ingress,
     push_settings,
     subscribed,
@@ -54,12 +57,14 @@ def test_an_expired_access_token_is_refreshed_and_the_leads_come_in(
     push_settings: Settings, sandbox: Sandbox, subscribed: None, worker: Worker
 ) -> None:
     token_ttl_s = sandbox.state.config.access_token_ttl_s
-    before = query(push_settings, "SELECT access_token FROM linkedin_connections")
+    connection = "SELECT access_token, status FROM linkedin_connections WHERE account_id = %s"
+    before = account_rows(push_settings, connection)
     sandbox.control.post("/clock/advance", json={"seconds": token_ttl_s + 60}).raise_for_status()
     created = _create_leads(sandbox, TWICE_FORM, 20, rate=50)
     _settle(worker)
     _assert_each_lead_once(push_settings, TWICE_FORM, created)
-    after = query(push_settings, "SELECT access_token, status FROM linkedin_connections")
+    # Refreshed through the account's connection, and stored there.
+    after = account_rows(push_settings, connection)
     assert [status for _, status in after] == ["active"]
     assert after[0][0] != before[0][0], "the access token should have been refreshed and stored"
 
@@ -91,17 +96,21 @@ def test_a_lead_withdrawn_before_its_fetch_is_in_the_error_log_and_nothing_else(
     imported, errors = _outcome(push_settings, DELETE_FORM)
     assert lead_id not in imported
     assert errors == {lead_id: "lead_not_found"}
+    # In the error log of the account that connected the owner (and only there).
     line = query(
         push_settings,
-        "SELECT stage, origin, message FROM error_log WHERE lead_id = %s",
+        "SELECT account_id, stage, origin, message FROM error_log WHERE lead_id = %s",
         lead_id,
     )
     assert len(line) == 1
-    stage, origin, message = line[0]
+    account, stage, origin, message = line[0]
+    assert account == account_id(push_settings)
     assert (stage, origin) == ("hydrate", "push")
     assert lead_id in message
-    counted = query(
-        push_settings, "SELECT errors FROM form_counters WHERE form_id = %s", DELETE_FORM
+    counted = account_rows(
+        push_settings,
+        "SELECT errors FROM form_counters WHERE account_id = %s AND form_id = %s",
+        DELETE_FORM,
     )
     assert counted == [(1,)]
 
@@ -119,8 +128,16 @@ def test_a_revoked_connection_is_marked_and_its_leads_are_logged_for_the_next_pu
     assert {lead_id: errors.get(lead_id) for lead_id in created} == dict.fromkeys(
         created, "connection_revoked"
     )
-    ((status, reason),) = query(
-        push_settings, "SELECT status, status_reason FROM linkedin_connections"
+    # Each lead's error is the account's: its error log tells it to reconnect.
+    logged = query(
+        push_settings,
+        "SELECT DISTINCT account_id FROM error_log WHERE lead_id = ANY(%s)",
+        sorted(created),
+    )
+    assert logged == [(account_id(push_settings),)]
+    ((status, reason),) = account_rows(
+        push_settings,
+        "SELECT status, status_reason FROM linkedin_connections WHERE account_id = %s",
     )
     assert status == "revoked"
     assert "reconnect" in reason

@@ -1,9 +1,11 @@
-"""Pulling from the LinkedIn sandbox: scheduled pulls, throttling, token expiry and revocation."""
+"""Pulling from the LinkedIn sandbox: scheduled pulls, throttling, token expiry and revocation,
+all for the account the operator acts for (LEADSYNC_ACCOUNT=acme)."""
 
 from __future__ import annotations
 
 import pytest
 
+from harness.operator import account_id_of
 from harness.processes import Scheduler, Worker, leadsync
 from harness.sandboxes import Sandbox
 from leadsync.settings import Settings
@@ -17,11 +19,18 @@ def connected(stack_settings: Settings, sandbox: Sandbox) -> dict[str, list[int]
     out = leadsync(stack_settings, "linkedin", "connect")
     member = sandbox.state.catalog.member_urn
     assert f"connected Demo Member ({member}, connection " in out, out
-    assert "tokens stored encrypted" in out
-    # LinkedIn (OpenID Connect userinfo) named the member; no placeholder is stored.
+    assert ", account acme); tokens stored encrypted" in out
+    # LinkedIn (OpenID Connect userinfo) named the member; no placeholder is stored; the
+    # connection is the account's.
     assert query(
-        stack_settings, "SELECT member_urn, member_name, status FROM linkedin_connections"
-    ) == [(member, "Demo Member", "active")]
+        stack_settings,
+        "SELECT a.name, c.member_urn, c.member_name, c.status FROM linkedin_connections c"
+        " JOIN accounts a ON a.id = c.account_id",
+    ) == [("acme", member, "Demo Member", "active")]
+    # Discovery recorded the forms in that account.
+    assert query(stack_settings, "SELECT DISTINCT account_id FROM forms") == [
+        (account_id_of(stack_settings),)
+    ]
     rows = query(
         stack_settings,
         "SELECT owner_urn, id FROM forms WHERE owner_urn LIKE 'urn:li:sponsoredAccount:%%'"
@@ -73,6 +82,14 @@ def test_scheduled_pull_imports_every_lead_once_and_an_overlapping_pull_nothing_
         # Every lead is either imported or, if its answers are invalid, in the error log.
         assert imported | errors == expected
         assert not imported & errors
+        # The runs, the ledger and the contacts are the account's.
+        acme = account_id_of(stack_settings)
+        for table in ("sync_runs", "imported_leads", "form_submissions"):
+            assert query(
+                stack_settings,
+                f"SELECT DISTINCT account_id FROM {table} WHERE form_id = ANY(%s)",
+                sorted(forms),
+            ) == [(acme,)], table
         versions = query(
             stack_settings,
             "SELECT DISTINCT form_id, form_version FROM form_submissions WHERE form_id = ANY(%s)",

@@ -7,6 +7,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from harness.operator import account_id_of
 from harness.processes import Scheduler, Worker, leadsync
 from harness.sandboxes import Sandbox
 from leadsync.settings import Settings
@@ -84,10 +85,12 @@ def test_an_unreadable_lead_is_logged_for_its_form_and_run_and_the_others_come_i
     )
     lines = query(
         stack_settings,
-        "SELECT stage, code, origin, sync_run_id FROM error_log WHERE lead_id = %s",
+        "SELECT account_id, stage, code, origin, sync_run_id FROM error_log WHERE lead_id = %s",
         broken,
     )
-    assert lines == [("pull", "unreadable_lead", "manual", run_id)]
+    # In the error log of the run's account.
+    acme = account_id_of(stack_settings)
+    assert lines == [(acme, "pull", "unreadable_lead", "manual", run_id)]
     imported, errors = imported_and_logged(stack_settings, FORM)
     assert broken in errors
     assert broken not in imported

@@ -42,7 +42,7 @@ def assert_imported_exactly_once(settings: Settings, expected: Expected, log: Pa
             assert contact_id == contacts[expected.email_of_lead[lead_id]][0], lead_id
         outbox = _check_outbox(conn, expected, contacts, ledger)
         _check_errors(conn, expected)
-    published = _published_event_ids(settings, {c for c, _ in contacts.values()})
+    published = _published_event_ids(settings, expected.account, {c for c, _ in contacts.values()})
     outbox_ids = {event_id for event_id, *_ in outbox}
     missing = outbox_ids - set(published)
     unknown = set(published) - outbox_ids
@@ -60,8 +60,8 @@ def _ledger(
 ) -> dict[str, tuple[uuid.UUID, datetime]]:
     rows = conn.execute(
         "SELECT lead_id, contact_id, imported_at FROM imported_leads"
-        " WHERE form_id = ANY(%s) AND erased_at IS NULL",
-        (expected.forms,),
+        " WHERE account_id = %s AND form_id = ANY(%s) AND erased_at IS NULL",
+        (expected.account, expected.forms),
     ).fetchall()
     ledger = {lead_id: (contact_id, at) for lead_id, contact_id, at in rows}
     assert len(ledger) == len(rows)
@@ -76,8 +76,8 @@ def _contacts(
     conn: psycopg.Connection[Any], expected: Expected
 ) -> dict[str, tuple[uuid.UUID, str]]:
     rows = conn.execute(
-        "SELECT email, id, first_name FROM contacts WHERE email = ANY(%s)",
-        (list(expected.first_names),),
+        "SELECT email, id, first_name FROM contacts WHERE account_id = %s AND email = ANY(%s)",
+        (expected.account, list(expected.first_names)),
     ).fetchall()
     by_email = Counter(email for email, _, _ in rows)
     doubled = [email for email, n in by_email.items() if n > 1]
@@ -97,8 +97,9 @@ def _check_submissions(
 ) -> None:
     rows = conn.execute(
         "SELECT c.email, s.form_id, s.lead_id FROM form_submissions s"
-        " JOIN contacts c ON c.id = s.contact_id WHERE s.form_id = ANY(%s)",
-        (expected.forms,),
+        " JOIN contacts c ON c.account_id = s.account_id AND c.id = s.contact_id"
+        " WHERE s.account_id = %s AND s.form_id = ANY(%s)",
+        (expected.account, expected.forms),
     ).fetchall()
     per_key = Counter((email, form_id) for email, form_id, _ in rows)
     doubled = [key for key, n in per_key.items() if n > 1]
@@ -150,8 +151,8 @@ def _check_outbox(
     counted: Counter[tuple[int, str]] = Counter((form, kind) for _, _, kind, form, _ in rows)
     counters = conn.execute(
         "SELECT form_id, imported, updated, errors, skipped FROM form_counters"
-        " WHERE form_id = ANY(%s)",
-        (expected.forms,),
+        " WHERE account_id = %s AND form_id = ANY(%s)",
+        (expected.account, expected.forms),
     ).fetchall()
     want_counters = sorted(
         (f, counted[(f, CREATED)], counted[(f, UPDATED)], 0, 0) for f in expected.forms
@@ -162,25 +163,34 @@ def _check_outbox(
 
 
 def _check_errors(conn: psycopg.Connection[Any], expected: Expected) -> None:
-    internal = conn.execute(
-        "SELECT count(*) FROM error_log WHERE code = 'internal_error'"
-    ).fetchone()
-    assert internal == (0,), f"{internal} internal_error lines in error_log"
-    ours = conn.execute(
-        "SELECT code, count(*) FROM error_log WHERE form_id = ANY(%s) OR lead_id = ANY(%s)"
-        " GROUP BY code",
-        (expected.forms, list(expected.lead_ids)),
-    ).fetchall()
-    assert ours == [], f"error_log has lines for the data set: {ours}"
+    # The accounts' logs and the operator's (errors of no account).
+    for table in ("error_log", "pipeline_errors"):
+        internal = conn.execute(
+            f"SELECT count(*) FROM {table} WHERE code = 'internal_error'"
+        ).fetchone()
+        assert internal == (0,), f"{internal} internal_error lines in {table}"
+        ours = conn.execute(
+            f"SELECT code, count(*) FROM {table} WHERE form_id = ANY(%s) OR lead_id = ANY(%s)"
+            " GROUP BY code",
+            (expected.forms, list(expected.lead_ids)),
+        ).fetchall()
+        assert ours == [], f"{table} has lines for the data set: {ours}"
 
 
-def _published_event_ids(settings: Settings, contact_ids: set[uuid.UUID]) -> Counter[str]:
-    """How many times each event id of these contacts is on the contact-changes topic."""
+def _published_event_ids(
+    settings: Settings, account: int, contact_ids: set[uuid.UUID]
+) -> Counter[str]:
+    """How many times each event id of these contacts (of ``account``) is on the
+    contact-changes topic; each carries its account, in its key and its attribute."""
     wanted = {str(c) for c in contact_ids}
     records = read_topic(settings.kafka_bootstrap_servers, settings.topics.contact_changes)
     seen: Counter[str] = Counter()
-    for _, value in records:
+    for key, value in records:
         event = json.loads(value)
         if event.get("subject") in wanted:
+            assert (key, event["leadsyncaccount"]) == (
+                f"{account}:{event['subject']}".encode(),
+                account,
+            ), event["id"]
             seen[event["id"]] += 1
     return seen

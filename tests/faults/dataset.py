@@ -2,7 +2,9 @@
 
 The mix: many people who fill one form once, some who fill two forms (the second lead newer),
 and repeated deliveries of lead ids already in the stream. Every email and lead id carries a
-token unique to the data set, so its rows can be told apart from other tests' rows.
+token unique to the data set, so its rows can be told apart from other tests' rows. The leads
+are the settings' account's (``Expected.account``), keyed "<account>:<lead>" as hydration
+publishes them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 
 from harness.operator import switch_import
 from leadsync.settings import Settings
-from tests.integration.produce import envelope, lead_for
+from tests.integration.produce import envelope, lead_for, settings_account
 
 FORMS = 4
 _BASE_MS = 1_760_000_000_000
@@ -24,6 +26,7 @@ _BASE_MS = 1_760_000_000_000
 class Expected:
     """What the database must hold once the data set went through, derived from the leads."""
 
+    account: int
     forms: list[int]
     lead_ids: set[str] = field(default_factory=set)
     # (email, form id) -> the lead id of the newest submission of that person to that form
@@ -54,7 +57,8 @@ def build(settings: Settings, total: int, rng: random.Random) -> LeadStream:
     forms = [rng.randrange(100_000_000, 999_999_999) for _ in range(FORMS)]
     switch_import(settings, forms)
 
-    expected = Expected(forms)
+    account = settings_account(settings)
+    expected = Expected(account, forms)
     envelopes: list[dict[str, object]] = []
 
     def add(person: int, form_id: int, when_ms: int, name: str) -> str:
@@ -62,7 +66,8 @@ def build(settings: Settings, total: int, rng: random.Random) -> LeadStream:
         lead_id = f"{token}-{len(envelopes)}"
         envelopes.append(
             envelope(
-                lead_for(lead_id, email, form_id=form_id, submitted_at=when_ms, first_name=name)
+                lead_for(lead_id, email, form_id=form_id, submitted_at=when_ms, first_name=name),
+                account_id=account,
             )
         )
         expected.lead_ids.add(lead_id)
@@ -85,7 +90,7 @@ def build(settings: Settings, total: int, rng: random.Random) -> LeadStream:
         expected.two_forms[f"p{person}-{token}@faults.example.com"] = (older, newer)
     envelopes += rng.choices(envelopes, k=repeats)  # the same lead delivered again
     rng.shuffle(envelopes)
-    records = [(str(_lead_id(e)).encode(), json.dumps(e).encode()) for e in envelopes]
+    records = [(f"{account}:{_lead_id(e)}".encode(), json.dumps(e).encode()) for e in envelopes]
     return LeadStream(token, records, expected)
 
 

@@ -105,9 +105,9 @@ def test_postgres_unreachable_for_30s(settings: Settings) -> None:
             watch.mark()
             dropped = proxy.outage()
             time.sleep(1.0)  # a COMMIT already on its way to the server may still land
-            at_start = _imported(settings, stream.expected.forms)
+            at_start = _imported(settings, stream.expected.account, stream.expected.forms)
             time.sleep(OUTAGE_S - 1.0)
-            at_end = _imported(settings, stream.expected.forms)
+            at_end = _imported(settings, stream.expected.account, stream.expected.forms)
             during = watch.since_mark()
             watch.mark()
             proxy.recover()
@@ -144,11 +144,12 @@ def _netloc(netloc: str, port: int) -> str:
     return f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
 
 
-def _imported(settings: Settings, forms: list[int]) -> int:
+def _imported(settings: Settings, account: int, forms: list[int]) -> int:
     """Leads of these forms in the ledger, read from the server directly (not the proxy)."""
     with psycopg.connect(settings.database_conninfo()) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM imported_leads WHERE form_id = ANY(%s)", (forms,)
+            "SELECT count(*) FROM imported_leads WHERE account_id = %s AND form_id = ANY(%s)",
+            (account, forms),
         ).fetchone()
     assert row is not None
     return int(row[0])

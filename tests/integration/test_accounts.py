@@ -1,18 +1,26 @@
 """Accounts from the operator's command line: made with a token shown once and kept only as
-a hash, listed, disabled (its token then stops working)."""
+a hash, listed, disabled (its token then stops working); and the commands acting on an
+account's data, which take the account (``--account`` or LEADSYNC_ACCOUNT) and refuse to
+run without a known one."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
+from pathlib import Path
 
 from psycopg import AsyncConnection
 
+from harness.operator import ensure_account
 from harness.processes import leadsync
 from leadsync.api_tokens import PREFIX, token_hash
+from leadsync.kafka.topics import ensure_topics
 from leadsync.settings import DEMO_ACCOUNT_TOKEN, Settings
+from schemas.envelopes import RawLead
 from sinks.accounts import account_for_token
+from tests.integration.topics import read_topic
 
 Conn = AsyncConnection[tuple[object, ...]]
 
@@ -110,3 +118,143 @@ def test_the_demo_account_is_made_once_with_the_public_demo_token(settings: Sett
         real, "accounts", "create", _name(), "--demo-token", returncode=2, stderr=True
     )
     assert "--demo-token is for demo mode only" in refused
+
+
+LEAD_FILE = Path(__file__).parent.parent / "data" / "lead_example.json"
+UNKNOWN_FORM = 7_100_001  # no account has it; a command run for none must not make it
+NO_ACCOUNT = (
+    "this command acts on an account's data: name the account with --account NAME"
+    " (or LEADSYNC_ACCOUNT)"
+)
+# Every command acting on an account's data, as an operator would type it.
+ACCOUNT_COMMANDS: list[tuple[str, ...]] = [
+    ("forms", "discover"),
+    ("forms", "list"),
+    ("forms", "import", str(UNKNOWN_FORM), "on"),
+    ("sync", str(UNKNOWN_FORM), "--no-wait"),
+    ("subscribe",),
+    ("leads", "publish", str(LEAD_FILE)),
+    ("linkedin", "connect", "--access-token", "not-a-token", "--no-discover"),
+]
+
+
+def _refusal(args: tuple[str, ...], reason: str) -> str:
+    """What a refused command says: the connect command says what did not happen first."""
+    return f"not connected: {reason}" if args[0] == "linkedin" else reason
+
+
+async def test_a_command_on_account_data_without_an_account_is_refused_and_does_nothing(
+    settings: Settings, db: Conn
+) -> None:
+    nobody = settings.model_copy(update={"account": None})  # no LEADSYNC_ACCOUNT, no --account
+    for args in ACCOUNT_COMMANDS:
+        err = leadsync(nobody, *args, returncode=2, stderr=True)
+        assert _refusal(args, NO_ACCOUNT) in err, (args, err)
+    cur = await db.execute("SELECT count(*) FROM forms WHERE id = %s", (UNKNOWN_FORM,))
+    assert await cur.fetchone() == (0,)
+    # The operator's commands and the accounts' take none.
+    assert "no alarm" in leadsync(nobody, "alarm", "status")
+    assert "account" in leadsync(nobody, "accounts", "list")
+
+
+async def test_a_command_for_an_unknown_account_is_refused_and_does_nothing(
+    settings: Settings, db: Conn
+) -> None:
+    reason = "there is no account named 'no-such-account'"
+    for args in ACCOUNT_COMMANDS:
+        # After the command, before it, and from the environment.
+        for spelled in (
+            leadsync(settings, *args, "--account", "no-such-account", returncode=2, stderr=True),
+            leadsync(settings, "--account", "no-such-account", *args, returncode=2, stderr=True),
+            leadsync(
+                settings.model_copy(update={"account": "no-such-account"}),
+                *args,
+                returncode=2,
+                stderr=True,
+            ),
+        ):
+            assert _refusal(args, reason) in spelled, (args, spelled)
+    cur = await db.execute("SELECT count(*) FROM forms WHERE id = %s", (UNKNOWN_FORM,))
+    assert await cur.fetchone() == (0,)
+
+
+def _listed(settings: Settings, *args: str) -> set[int]:
+    """The form ids ``leadsync forms list`` prints."""
+    out = leadsync(settings, *args)
+    return {int(line.split()[0]) for line in out.splitlines()[1:] if line.strip()}
+
+
+async def test_the_account_named_is_the_only_one_whose_forms_a_command_reads_and_writes(
+    settings: Settings, db: Conn
+) -> None:
+    first, second = _name(), _name()
+    _created(settings, first)
+    _created(settings, second)
+    forms = (7_100_002, 7_100_003, 7_100_004)
+    # The account given before the command, after it, and from the environment.
+    leadsync(settings, "--account", first, "forms", "import", str(forms[0]), "on")
+    leadsync(settings, "forms", "import", str(forms[1]), "on", "--account", second)
+    as_second = settings.model_copy(update={"account": second})
+    assert leadsync(as_second, "forms", "import", str(forms[2]), "off") == (
+        f"form {forms[2]}: import off\n"
+    )
+
+    cur = await db.execute(
+        "SELECT a.name, f.id, f.import_enabled FROM forms f JOIN accounts a ON a.id = f.account_id"
+        " WHERE f.id = ANY(%s) ORDER BY f.id",
+        (list(forms),),
+    )
+    assert await cur.fetchall() == [
+        (first, forms[0], True),
+        (second, forms[1], True),
+        (second, forms[2], False),
+    ]
+    assert _listed(settings, "forms", "list", "--account", first) == {forms[0]}
+    assert _listed(as_second, "forms", "list") == {forms[1], forms[2]}
+    # The command's own --account wins over the one before it, which wins over the
+    # environment.
+    assert _listed(as_second, "--account", second, "forms", "list", "--account", first) == {
+        forms[0]
+    }
+    assert _listed(as_second, "--account", first, "forms", "list") == {forms[0]}
+    # The settings' own account ("acme") sees none of them.
+    assert not _listed(settings, "forms", "list") & set(forms)
+
+
+def test_leads_published_by_hand_are_the_accounts_and_another_accounts_are_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    name = _name()
+    _created(settings, name)
+    account_id = ensure_account(settings, name)
+    other_id = ensure_account(settings, _name())
+    # Topics of this test alone, read back as a consumer would.
+    own = settings.model_copy(
+        update={"topic_prefix": f"{settings.topic_prefix}-publish-{uuid.uuid4().hex[:6]}"}
+    )
+    ensure_topics(own)
+    bare = json.loads(LEAD_FILE.read_text())
+    lead_id = bare["id"]
+    in_envelope = {"lead": {**bare, "id": f"{lead_id}-e"}, "origin": "manual"}
+    both = tmp_path / "leads.json"
+    both.write_text(json.dumps([bare, in_envelope]))
+
+    out = leadsync(own, "leads", "publish", str(both), "--account", name)
+    assert out == f"published 2 lead(s) of account {name} to {own.topics.leads_raw}\n"
+    records = read_topic(own.kafka_bootstrap_servers, own.topics.leads_raw)
+    published = {key: RawLead.from_record(value) for key, value in records}
+    assert set(published) == {
+        f"{account_id}:{lead_id}".encode(),
+        f"{account_id}:{lead_id}-e".encode(),
+    }
+    assert {raw.account_id for raw in published.values()} == {account_id}
+    assert {raw.origin for raw in published.values()} == {"manual"}
+
+    # An envelope naming another account is not published under this one, nor at all.
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({**in_envelope, "account_id": other_id}))
+    err = leadsync(
+        own, "leads", "publish", str(foreign), "--account", name, returncode=2, stderr=True
+    )
+    assert f"names account {other_id}, not {name} ({account_id}); nothing published" in err
+    assert len(read_topic(own.kafka_bootstrap_servers, own.topics.leads_raw)) == 2

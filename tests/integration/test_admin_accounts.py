@@ -1,5 +1,6 @@
 """The operator's account routes of the admin API: make (the token is in that answer only),
-list, disable; refusals in the API's error shape; nothing without the operator token."""
+list, disable; refusals in the API's error shape; nothing without the operator token, and
+nothing for an account's token; a disabled account's token opens nothing any more."""
 
 from __future__ import annotations
 
@@ -13,9 +14,16 @@ from psycopg import AsyncConnection
 
 from leadsync.api_tokens import PREFIX
 from leadsync.settings import Settings
-from tests.integration.admin_client import admin_client
+from tests.integration.admin_client import admin_client, new_account
 
 Conn = AsyncConnection[tuple[object, ...]]
+# The operator's routes: accounts, and a named account's LinkedIn link.
+OPERATOR_ROUTES = [
+    ("GET", "/api/accounts"),
+    ("POST", "/api/accounts"),
+    ("POST", "/api/accounts/x/disable"),
+    ("POST", "/api/accounts/x/linkedin/authorization"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +96,49 @@ async def test_a_taken_name_is_409(client: httpx.AsyncClient) -> None:
 async def test_no_account_route_without_the_operator_token(settings: Settings) -> None:
     async with admin_client(settings) as client:
         for headers in ({"Authorization": ""}, {"Authorization": "Bearer lsk_not-it"}):
-            for method, path in [
-                ("GET", "/api/accounts"),
-                ("POST", "/api/accounts"),
-                ("POST", "/api/accounts/x/disable"),
-            ]:
+            for method, path in OPERATOR_ROUTES:
                 answer = await client.request(method, path, json={"name": "x"}, headers=headers)
                 assert answer.status_code == 401, (method, path, answer.text)
+
+
+async def test_an_account_token_opens_no_operator_route(settings: Settings, db: Conn) -> None:
+    account = await new_account(settings)
+    async with admin_client(settings, account.token) as as_account:
+        for method, path in [
+            *OPERATOR_ROUTES,
+            ("POST", f"/api/accounts/{account.name}/disable"),
+            ("POST", f"/api/accounts/{account.name}/linkedin/authorization"),
+        ]:
+            answer = await as_account.request(method, path, json={"name": _name()})
+            assert answer.status_code == 403, (method, path, answer.text)
+            body = answer.json()
+            assert body["error"] == "operator_token_required"
+            assert "operator token (LEADSYNC_ADMIN_TOKEN)" in body["message"]
+        # Its own routes it does open.
+        assert (await as_account.get("/api/forms")).status_code == 200
+    cur = await db.execute(
+        "SELECT a.status, (SELECT count(*) FROM oauth_states s WHERE s.account_id = a.id)"
+        " FROM accounts a WHERE a.id = %s",
+        (account.id,),
+    )
+    assert await cur.fetchone() == ("active", 0)  # neither disabled nor a link made
+
+
+async def test_a_disabled_accounts_token_stops_working_at_once(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    account = await new_account(settings)
+    async with admin_client(settings, account.token) as as_account:
+        assert (await as_account.get("/api/forms")).status_code == 200
+        assert (await as_account.post("/api/linkedin/authorization")).status_code == 201
+        assert (await client.post(f"/api/accounts/{account.name}/disable")).status_code == 200
+        for method, path in [
+            ("GET", "/api/forms"),
+            ("GET", "/api/contacts"),
+            ("GET", "/api/errors.csv"),
+            ("POST", "/api/linkedin/authorization"),
+        ]:
+            answer = await as_account.request(method, path)
+            assert answer.status_code == 401, (method, path, answer.text)
+            assert answer.json()["error"] == "unauthorized"
+            assert answer.headers["WWW-Authenticate"].startswith("Bearer")

@@ -1,4 +1,6 @@
-"""The admin API on the real database and broker: auth, validation, imports, CSV, contacts."""
+"""The admin API on the real database and broker, as an account sees it through its API token:
+auth, validation, imports, CSV, contacts; another account's data, which it never reaches;
+tokens, which no log holds."""
 
 from __future__ import annotations
 
@@ -16,14 +18,22 @@ from psycopg.types.json import Jsonb
 
 from admin import forms_routes
 from admin.app import create_app
+from harness.children import free_port, wait_for_http
+from harness.processes import READY_TIMEOUT_S, LeadsyncProcess
 from ingest.sync_requests import QUEUE_WITHIN_S, RequestNotQueued, request_manual_import_once
-from leadsync.settings import Settings
+from leadsync.api_tokens import token_hash
+from leadsync.settings import DEMO_ACCOUNT_TOKEN, Settings
 from mapping.apply import auto_mappings
 from schemas.envelopes import SyncOptions
 from schemas.linkedin import Lead
 from sinks.database import Database
 from sinks.forms import register_from_leads
-from tests.integration.admin_client import admin_client
+from tests.integration.admin_client import (
+    AccountWithToken,
+    admin_client,
+    hold_for_session,
+    new_account,
+)
 from tests.integration.kafka_proxy import KafkaProxy
 from tests.integration.produce import lead_for
 from tests.integration.topics import read_topic
@@ -34,23 +44,41 @@ EMAIL_QUESTION, COLOUR_QUESTION = "307234246", "707234246"
 
 
 @pytest.fixture(scope="module")
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with admin_client(settings) as http:
+async def account(settings: Settings) -> AccountWithToken:
+    """The account whose API token the tests' client sends."""
+    return await new_account(settings)
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings, account: AccountWithToken) -> AsyncIterator[httpx.AsyncClient]:
+    async with admin_client(settings, account.token) as http:
         yield http
+
+
+@pytest.fixture
+async def db(db: Conn, account: AccountWithToken) -> Conn:
+    """The test's connection (a superuser's: it sees every account), with the client's account
+    in hand for the session, so the rows it inserts without an account are that account's."""
+    await hold_for_session(db, account.id)
+    return db
 
 
 def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-async def _form(db: Conn, *, enabled: bool = True, name: str | None = None) -> int:
-    """A form discovered from the example lead (predefined questions mapped), Import set."""
-    form_id = int(uuid.uuid4().int % 900_000_000) + 100_000_000
+async def _form(
+    db: Conn, *, enabled: bool = True, name: str | None = None, form_id: int | None = None
+) -> int:
+    """A form discovered from the example lead (predefined questions mapped), Import set, in
+    the account ``db`` holds."""
+    form_id = form_id or int(uuid.uuid4().int % 900_000_000) + 100_000_000
     lead = Lead.model_validate(lead_for("seed", "seed@example.com", form_id=form_id))
     await register_from_leads(db, [lead], auto_mappings)
     await db.execute(
         "UPDATE forms SET name = %s, import_enabled = %s,"
-        " import_enabled_at = CASE WHEN %s THEN now() END WHERE id = %s",
+        " import_enabled_at = CASE WHEN %s THEN now() END"
+        " WHERE id = %s AND account_id = leadsync_account()",
         (name or f"Form {form_id}", enabled, enabled, form_id),
     )
     return form_id
@@ -61,6 +89,25 @@ async def _one(db: Conn, query: str, *params: Any) -> tuple[Any, ...]:
     row = await cur.fetchone()
     assert row is not None
     return row
+
+
+# Every route acting on an account's data (the ids need not exist: the token is refused first).
+ACCOUNT_ROUTES = (
+    ("GET", "/api/forms"),
+    ("GET", "/api/forms/1"),
+    ("PATCH", "/api/forms/1"),
+    ("GET", "/api/fields"),
+    ("GET", "/api/forms/1/mappings"),
+    ("PUT", "/api/forms/1/mappings"),
+    ("POST", "/api/forms/1/imports"),
+    ("GET", "/api/forms/1/runs"),
+    ("GET", f"/api/runs/{uuid.UUID(int=1)}"),
+    ("GET", "/api/errors.csv"),
+    ("GET", "/api/forms/1/errors.csv"),
+    ("GET", "/api/contacts"),
+    ("GET", f"/api/contacts/{uuid.UUID(int=1)}"),
+    ("POST", "/api/linkedin/authorization"),
+)
 
 
 def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -74,15 +121,9 @@ def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
 # -- authentication, limits, the document ------------------------------------------------
 
 
-async def test_every_api_route_needs_the_admin_token(client: httpx.AsyncClient) -> None:
+async def test_every_account_route_needs_a_token(client: httpx.AsyncClient) -> None:
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong-token"}):
-        for method, path in (
-            ("GET", "/api/forms"),
-            ("PATCH", "/api/forms/1"),
-            ("GET", "/api/errors.csv"),
-            ("GET", "/api/contacts"),
-            ("POST", "/api/forms/1/imports"),
-        ):
+        for method, path in ACCOUNT_ROUTES:
             response = await client.request(method, path, headers=headers, json={})
             body = _error(response, 401, "unauthorized")
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -92,14 +133,51 @@ async def test_every_api_route_needs_the_admin_token(client: httpx.AsyncClient) 
     assert (await client.get("/api/forms")).status_code == 200
 
 
+async def test_the_operator_token_opens_no_account_route(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The operator manages accounts; it reads and changes no account's data."""
+    operator = {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}
+    for method, path in ACCOUNT_ROUTES:
+        response = await client.request(method, path, headers=operator, json={})
+        body = _error(response, 403, "account_token_required")
+        assert "account's API token" in body["message"], (method, path)
+        assert "LEADSYNC_ADMIN_TOKEN" in body["message"]
+
+
+async def test_the_demo_account_token_opens_nothing_outside_demo_mode(
+    settings: Settings, db: Conn
+) -> None:
+    # `leadsync accounts create --demo-token` (test_accounts.py) may have made it already.
+    cur = await db.execute(
+        "SELECT 1 FROM account_tokens WHERE token_sha256 = %s", (token_hash(DEMO_ACCOUNT_TOKEN),)
+    )
+    made = None if await cur.fetchone() else await new_account(settings, token=DEMO_ACCOUNT_TOKEN)
+    try:
+        async with admin_client(settings, DEMO_ACCOUNT_TOKEN) as in_demo:
+            assert (await in_demo.get("/api/forms")).status_code == 200  # as `make run` has it
+        production = settings.model_copy(update={"demo": False})
+        async with admin_client(production, DEMO_ACCOUNT_TOKEN) as outside:
+            _error(await outside.get("/api/forms"), 401, "unauthorized")
+    finally:
+        if made is not None:  # the demo token is unique among tokens: it is not ours to keep
+            await db.execute("DELETE FROM accounts WHERE id = %s", (made.id,))
+
+
 async def test_the_openapi_document_is_public_and_declares_bearer_auth(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.get("/openapi.json", headers={"Authorization": ""})
     assert response.status_code == 200
     document = response.json()
-    assert document["components"]["securitySchemes"]["AdminToken"]["scheme"] == "bearer"
-    assert "/api/forms/{form_id}/imports" in document["paths"]
+    schemes = document["components"]["securitySchemes"]
+    assert (schemes["AccountToken"]["scheme"], schemes["OperatorToken"]["scheme"]) == (
+        "bearer",
+        "bearer",
+    )
+    imports = document["paths"]["/api/forms/{form_id}/imports"]["post"]
+    assert imports["security"] == [{"AccountToken": []}]
+    assert document["paths"]["/api/accounts"]["post"]["security"] == [{"OperatorToken": []}]
     assert (await client.get("/docs", headers={"Authorization": ""})).status_code == 200
 
 
@@ -244,6 +322,7 @@ async def test_an_unknown_form_is_404_everywhere(client: httpx.AsyncClient) -> N
         ("GET", f"/api/forms/{missing}/runs", None),
         ("GET", f"/api/forms/{missing}/errors.csv", None),
         ("GET", f"/api/runs/{uuid.uuid4()}", None),
+        ("GET", f"/api/contacts/{uuid.uuid4()}", None),
     ):
         response = await client.request(method, path, json=body)
         _error(response, 404, "not_found")
@@ -402,14 +481,16 @@ async def test_a_malformed_mapping_is_a_request_error(client: httpx.AsyncClient,
 # -- manual imports and runs -------------------------------------------------------------
 
 
-def _sync_requests(settings: Settings, form_id: int) -> list[dict[str, Any]]:
-    """The SyncRequests on the sync-requests topic keyed by ``form_id``, in order."""
+def _sync_requests(settings: Settings, account_id: int, form_id: int) -> list[dict[str, Any]]:
+    """The SyncRequests on the sync-requests topic keyed by the account's form, in order."""
     records = read_topic(settings.kafka_bootstrap_servers, settings.topics.sync_requests)
-    return [json.loads(value) for key, value in records if key == str(form_id).encode()]
+    return [
+        json.loads(value) for key, value in records if key == f"{account_id}:{form_id}".encode()
+    ]
 
 
 async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the_request(
-    client: httpx.AsyncClient, db: Conn, settings: Settings
+    client: httpx.AsyncClient, db: Conn, settings: Settings, account: AccountWithToken
 ) -> None:
     form_id = await _form(db)
     await db.execute(
@@ -429,13 +510,14 @@ async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the
     assert await _one(db, "SELECT status FROM sync_runs WHERE id = %s", uuid.UUID(run["id"])) == (
         "queued",
     )
-    (request,) = _sync_requests(settings, form_id)
-    assert (request["run_id"], request["form_id"], request["trigger"], request["options"]) == (
-        run["id"],
-        form_id,
-        "manual",
-        options,
-    )
+    (request,) = _sync_requests(settings, account.id, form_id)
+    assert (
+        request["run_id"],
+        request["account_id"],
+        request["form_id"],
+        request["trigger"],
+        request["options"],
+    ) == (run["id"], account.id, form_id, "manual", options)
 
     followed = await client.get(response.headers["Location"])
     assert followed.status_code == 200
@@ -457,7 +539,7 @@ async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the
     error = _error(again, 409, "run_active")
     assert run["id"] in error["message"]
     assert error["details"] == [{"run_id": run["id"], "location": f"/api/runs/{run['id']}"}]
-    assert [r["run_id"] for r in _sync_requests(settings, form_id)] == [run["id"]]
+    assert [r["run_id"] for r in _sync_requests(settings, account.id, form_id)] == [run["id"]]
 
 
 async def test_restart_workflows_without_reimport_is_refused(
@@ -473,17 +555,17 @@ async def test_restart_workflows_without_reimport_is_refused(
 
 
 async def test_a_manual_import_of_a_form_with_import_off_is_refused(
-    client: httpx.AsyncClient, db: Conn, settings: Settings
+    client: httpx.AsyncClient, db: Conn, settings: Settings, account: AccountWithToken
 ) -> None:
     form_id = await _form(db, enabled=False)
     error = _error(await client.post(f"/api/forms/{form_id}/imports"), 409, "import_disabled")
     assert error["message"].startswith(f"Import is off for form {form_id}: switch it on first")
     assert await _one(db, "SELECT count(*) FROM sync_runs WHERE form_id = %s", form_id) == (0,)
-    assert _sync_requests(settings, form_id) == []
+    assert _sync_requests(settings, account.id, form_id) == []
 
 
 async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
-    db: Conn, settings: Settings
+    db: Conn, settings: Settings, account: AccountWithToken
 ) -> None:
     # The admin API's Kafka connections go through a proxy that refuses them, then lets
     # them through: the shared broker keeps running for everyone else.
@@ -492,7 +574,7 @@ async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
         through_proxy = settings.model_copy(
             update={"kafka_bootstrap_servers": f"127.0.0.1:{proxy.port}"}
         )
-        async with admin_client(through_proxy) as client:
+        async with admin_client(through_proxy, account.token) as client:
             form_id = await _form(db)
             started = time.monotonic()
             response = await client.post(f"/api/forms/{form_id}/imports", json={})
@@ -517,12 +599,12 @@ async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
             ).status_code != 202:
                 assert retried.status_code == 503, retried.text
                 assert time.monotonic() < deadline, "Kafka never took a request after recovering"
-            sync_requests_ = _sync_requests(settings, form_id)
+            sync_requests_ = _sync_requests(settings, account.id, form_id)
             assert [r["run_id"] for r in sync_requests_] == [retried.json()["id"]]
 
 
 async def test_a_cli_import_kafka_does_not_take_fails_its_run_instead_of_blocking_the_form(
-    db: Conn, settings: Settings
+    db: Conn, settings: Settings, account: AccountWithToken
 ) -> None:
     """The command line's ``sync`` starts its run as the API does (one home, with the
     publisher the command makes): a request Kafka did not take fails the run."""
@@ -540,6 +622,7 @@ async def test_a_cli_import_kafka_does_not_take_fails_its_run_instead_of_blockin
                     form_id,
                     SyncOptions(),
                     "cli",
+                    account_id=account.id,
                     queue_within_s=QUEUE_WITHIN_S,
                 )
             assert await _one(db, "SELECT count(*) FROM sync_runs WHERE form_id = %s", form_id) == (
@@ -554,9 +637,9 @@ async def test_a_cli_import_kafka_does_not_take_fails_its_run_instead_of_blockin
             )
             # Not left queued: the next import of the form goes ahead.
             retried = await request_manual_import_once(
-                settings, pool, form_id, SyncOptions(), "cli"
+                settings, pool, form_id, SyncOptions(), "cli", account_id=account.id
             )
-    assert [r["run_id"] for r in _sync_requests(settings, form_id)] == [str(retried)]
+    assert [r["run_id"] for r in _sync_requests(settings, account.id, form_id)] == [str(retried)]
 
 
 # -- error log CSV -----------------------------------------------------------------------
@@ -668,8 +751,12 @@ async def test_contacts_are_filtered_by_their_linkedin_fields(
     assert await _ids(client, form_id=form, imported=False) == set()
 
     page = (await client.get("/api/contacts", params={"form_id": form})).json()["contacts"]
-    submission = next(c for c in page if c["id"] == test_of_form)["submissions"][0]
+    listed = next(c for c in page if c["id"] == test_of_form)
+    submission = listed["submissions"][0]
     assert (submission["form_name"], submission["test_lead"]) == (name, True)
+    one = await client.get(f"/api/contacts/{test_of_form}")
+    assert one.status_code == 200, one.text
+    assert one.json() == listed
 
 
 async def test_contacts_come_in_pages_that_never_repeat(
@@ -698,17 +785,227 @@ async def test_contacts_come_in_pages_that_never_repeat(
 
 
 async def test_an_unexpected_failure_keeps_the_error_shape(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, account: AccountWithToken, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def broken(*_args: object) -> list[dict[str, Any]]:
         raise RuntimeError("relation does not exist")
 
     monkeypatch.setattr(forms_routes, "list_form_rows", broken)
     app = create_app(settings)
-    token = settings.admin_token.get_secret_value()
+    token = account.token
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://admin.test") as http:
         response = await http.get("/api/forms", headers={"Authorization": f"Bearer {token}"})
     body = _error(response, 500, "internal_error")
     assert "relation" not in body["message"]
     await app.state.database.close()
+
+
+# -- another account's data ----------------------------------------------------------------
+
+
+@pytest.fixture
+async def other(settings: Settings) -> AccountWithToken:
+    return await new_account(settings, "other")
+
+
+@pytest.fixture
+async def other_db(settings: Settings, other: AccountWithToken) -> AsyncIterator[Conn]:
+    """A connection inserting the other account's rows."""
+    async with await AsyncConnection.connect(settings.database_conninfo(), autocommit=True) as conn:
+        await hold_for_session(conn, other.id)
+        yield conn
+
+
+async def _all_contacts(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    contacts: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 500}
+    while True:
+        page = await client.get("/api/contacts", params=params)
+        assert page.status_code == 200, page.text
+        contacts += page.json()["contacts"]
+        if page.json()["next_cursor"] is None:
+            return contacts
+        params["cursor"] = page.json()["next_cursor"]
+
+
+async def test_another_accounts_form_contact_run_and_error_log_are_404_and_never_listed(
+    client: httpx.AsyncClient,
+    db: Conn,
+    settings: Settings,
+    account: AccountWithToken,
+    other: AccountWithToken,
+    other_db: Conn,
+) -> None:
+    secret = _unique("other-secret")
+    form = await _form(other_db, name=f"Form {secret}")
+    contact = await _contact(other_db, form, f"Form {secret}", test_lead=False)
+    (email,) = await _one(db, "SELECT email FROM contacts WHERE id = %s", uuid.UUID(contact))
+    await other_db.execute(
+        "INSERT INTO error_log (form_id, lead_id, stage, code, message, origin)"
+        " VALUES (%s, 'lead-of-other', 'mapping', 'identity_missing', %s, 'push')",
+        (form, f"the lead has no email ({secret})"),
+    )
+    field = f"shoe_size_{uuid.uuid4().hex[:8]}"
+    await other_db.execute(
+        "INSERT INTO contact_fields (key, label, type) VALUES (%s, %s, 'text')", (field, secret)
+    )
+    async with admin_client(settings, other.token) as own:
+        started = await own.post(f"/api/forms/{form}/imports", json={})
+        assert started.status_code == 202, started.text
+        run = started.json()["id"]
+        # Its own token reads every one of them: the 404s below are the token's doing.
+        for path in (
+            f"/api/forms/{form}",
+            f"/api/forms/{form}/mappings",
+            f"/api/forms/{form}/runs",
+            f"/api/forms/{form}/errors.csv",
+            f"/api/runs/{run}",
+            f"/api/contacts/{contact}",
+        ):
+            response = await own.get(path)
+            assert response.status_code == 200, (path, response.text)
+        assert secret in (await own.get("/api/errors.csv")).text
+    settings_before = await _one(
+        db,
+        "SELECT import_enabled, periodic_sync, sync_interval_hours FROM forms WHERE id = %s",
+        form,
+    )
+    mappings_before = await _one(db, "SELECT count(*) FROM field_mappings WHERE form_id = %s", form)
+
+    for method, path, body in (
+        ("GET", f"/api/forms/{form}", None),
+        ("PATCH", f"/api/forms/{form}", {"import_enabled": False, "sync_interval_hours": 1}),
+        ("GET", f"/api/forms/{form}/mappings", None),
+        ("PUT", f"/api/forms/{form}/mappings", {"mappings": []}),
+        ("POST", f"/api/forms/{form}/imports", {}),
+        ("GET", f"/api/forms/{form}/runs", None),
+        ("GET", f"/api/forms/{form}/errors.csv", None),
+        ("GET", f"/api/runs/{run}", None),
+        ("GET", f"/api/contacts/{contact}", None),
+    ):
+        response = await client.request(method, path, json=body)
+        _error(response, 404, "not_found")
+        assert secret not in response.text
+        assert email not in response.text
+    # Nothing of it changed, no run was added, no request published for it.
+    assert (
+        await _one(
+            db,
+            "SELECT import_enabled, periodic_sync, sync_interval_hours FROM forms WHERE id = %s",
+            form,
+        )
+        == settings_before
+    )
+    assert (
+        await _one(db, "SELECT count(*) FROM field_mappings WHERE form_id = %s", form)
+        == mappings_before
+    )
+    assert await _one(db, "SELECT count(*) FROM sync_runs WHERE form_id = %s", form) == (1,)
+    assert [r["run_id"] for r in _sync_requests(settings, other.id, form)] == [run]
+    assert _sync_requests(settings, account.id, form) == []
+
+    # Nor does any of it appear in the account's lists.
+    mine = await _form(db)
+    forms = (await client.get("/api/forms")).json()["forms"]
+    assert mine in {f["id"] for f in forms}
+    assert form not in {f["id"] for f in forms}
+    assert secret not in json.dumps(forms)
+    contacts = await _all_contacts(client)
+    assert contact not in {c["id"] for c in contacts}
+    assert email not in {c["email"] for c in contacts}
+    assert await _ids(client, form_id=form) == set()
+    errors = await client.get("/api/errors.csv")
+    assert errors.status_code == 200
+    assert secret not in errors.text
+    assert "lead-of-other" not in errors.text
+    fields = (await client.get("/api/fields")).json()["fields"]
+    assert field not in {f["key"] for f in fields}
+    assert "email" in {f["key"] for f in fields}  # the account's own registry is there
+
+
+async def test_a_form_both_accounts_hold_shows_each_its_own_copy(
+    client: httpx.AsyncClient,
+    db: Conn,
+    settings: Settings,
+    account: AccountWithToken,
+    other: AccountWithToken,
+    other_db: Conn,
+) -> None:
+    """Two accounts connected to one ad account each hold the form, with its own settings
+    and counters: neither sees or changes the other's."""
+    form = await _form(db, name="Ours")
+    await _form(other_db, form_id=form, name="Theirs", enabled=False)
+    await other_db.execute(
+        "UPDATE form_counters SET imported = 7 WHERE form_id = %s AND account_id = %s",
+        (form, other.id),
+    )
+    ours = (await client.get(f"/api/forms/{form}")).json()
+    assert (ours["name"], ours["import_enabled"], ours["counters"]["imported"]) == (
+        "Ours",
+        True,
+        0,
+    )
+    assert [f["id"] for f in (await client.get("/api/forms")).json()["forms"]].count(form) == 1
+
+    changed = await client.patch(f"/api/forms/{form}", json={"sync_interval_hours": 6})
+    assert changed.json()["sync_interval_hours"] == 6
+    cur = await db.execute(
+        "SELECT a.name, f.name, f.sync_interval_hours FROM forms f"
+        " JOIN accounts a ON a.id = f.account_id WHERE f.id = %s ORDER BY f.name",
+        (form,),
+    )
+    assert set(await cur.fetchall()) == {(account.name, "Ours", 6), (other.name, "Theirs", 24)}
+    async with admin_client(settings, other.token) as theirs:
+        seen = (await theirs.get(f"/api/forms/{form}")).json()
+    assert (seen["name"], seen["import_enabled"], seen["counters"]["imported"]) == (
+        "Theirs",
+        False,
+        7,
+    )
+
+
+# -- tokens in logs ------------------------------------------------------------------------
+
+
+class AdminProcess(LeadsyncProcess):
+    """``leadsync admin`` as an operator runs it, on a free loopback port."""
+
+    command = "admin"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.admin_port}"
+
+    def wait_ready(self) -> None:
+        if not wait_for_http(f"{self.url}/openapi.json", READY_TIMEOUT_S, self.running):
+            raise AssertionError(f"leadsync admin did not start:\n{self.log_tail()}")
+
+
+async def test_no_token_reaches_the_admin_process_log(
+    settings: Settings, account: AccountWithToken, other: AccountWithToken
+) -> None:
+    served = settings.model_copy(update={"admin_port": free_port(), "log_level": "debug"})
+    operator = settings.admin_token.get_secret_value()
+    wrong = "lsk_" + uuid.uuid4().hex
+    with AdminProcess(served) as admin:
+        async with httpx.AsyncClient(base_url=admin.url) as http:
+            for token, method, path, status in (
+                (account.token, "GET", "/api/forms", 200),
+                (account.token, "GET", "/api/accounts", 403),
+                (operator, "GET", "/api/contacts", 403),
+                (operator, "GET", "/api/accounts", 200),
+                (wrong, "GET", "/api/forms", 401),
+                (other.token, "GET", f"/api/runs/{uuid.uuid4()}", 404),
+                (account.token, "GET", "/api/contacts?cursor=not-a-cursor", 400),
+            ):
+                answer = await http.request(
+                    method, path, headers={"Authorization": f"Bearer {token}"}
+                )
+                assert answer.status_code == status, (path, answer.text)
+        log = admin.log_tail(10_000)
+    assert '"GET /api/forms HTTP/1.1" 200' in log  # the access log is on, and read here
+    assert '"GET /api/accounts HTTP/1.1" 403' in log
+    for token in (account.token, other.token, operator, wrong):
+        assert token not in log
+    assert token_hash(account.token).hex() not in log

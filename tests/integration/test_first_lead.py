@@ -1,4 +1,5 @@
-"""One lead travels the whole way: raw topic -> faust worker -> contact and submission rows."""
+"""One lead travels the whole way: raw topic -> faust worker -> the account's contact and
+submission rows."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from psycopg import AsyncConnection
 from harness.operator import switch_import
 from harness.processes import Worker
 from leadsync.settings import Settings
-from tests.integration.produce import example_lead, publish_raw
+from tests.integration.produce import envelope, example_lead, publish_raw, settings_account
 
 Conn = AsyncConnection[tuple[object, ...]]
 
@@ -27,15 +28,17 @@ async def _rows(db: Conn, query: str, *params: object) -> list[tuple[object, ...
 async def test_example_lead_becomes_a_contact_with_one_submission(
     settings: Settings, worker: Worker, db: Conn
 ) -> None:
-    publish_raw(settings, example_lead())
+    account = settings_account(settings)
+    publish_raw(settings, envelope(example_lead(), origin="manual"))  # the test account's
     worker.wait_caught_up(settings.topics.leads_raw)
 
     contacts = await _rows(
         db,
-        "SELECT email, first_name, linkedin_imported, linkedin_import_date IS NOT NULL"
+        "SELECT account_id, email, first_name, linkedin_imported,"
+        "       linkedin_import_date IS NOT NULL"
         " FROM contacts WHERE email = 'kevin@example.com'",
     )
-    assert contacts == [("kevin@example.com", "Kevin", True, True)]
+    assert contacts == [(account, "kevin@example.com", "Kevin", True, True)]
     submissions = await _rows(
         db,
         "SELECT s.lead_id, s.form_id, s.form_name, s.form_version, s.owner_urn, s.campaign_urn,"
@@ -60,10 +63,10 @@ async def test_example_lead_becomes_a_contact_with_one_submission(
         )
     ]
     ledger = await _rows(
-        db, "SELECT origin FROM imported_leads WHERE lead_id = %s", example_lead()["id"]
+        db, "SELECT account_id, origin FROM imported_leads WHERE lead_id = %s", example_lead()["id"]
     )
-    assert ledger == [("manual",)]
-    # The lead is stored as it was published (a bare lead here: the whole record).
+    assert ledger == [(account, "manual")]
+    # The lead is stored as LinkedIn sent it: the lead out of its envelope.
     raw = await _rows(
         db, "SELECT raw_lead FROM form_submissions WHERE lead_id = %s", example_lead()["id"]
     )
@@ -88,11 +91,11 @@ async def test_the_same_lead_twice_leaves_one_contact_and_one_submission(
             ]
         },
     )
-    publish_raw(settings, lead)
+    publish_raw(settings, envelope(lead, origin="manual"))
     worker.wait_caught_up(settings.topics.leads_raw)
     counters_sql = "SELECT imported, updated FROM form_counters WHERE form_id = 7234246"
     counters_before = await _rows(db, counters_sql)
-    publish_raw(settings, lead, {"lead": lead, "origin": "push"})
+    publish_raw(settings, envelope(lead, origin="manual"), envelope(lead, origin="push"))
     worker.wait_caught_up(settings.topics.leads_raw)
 
     # The duplicates were recognised, not applied again: no contact counted as updated.

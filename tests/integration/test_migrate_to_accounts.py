@@ -56,14 +56,18 @@ async def test_single_account_data_moves_into_the_default_account(settings: Sett
         await upgrade(url)
 
         with psycopg.connect(url, autocommit=True) as conn:
-            accounts = dict(conn.execute("SELECT name, id FROM accounts").fetchall())
+            accounts: dict[str, int] = dict(
+                conn.execute("SELECT name, id FROM accounts").fetchall()
+            )
             default = accounts["default"]
             for table in ("contacts", "forms", "form_counters", "field_mappings",
                           "linkedin_connections", "ad_accounts"):  # fmt: skip
                 owners = conn.execute(f"SELECT DISTINCT account_id FROM {table}").fetchall()
                 assert owners == [(default,)], table
             form = conn.execute("SELECT name, import_enabled, connection_id FROM forms").fetchone()
-            assert form is not None and form[:2] == ("Test Form", True) and form[2] is not None
+            assert form is not None
+            assert form[:2] == ("Test Form", True)
+            assert form[2] is not None  # its connection went along
             # Every account has its contact fields (the LinkedIn ones among them).
             fields = conn.execute(
                 "SELECT account_id, count(*) FROM contact_fields"

@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 from harness.processes import leadsync
 from harness.sandboxes import Sandbox, serving
 from leadsync.settings import Settings
-from tests.integration.admin_client import admin_client
+from tests.integration.admin_client import admin_client, new_account
 
 Conn = AsyncConnection[tuple[object, ...]]
 CALLBACK = "http://127.0.0.1:8000/oauth/linkedin/callback"
@@ -31,14 +31,19 @@ def sandbox(settings: Settings) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-async def client(settings: Settings, sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
-    app_settings = settings.model_copy(
+def app_settings(settings: Settings, sandbox: Sandbox) -> Settings:
+    return settings.model_copy(
         update={
             "linkedin_api_url": f"{sandbox.url}/rest",
             "linkedin_oauth_url": f"{sandbox.url}/oauth/v2",
             "oauth_redirect_url": CALLBACK,
         }
     )
+
+
+@pytest.fixture(scope="module")
+async def client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The operator's client."""
     async with admin_client(app_settings) as http:
         yield http
 
@@ -49,10 +54,15 @@ async def _account(client: httpx.AsyncClient) -> str:
     return name
 
 
-async def _approve(client: httpx.AsyncClient, account: str, member: str | None = None) -> str:
-    """The account's authorization link, approved on the sandbox (as ``member``); the query
-    LinkedIn sends back to the callback."""
-    made = await client.post(f"/api/accounts/{account}/linkedin/authorization")
+async def _approve(
+    client: httpx.AsyncClient,
+    account: str,
+    member: str | None = None,
+    path: str = "/api/accounts/{account}/linkedin/authorization",
+) -> str:
+    """The account's authorization link (asked for at ``path``), approved on the sandbox (as
+    ``member``); the query LinkedIn sends back to the callback."""
+    made = await client.post(path.format(account=account))
     assert made.status_code == 201, made.text
     url = made.json()["url"]
     assert made.json()["expires_in_s"] == 900
@@ -193,5 +203,29 @@ def test_the_command_line_connects_for_the_account_it_names(
         ).fetchall()
     assert rows == [(demo,)]
     # An unknown account is refused before anyone is sent to LinkedIn.
-    err = leadsync(cli, "linkedin", "connect", "--account", "no-such", returncode=1, stderr=True)
+    err = leadsync(cli, "linkedin", "connect", "--account", "no-such", returncode=2, stderr=True)
     assert "not connected: there is no account named 'no-such'" in err
+
+
+async def test_an_account_asks_for_its_own_link_with_its_api_token(
+    app_settings: Settings, client: httpx.AsyncClient, sandbox: Sandbox, db: Conn
+) -> None:
+    account = await new_account(app_settings)
+    async with admin_client(app_settings, account.token) as own:
+        query = await _approve(own, account.name, path="/api/linkedin/authorization")
+        # The operator's route for a named account is not the account's to use.
+        other = await _account(client)
+        refused = await own.post(f"/api/accounts/{other}/linkedin/authorization")
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "operator_token_required"
+    # LinkedIn's redirect brings the member's browser, with no token: the state decides.
+    connected = await client.get(f"/oauth/linkedin/callback?{query}", headers={"Authorization": ""})
+    assert connected.status_code == 200, connected.text
+    assert connected.json()["account"] == account.name
+    demo = sandbox.state.catalog.member_urn
+    assert await _connections(db, account.name) == [(demo, "Demo Member", "active")]
+    assert await _connections(db, other) == []
+    # The operator token cannot start an account's own link (it names no account).
+    operator_only = await client.post("/api/linkedin/authorization")
+    assert operator_only.status_code == 403
+    assert operator_only.json()["error"] == "account_token_required"

@@ -1,4 +1,5 @@
-"""The pure part of the import: decoding records and planning the batch's writes."""
+"""The pure part of the import: decoding records and planning the batch's writes, for
+leads of several accounts."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.linkedin import Lead
 from schemas.mappings import ContactField, FormVersionSpec
 from sinks.forms import FormContext
-from streams.lead_batches import Record, build_batch, decode, with_form_content
+from streams.lead_batches import NO_ACCOUNT_MESSAGE, Record, build_batch, decode, with_form_content
 
-FIELDS = {
+ACME, GLOBEX = 11, 12
+_REGISTRY = {
     "email": ContactField("email", "Email", "email", standard=True),
     "first_name": ContactField("first_name", "First name", "text", standard=True),
 }
+FIELDS = {ACME: _REGISTRY, GLOBEX: _REGISTRY}
+VERSION = (ACME, 7234246, 1)
 
 EXAMPLE = json.loads((Path(__file__).parent.parent / "data" / "lead_example.json").read_text())
 
@@ -44,27 +48,60 @@ def _context(import_enabled: bool = True) -> FormContext:
 
 
 def _raw(
-    lead: dict[str, Any], origin: Origin = Origin.PUSH, offset: int = 0
+    lead: dict[str, Any], origin: Origin = Origin.PUSH, offset: int = 0, account: int = ACME
 ) -> tuple[Record, RawLead]:
-    raw = RawLead(lead=Lead.model_validate(lead), origin=origin)
+    raw = RawLead(lead=Lead.model_validate(lead), origin=origin, account_id=account)
     return _record(raw.to_record(), offset), raw
 
 
-def test_bare_lead_is_a_manual_import_and_envelope_keeps_its_origin() -> None:
-    bare = decode([_record(json.dumps(EXAMPLE).encode())])
-    assert bare.leads[0][1].origin is Origin.MANUAL
-    wrapped = decode([_record(json.dumps({"lead": EXAMPLE, "origin": "schedule"}).encode())])
+def test_an_envelope_keeps_its_origin_and_its_account() -> None:
+    wrapped = decode(
+        [_record(json.dumps({"lead": EXAMPLE, "origin": "schedule", "account_id": 5}).encode())]
+    )
+    assert wrapped.errors == []
     assert wrapped.leads[0][1].origin is Origin.SCHEDULE
+    assert wrapped.leads[0][1].account_id == 5
     assert wrapped.leads[0][1].lead.id == EXAMPLE["id"]
+    assert wrapped.accounts() == {5}
 
 
-def test_erase_request_is_told_apart_from_a_lead() -> None:
+def test_a_lead_naming_no_account_is_refused_with_the_way_to_publish_it() -> None:
+    bare = decode([_record(json.dumps(EXAMPLE).encode(), offset=4)])  # published by hand
+    wrapped = decode([_record(json.dumps({"lead": EXAMPLE, "origin": "push"}).encode())])
+    for decoded, origin in ((bare, "manual"), (wrapped, "push")):
+        assert decoded.leads == []
+        [error] = decoded.errors
+        assert (error.stage, error.code, error.account_id, error.lead_id, error.form_id) == (
+            "import", "no_account", None, EXAMPLE["id"], 7234246,
+        )  # fmt: skip
+        assert error.origin == origin
+        assert error.message == NO_ACCOUNT_MESSAGE
+        assert "leadsync leads publish --account NAME" in error.message
+
+
+def test_erase_request_is_told_apart_from_a_lead_and_must_name_its_account() -> None:
     request = {"erase_lead_id": "gone-1", "form_id": 7, "occurred_at": "2026-11-27T10:00:00Z"}
-    decoded = decode([_record(json.dumps(request).encode())])
+    decoded = decode([_record(json.dumps({**request, "account_id": ACME}).encode())])
     assert decoded.leads == []
-    assert decoded.erasures == [
-        EraseRequest(erase_lead_id="gone-1", form_id=7, occurred_at="2026-11-27T10:00:00Z")
+    assert [erase for _, erase in decoded.erasures] == [
+        EraseRequest(
+            erase_lead_id="gone-1", account_id=ACME, form_id=7, occurred_at="2026-11-27T10:00:00Z"
+        )
     ]
+    nobody = decode([_record(json.dumps(request).encode())])
+    assert nobody.erasures == []
+    assert [(e.code, e.account_id, e.lead_id) for e in nobody.errors] == [
+        ("no_account", None, "gone-1")
+    ]
+
+
+def test_an_error_carries_the_account_of_its_lead_and_its_id_differs_per_account() -> None:
+    record, raw = _raw(EXAMPLE, account=GLOBEX)
+    error = record.error("map", "invalid_value", "bad", raw)
+    assert error.account_id == GLOBEX
+    _, other = _raw(EXAMPLE, account=ACME)
+    assert record.error("map", "invalid_value", "bad", other).error_id != error.error_id
+    assert record.error("map", "invalid_value", "bad", raw).error_id == error.error_id
 
 
 def test_undecodable_records_become_error_events_with_their_position_and_bytes() -> None:
@@ -102,35 +139,66 @@ def test_two_leads_of_one_person_merge_newest_values_last() -> None:
     }
     old = _raw(_lead(id="old", submittedAt=1000))
     new = _raw(_lead(id="new", submittedAt=2000, formResponse=new_answers), offset=1)
-    batch, errors = build_batch([new, old], {(7234246, 1): _context()}, FIELDS)
+    batch, errors = build_batch([new, old], {VERSION: _context()}, FIELDS)
     assert errors == []
     assert len(batch.contacts) == 1
+    assert batch.contacts[0].account_id == ACME
     assert batch.contacts[0].fields == {"first_name": "Kev"}
     assert batch.contacts[0].submitted_at.timestamp() == 2.0
     assert [s.lead_id for s in batch.submissions] == ["old", "new"]
 
 
+def test_one_email_in_two_accounts_is_two_contacts_each_with_its_submission() -> None:
+    # The same person (kevin@example.com) fills the form in two accounts.
+    acme = _raw(_lead(id="lead-a", submittedAt=1000), account=ACME)
+    globex = _raw(_lead(id="lead-g", submittedAt=2000), offset=1, account=GLOBEX)
+    contexts = {VERSION: _context(), (GLOBEX, 7234246, 1): _context()}
+    batch, errors = build_batch([acme, globex], contexts, FIELDS)
+    assert errors == []
+    assert sorted((c.account_id, c.email) for c in batch.contacts) == [
+        (ACME, "kevin@example.com"),
+        (GLOBEX, "kevin@example.com"),
+    ]
+    assert [(s.account_id, s.lead_id) for s in batch.submissions] == [
+        (ACME, "lead-a"),
+        (GLOBEX, "lead-g"),
+    ]
+
+
+def test_a_lead_is_mapped_with_its_own_accounts_form_and_fields() -> None:
+    # Only ACME holds the form version: GLOBEX's lead of it is an error of GLOBEX's.
+    batch, errors = build_batch([_raw(EXAMPLE, account=GLOBEX)], {VERSION: _context()}, FIELDS)
+    assert batch.contacts == []
+    assert [(e.code, e.account_id) for e in errors] == [("form_version_unknown", GLOBEX)]
+    # GLOBEX has the version, but its registry lacks the mapped first name field.
+    contexts = {(GLOBEX, 7234246, 1): _context()}
+    _, errors = build_batch([_raw(EXAMPLE, account=GLOBEX)], contexts, {GLOBEX: {}})
+    assert [(e.code, e.field, e.account_id) for e in errors] == [
+        ("field_missing", "first_name", GLOBEX)
+    ]
+
+
 def test_lead_of_an_unknown_form_version_is_an_error_not_a_contact() -> None:
     urn = "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7234246,9)"
     raw = _raw(_lead(versionedLeadGenFormUrn=urn), Origin.SCHEDULE)
-    batch, errors = build_batch([raw], {(7234246, 1): _context()}, FIELDS)
+    batch, errors = build_batch([raw], {VERSION: _context()}, FIELDS)
     assert batch.contacts == []
-    assert [(e.stage, e.code, e.form_id, e.lead_id, e.origin) for e in errors] == [
-        ("map", "form_version_unknown", 7234246, EXAMPLE["id"], "schedule")
+    assert [(e.stage, e.code, e.account_id, e.form_id, e.lead_id, e.origin) for e in errors] == [
+        ("map", "form_version_unknown", ACME, 7234246, EXAMPLE["id"], "schedule")
     ]
 
 
 def test_import_off_skips_the_lead_without_an_error() -> None:
-    batch, errors = build_batch([_raw(EXAMPLE)], {(7234246, 1): _context(False)}, FIELDS)
+    batch, errors = build_batch([_raw(EXAMPLE)], {VERSION: _context(False)}, FIELDS)
     assert errors == []
     assert batch.contacts == []
-    assert [(s.lead_id, s.form_id, s.origin) for s in batch.skipped] == [
-        (EXAMPLE["id"], 7234246, "push")
+    assert [(s.account_id, s.lead_id, s.form_id, s.origin, s.reason) for s in batch.skipped] == [
+        (ACME, EXAMPLE["id"], 7234246, "push", "import_disabled")
     ]
 
 
 def test_submission_carries_attribution_and_raw_answers() -> None:
-    batch, _ = build_batch([_raw(EXAMPLE)], {(7234246, 1): _context()}, FIELDS)
+    batch, _ = build_batch([_raw(EXAMPLE)], {VERSION: _context()}, FIELDS)
     sub = batch.submissions[0]
     assert (sub.owner_urn, sub.campaign_urn, sub.creative_urn, sub.test_lead) == (
         "urn:li:sponsoredAccount:1234567",
@@ -151,8 +219,8 @@ def test_submission_carries_attribution_and_raw_answers() -> None:
 
 
 def test_envelopes_are_decoded_without_the_form_content_which_is_read_for_new_versions() -> None:
-    envelope = json.dumps({"lead": EXAMPLE, "origin": "push"}).encode()
-    other = json.dumps({"lead": _lead(id="lead-2"), "origin": "push"}).encode()
+    envelope = json.dumps({"lead": EXAMPLE, "origin": "push", "account_id": ACME}).encode()
+    other = json.dumps({"lead": _lead(id="lead-2"), "origin": "push", "account_id": ACME}).encode()
     decoded = decode([_record(envelope), _record(other, 1)])
     first = decoded.leads[0][1].lead
     assert first.form is not None
@@ -162,22 +230,30 @@ def test_envelopes_are_decoded_without_the_form_content_which_is_read_for_new_ve
 
     # A version the database lacks: its first lead is read again, questions included.
     unknown = with_form_content(decoded.leads, known=[])
-    assert unknown[0].form is not None
-    assert unknown[0].form.content is not None
-    assert [q.question_id for q in unknown[0].form.content.typed_questions()] == [
+    assert [account for account, _ in unknown] == [ACME, ACME]
+    first_full = unknown[0][1]
+    assert first_full.form is not None
+    assert first_full.form.content is not None
+    assert [q.question_id for q in first_full.form.content.typed_questions()] == [
         307234246,
         707234246,
         107234246,
     ]
-    assert unknown[1] is decoded.leads[1][1].lead  # one full read per version is enough
+    assert unknown[1][1] is decoded.leads[1][1].lead  # one full read per version is enough
     # A known version: nothing is read again.
-    known = with_form_content(decoded.leads, known=[(7234246, 1)])
-    assert [lead.form.content if lead.form else "?" for lead in known] == [None, None]
+    known = with_form_content(decoded.leads, known=[VERSION])
+    assert [lead.form.content if lead.form else "?" for _, lead in known] == [None, None]
+    # Known to another account only: the lead's own account still needs the questions.
+    elsewhere = with_form_content(decoded.leads, known=[(GLOBEX, 7234246, 1)])
+    assert elsewhere[0][1].form is not None
+    assert elsewhere[0][1].form.content is not None
 
 
 def test_a_new_version_with_broken_content_is_registered_from_its_header() -> None:
     broken = _lead(form={**EXAMPLE["form"], "content": {"questions": [{"questionId": "x"}]}})
-    decoded = decode([_record(json.dumps({"lead": broken, "origin": "push"}).encode())])
+    value = {"lead": broken, "origin": "push", "account_id": ACME}
+    decoded = decode([_record(json.dumps(value).encode())])
     assert decoded.errors == []  # the content is not read when decoding
     leads = with_form_content(decoded.leads, known=[])
-    assert leads[0] is decoded.leads[0][1].lead
+    assert leads[0] == (ACME, decoded.leads[0][1].lead)
+    assert leads[0][1] is decoded.leads[0][1].lead
