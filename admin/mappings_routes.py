@@ -30,7 +30,8 @@ from admin.models import (
 )
 from mapping.errors import MappingProblem
 from schemas.mappings import FieldMapping, FormVersionSpec
-from sinks.forms import form_exists, load_contact_fields
+from sinks.form_contexts import load_contact_fields
+from sinks.forms import form_exists
 from sinks.mappings_store import load_mappings, load_versions, lock_form, replace_mappings
 
 router = APIRouter(tags=["mappings"])

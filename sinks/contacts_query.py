@@ -21,7 +21,7 @@ from uuid import UUID
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from sinks.upserts import STANDARD_COLUMNS
+from sinks.batch_rows import STANDARD_COLUMNS
 
 CONTACT_COLUMNS = (
     "id",

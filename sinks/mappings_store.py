@@ -16,7 +16,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from schemas.mappings import FieldMapping, FormVersionSpec
-from sinks.forms import load_contexts
+from sinks.form_contexts import load_contexts
 
 
 async def lock_form(conn: AsyncConnection[Any], form_id: int) -> bool:

@@ -34,7 +34,8 @@ from sinks.alarms import active_alarm, raise_alarm
 from sinks.database import Database
 from sinks.error_log import accounts_of, record_errors
 from streams.failure_window import FailureWindow
-from streams.lead_batches import UNEXPECTED_CODES, ImportResult, Record, decode, import_records
+from streams.lead_batches import UNEXPECTED_CODES, ImportResult, decode, import_records
+from streams.records import Record
 from streams.relay import run_relay
 
 log = logging.getLogger(__name__)

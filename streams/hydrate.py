@@ -47,7 +47,7 @@ from sinks.connections import PostgresTokenStore, mark_refused
 from sinks.database import Database
 from sinks.routing import Route, Unrouted, count_unrouted, ledger_holders, routes_for_owners
 from streams.agents import batches, outage_policy
-from streams.lead_batches import Record
+from streams.records import Record
 
 log = logging.getLogger(__name__)
 

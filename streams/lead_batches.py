@@ -16,7 +16,6 @@ longer exists too (``unknown_account``); a disabled account's leads are recorded
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,10 +30,7 @@ from schemas.events import ErrorEvent
 from schemas.linkedin import ImportedLead, Lead
 from schemas.mappings import ContactField
 from sinks import forms as form_store
-from sinks.database import hold_accounts
-from sinks.erase import erase_leads
-from sinks.forms import FormContext, VersionKey
-from sinks.upserts import (
+from sinks.batch_rows import (
     ACCOUNT_DISABLED,
     BatchOutcome,
     BatchWrite,
@@ -43,15 +39,19 @@ from sinks.upserts import (
     LeadKey,
     SkippedRow,
     SubmissionRow,
-    account_statuses,
-    ledger_state,
-    write_batch,
 )
+from sinks.database import hold_accounts
+from sinks.erase import erase_leads
+from sinks.form_contexts import (
+    FormContext,
+    VersionKey,
+    load_account_contexts,
+    load_accounts_contact_fields,
+)
+from sinks.upserts import account_statuses, ledger_state, write_batch
+from streams.records import Record
 
 log = logging.getLogger(__name__)
-
-# Error ids are derived from the record and the failure, so a replay yields the same id.
-_ERROR_NAMESPACE = uuid.UUID("6c656164-7379-6e63-2d65-72726f727300")
 
 # Failure codes that say nothing about a form's configuration but about the data or the
 # code: a large share of them raises the pipeline alarm (see streams.failure_window).
@@ -63,46 +63,6 @@ NO_ACCOUNT_MESSAGE = (
     "a raw lead must name its account: publish it with `leadsync leads publish --account NAME`"
 )
 NO_ACCOUNT_ERASE_MESSAGE = "an erase request must name the account whose copy it erases"
-
-
-@dataclass(frozen=True)
-class Record:
-    """A Kafka record as the agent hands it over, with where it came from."""
-
-    value: bytes
-    topic: str
-    partition: int
-    offset: int
-
-    def ref(self) -> dict[str, Any]:
-        return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
-
-    def raw_ref(self) -> dict[str, Any]:
-        """Where to find the record again, plus its first bytes for the error log."""
-        return {**self.ref(), "bytes": self.value[:4096].decode("utf-8", "replace")}
-
-    def error(
-        self, stage: str, code: str, message: str, raw: RawLead | None = None,
-        field: str | None = None, form_id: int | None = None, with_bytes: bool = False,
-        lead_id: str | None = None, origin: str | None = None, account_id: int | None = None,
-    ) -> ErrorEvent:  # fmt: skip
-        """The error event of this record; ``lead_id``, ``origin`` and ``account_id`` are
-        taken from ``raw`` when it is given (a record that is not yet a lead, e.g. a
-        notification, names them). The account says whose error log holds it (None: the
-        operator's ``pipeline_errors``)."""
-        if raw is not None:
-            lead_id, origin, account_id = raw.lead.id, raw.origin.value, raw.account_id
-        name = f"{self.topic}/{self.partition}/{self.offset}/{stage}/{code}/{lead_id}"
-        if account_id is not None:  # one record may fail for several accounts (hydration)
-            name += f"/{account_id}"
-        return ErrorEvent(
-            error_id=uuid.uuid5(_ERROR_NAMESPACE, name),
-            occurred_at=datetime.now(UTC),
-            stage=stage, code=code, message=message, account_id=account_id, form_id=form_id,
-            lead_id=lead_id, field=field, origin=origin,
-            sync_run_id=raw.sync_run_id if raw else None,
-            raw_ref=self.raw_ref() if with_bytes else self.ref(),
-        )  # fmt: skip
 
 
 @dataclass
@@ -346,14 +306,14 @@ async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> I
             else:
                 leads.append((record, raw))
         keys = {(_account(raw), *raw.lead.form_version()) for _, raw in leads}
-        contexts = await form_store.load_account_contexts(conn, keys)
+        contexts = await load_account_contexts(conn, keys)
         known = [key for key, context in contexts.items() if context.known_version]
         await form_store.register_forms(
             conn, with_form_content(leads, known), auto_mappings, contexts
         )
         if len(known) < len(keys):  # versions registered just now
-            contexts = await form_store.load_account_contexts(conn, keys)
-        fields = await form_store.load_accounts_contact_fields(
+            contexts = await load_account_contexts(conn, keys)
+        fields = await load_accounts_contact_fields(
             conn,
             {(key[0], m.field_key) for key, context in contexts.items() for m in context.mappings},
         )

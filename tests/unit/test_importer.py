@@ -11,8 +11,9 @@ from mapping.apply import auto_mappings
 from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.linkedin import Lead
 from schemas.mappings import ContactField, FormVersionSpec
-from sinks.forms import FormContext
-from streams.lead_batches import NO_ACCOUNT_MESSAGE, Record, build_batch, decode, with_form_content
+from sinks.form_contexts import FormContext
+from streams.lead_batches import NO_ACCOUNT_MESSAGE, build_batch, decode, with_form_content
+from streams.records import Record
 
 ACME, GLOBEX = 11, 12
 _REGISTRY = {
