@@ -14,7 +14,8 @@ LEADSYNC := $(VENV)/bin/leadsync
 export LEADSYNC_KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:29092
 export LEADSYNC_DATABASE_URL ?= postgresql://leadsync:leadsync@127.0.0.1:25432/leadsync
 # `make run` talks to the bundled LinkedIn sandbox, never to linkedin.com.
-RUN_ENV := LEADSYNC_DEMO=true LEADSYNC_LINKEDIN_API_URL=http://127.0.0.1:8090/rest \
+RUN_ENV := LEADSYNC_DEMO=true LEADSYNC_DATABASE_APP_PASSWORD=leadsync_app \
+	LEADSYNC_LINKEDIN_API_URL=http://127.0.0.1:8090/rest \
 	LEADSYNC_LINKEDIN_OAUTH_URL=http://127.0.0.1:8090/oauth/v2
 
 .PHONY: help install services run stop status test check lint typecheck layers unit format

@@ -291,7 +291,8 @@ def main() -> int:
     size = sum(len(v) for _, v in works[0].records) / len(works[0].records)
     took = time.monotonic() - started
     print(f"{args.leads:,} leads ({size:,.0f} bytes each), {works[0].people:,} people,"
-          f" {args.forms} forms, over {args.accounts} account(s); generated in {took:.1f} s",
+          f" {args.forms} forms, spread over {' and then '.join(map(str, counts))} account(s);"
+          f" generated in {took:.1f} s",
           flush=True)  # fmt: skip
     results = Results()
     try:

@@ -9,10 +9,14 @@ import asyncio
 from collections.abc import Iterable
 from uuid import UUID
 
+import psycopg
+from psycopg import sql
+from pydantic import SecretStr
+
 from cli.context import with_database
 from ingest.sync_requests import request_manual_import_once
 from leadsync.api_tokens import new_token, token_hash
-from leadsync.settings import Settings
+from leadsync.settings import DATABASE_APP_ROLE, Settings
 from schemas.envelopes import SyncOptions
 from sinks.accounts import UnknownAccount, account_by_name, create_account
 from sinks.database import Database
@@ -27,6 +31,24 @@ def migrate(settings: Settings) -> None:
     asyncio.run(upgrade(settings.database_conninfo()))
     if settings.account:
         ensure_account(settings, settings.account)
+
+
+# The local stack's password of the processes' role (stack/postgres.sh sets the same).
+LOCAL_APP_PASSWORD = "leadsync_app"  # noqa: S105 - local stack and tests only
+
+
+def with_app_login(settings: Settings, password: str = LOCAL_APP_PASSWORD) -> Settings:
+    """Let the processes' role log in (as stack/postgres.sh does for the local stack) and
+    return the settings that make the processes connect as it: the way production runs,
+    where the role cannot step back to the owner's. The role is the server's, shared by
+    every database of it; the migrations made it."""
+    with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(DATABASE_APP_ROLE), sql.Literal(password)
+            )
+        )
+    return settings.model_copy(update={"database_app_password": SecretStr(password)})
 
 
 def ensure_account(settings: Settings, name: str) -> int:

@@ -17,6 +17,7 @@ import binascii
 import re
 from typing import Annotated, Self
 
+from psycopg.conninfo import make_conninfo
 from pydantic import (
     Field,
     SecretStr,
@@ -37,6 +38,9 @@ DEMO_CLIENT_ID = "leadsync-demo-client"
 DEMO_CLIENT_SECRET = "leadsync-demo-client-secret"  # noqa: S105 - public, demo mode only
 DEMO_ADMIN_TOKEN = "leadsync-demo-admin-token"  # noqa: S105 - public, demo mode only
 DEMO_TOKEN_KEY = "bGVhZHN5bmMtZGVtby10b2tlbi1rZXktMzItYnl0ZXM="  # noqa: S105 - demo only
+# The role the processes work as (made by migration 0008): owns nothing, no BYPASSRLS.
+DATABASE_APP_ROLE = "leadsync_app"
+
 # The demo account's API token (`make run`): public, accepted only in demo mode.
 DEMO_ACCOUNT_TOKEN = "lsk_demo-account-token"  # noqa: S105 - public, demo mode only
 
@@ -89,6 +93,12 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str = LOCAL_KAFKA
     database_url: SecretStr = SecretStr(LOCAL_DATABASE)
+    # The password of the role the processes log in as (DATABASE_APP_ROLE, made by the
+    # migrations; give it LOGIN and this password). Set, the processes connect as that role,
+    # which cannot bypass row-level security, and LEADSYNC_DATABASE_URL's role only
+    # migrates. Unset, they connect as LEADSYNC_DATABASE_URL's role and switch to it with
+    # SET ROLE (one credential; a statement could switch back: use this in production).
+    database_app_password: SecretStr | None = None
 
     linkedin_api_url: str = "https://api.linkedin.com/rest"
     linkedin_oauth_url: str = "https://www.linkedin.com/oauth/v2"
@@ -264,7 +274,19 @@ class Settings(BaseSettings):
         return f"{self.topic_prefix}-worker"
 
     def database_conninfo(self) -> str:
+        """The owner's connection: migrations, and the processes without an app password."""
         return self.database_url.get_secret_value()
+
+    def database_app_conninfo(self) -> str | None:
+        """The processes' connection as DATABASE_APP_ROLE (same server and database), or None
+        without LEADSYNC_DATABASE_APP_PASSWORD."""
+        if self.database_app_password is None:
+            return None
+        return make_conninfo(
+            self.database_conninfo(),
+            user=DATABASE_APP_ROLE,
+            password=self.database_app_password.get_secret_value(),
+        )
 
 
 def _is_fernet_key(raw: str) -> bool:

@@ -32,7 +32,7 @@ async def save_ad_account(
     await conn.execute(
         "INSERT INTO ad_accounts (urn, connection_id, name, role, organization_urn, test, status)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (account_id, urn) DO UPDATE SET connection_id = excluded.connection_id,"
+        " ON CONFLICT (account_id, connection_id, urn) DO UPDATE SET"
         "  name = excluded.name, role = excluded.role,"
         "  organization_urn = excluded.organization_urn, test = excluded.test,"
         "  status = excluded.status, updated_at = now()",

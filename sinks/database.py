@@ -11,7 +11,8 @@ connection whose transaction has that account "in hand" (``SET LOCAL leadsync.ac
 PostgreSQL's row-level security then shows and accepts that account's rows only, whatever
 the SQL says (migration 0008); a connection without an account in hand sees no account's
 rows. Every connection works as the role ``leadsync_app``, which cannot bypass the
-policies. ``accounts(ids)`` holds several (a batch of leads of many accounts);
+policies: logged in as it (``LEADSYNC_DATABASE_APP_PASSWORD``, checked on connecting), or
+switched to with ``SET ROLE`` from the owner's connection when no app password is set. ``accounts(ids)`` holds several (a batch of leads of many accounts);
 ``every_account()`` is for the few jobs that serve all of them (the outbox relay, the
 scheduler's scan, routing a notification to the accounts that connected its owner).
 
@@ -31,7 +32,8 @@ from typing import Any, Self
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from leadsync.settings import Settings
+from leadsync.errors import PermanentError
+from leadsync.settings import DATABASE_APP_ROLE, Settings
 
 # A process needs few connections at once: the worker's agents run one batch each, the admin
 # console has a handful of users. A small pool keeps PostgreSQL's slots for the others.
@@ -39,7 +41,7 @@ DEFAULT_POOL_SIZE = 4
 POOL_TIMEOUT_S = 10.0
 # The role the processes work as (made by migration 0008): no owner, no superuser, no
 # BYPASSRLS. Migrations run as the role of LEADSYNC_DATABASE_URL, which owns the schema.
-APP_ROLE = "leadsync_app"
+APP_ROLE = DATABASE_APP_ROLE
 
 _IN_HAND = "SELECT set_config('leadsync.accounts', %s, true)"
 _EVERY_ACCOUNT = (
@@ -48,11 +50,33 @@ _EVERY_ACCOUNT = (
 )
 
 
+class RoleCanBypass(PermanentError):
+    """The processes' role could step around row-level security: refused."""
+
+
 async def _as_app_role(conn: AsyncConnection[Any]) -> None:
+    """Owner's credentials: switch to the app role (a statement could switch back)."""
     autocommit = conn.autocommit
     await conn.set_autocommit(True)
     await conn.execute(f"SET ROLE {APP_ROLE}")
     await conn.set_autocommit(autocommit)
+
+
+async def _check_app_role(conn: AsyncConnection[Any]) -> None:
+    """Logged in as the app role itself: make sure nothing lets it bypass the policies."""
+    autocommit = conn.autocommit
+    await conn.set_autocommit(True)
+    cur = await conn.execute(
+        "SELECT r.rolsuper OR r.rolbypassrls, session_user"
+        " FROM pg_roles r WHERE r.rolname = session_user"
+    )
+    row = await cur.fetchone()
+    await conn.set_autocommit(autocommit)
+    if row is None or row[0]:
+        raise RoleCanBypass(
+            f"the database role {row[1] if row else '?'!r} is a superuser or has BYPASSRLS:"
+            " the processes must not be able to bypass row-level security"
+        )
 
 
 async def hold_accounts(conn: AsyncConnection[Any], account_ids: Iterable[int]) -> None:
@@ -66,21 +90,32 @@ async def hold_every_account(conn: AsyncConnection[Any]) -> None:
 
 
 class Database:
-    def __init__(self, conninfo: str, *, max_size: int = DEFAULT_POOL_SIZE) -> None:
+    def __init__(
+        self, conninfo: str, *, max_size: int = DEFAULT_POOL_SIZE, set_role: bool = True
+    ) -> None:
+        """``set_role``: ``conninfo`` is the owner's, switch to the app role on each
+        connection; else it logs in as the app role, which is checked."""
         self._conninfo = conninfo
+        self._set_role = set_role
+        # Checked once, on the first connection lent: an error raised while the pool
+        # configures a connection would only show as a pool timeout.
+        self._role_checked = set_role
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
             conninfo,
             min_size=1,
             max_size=max_size,
             open=False,
             timeout=POOL_TIMEOUT_S,
-            configure=_as_app_role,
+            configure=_as_app_role if set_role else None,
         )
         self._opened = False
         self._lock = asyncio.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, max_size: int = DEFAULT_POOL_SIZE) -> Self:
+        app = settings.database_app_conninfo()
+        if app is not None:
+            return cls(app, max_size=max_size, set_role=False)
         return cls(settings.database_conninfo(), max_size=max_size)
 
     @asynccontextmanager
@@ -94,6 +129,9 @@ class Database:
                     await self._pool.open(wait=False)
                     self._opened = True
         async with self._pool.connection() as conn:
+            if not self._role_checked:
+                await _check_app_role(conn)
+                self._role_checked = True
             yield conn
 
     @asynccontextmanager
@@ -122,7 +160,7 @@ class Database:
         session-level lock held as long as its holder runs."""
         conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
         async with conn:
-            await _as_app_role(conn)
+            await (_as_app_role if self._set_role else _check_app_role)(conn)
             yield conn
 
     async def close(self) -> None:

@@ -146,5 +146,11 @@ async def unpublished(conn: AsyncConnection[Any], limit: int) -> list[tuple[int,
 
 
 async def mark_published(conn: AsyncConnection[Any], ids: list[int]) -> None:
-    """Ids are unique across accounts (one sequence); the accounts in hand bound the rows."""
-    await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (ids,))
+    """Ids are unique across accounts (one sequence). ``published_at IS NULL`` lets the
+    partial index of unpublished rows find them: the primary key starts with the account,
+    and without it every mark read the whole outbox, checking each row's account against
+    every account in hand."""
+    await conn.execute(
+        "UPDATE outbox SET published_at = now() WHERE id = ANY(%s) AND published_at IS NULL",
+        (ids,),
+    )

@@ -86,6 +86,12 @@ start() {
     PGPASSWORD=leadsync "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U leadsync leadsync
     log "created database leadsync"
   fi
+  # The role leadsync's processes log in as (LEADSYNC_DATABASE_APP_PASSWORD): no superuser,
+  # no BYPASSRLS, so row-level security holds for them. The migrations grant it its rights.
+  PGPASSWORD=leadsync "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U leadsync -d postgres -qtA \
+    -c "DO \$\$ BEGIN CREATE ROLE leadsync_app LOGIN PASSWORD 'leadsync_app' NOSUPERUSER NOBYPASSRLS;
+        EXCEPTION WHEN duplicate_object THEN ALTER ROLE leadsync_app LOGIN PASSWORD 'leadsync_app';
+        END \$\$" >/dev/null || die "could not make the role leadsync_app"
   log "PostgreSQL ready: postgresql://leadsync:leadsync@127.0.0.1:$PG_PORT/leadsync"
 }
 

@@ -84,9 +84,15 @@ BEGIN
        OR EXISTS (SELECT 1 FROM linkedin_connections WHERE account_id IS NULL)
        OR EXISTS (SELECT 1 FROM error_log) OR EXISTS (SELECT 1 FROM imported_leads)
        OR EXISTS (SELECT 1 FROM skipped_leads) OR EXISTS (SELECT 1 FROM outbox) THEN
-        INSERT INTO accounts (name) VALUES ('default') ON CONFLICT (name) DO NOTHING;
+        -- "default", or "default-2", ... when an account of that name exists already: its
+        -- data must not meet the single-account era's.
+        INSERT INTO accounts (name)
+        SELECT min(candidate) FROM (
+            SELECT CASE n WHEN 1 THEN 'default' ELSE 'default-' || n END AS candidate
+            FROM generate_series(1, 1000) AS n) AS names
+        WHERE candidate NOT IN (SELECT name FROM accounts)
+        RETURNING id INTO default_id;
     END IF;
-    SELECT id INTO default_id FROM accounts WHERE name = 'default';
 
     UPDATE linkedin_connections SET account_id = default_id WHERE account_id IS NULL;
     UPDATE ad_accounts a SET account_id = c.account_id
@@ -109,13 +115,10 @@ BEGIN
     UPDATE error_log SET account_id = default_id;
     UPDATE outbox SET account_id = default_id;
 
-    -- Contact fields: every existing account gets a copy of the fields as they stand
-    -- (custom ones included, so that no mapping loses its field); the unowned rows go.
-    INSERT INTO contact_fields (account_id, key, label, type, standard, choices, system,
-                                created_at, deleted_at)
-    SELECT a.id, f.key, f.label, f.type, f.standard, f.choices, f.system, f.created_at,
-           f.deleted_at
-    FROM accounts a CROSS JOIN contact_fields f WHERE f.account_id IS NULL;
+    -- Contact fields: "default" keeps the fields as they stand (custom ones included, so
+    -- that no mapping loses its field); the other accounts get the standard ones below
+    -- (leadsync_install_account): one install's custom fields are nobody else's.
+    UPDATE contact_fields SET account_id = default_id;
     DELETE FROM contact_fields WHERE account_id IS NULL;
     -- Rows whose form had disappeared have no account to go to.
     DELETE FROM form_versions WHERE account_id IS NULL;
@@ -173,6 +176,9 @@ LANGUAGE sql AS $$
     ON CONFLICT DO NOTHING
 $$;
 
+SELECT leadsync_install_account(a.id) FROM accounts a
+WHERE NOT EXISTS (SELECT 1 FROM contact_fields f WHERE f.account_id = a.id);
+
 -- Keys, each starting with the account.
 ALTER TABLE contact_fields ADD PRIMARY KEY (account_id, key);
 ALTER TABLE contacts ADD PRIMARY KEY (account_id, id);
@@ -194,7 +200,8 @@ ALTER TABLE error_log ADD PRIMARY KEY (account_id, id);
 CREATE UNIQUE INDEX error_log_error_id_idx ON error_log (account_id, error_id);
 ALTER TABLE outbox ADD PRIMARY KEY (account_id, id);
 ALTER TABLE outbox ADD CONSTRAINT outbox_event_id_key UNIQUE (account_id, event_id);
-ALTER TABLE ad_accounts ADD PRIMARY KEY (account_id, urn);
+-- Two members of one account may both reach an ad account: a row per connection.
+ALTER TABLE ad_accounts ADD PRIMARY KEY (account_id, connection_id, urn);
 ALTER TABLE sync_runs ADD PRIMARY KEY (account_id, id);
 CREATE UNIQUE INDEX sync_runs_one_active_idx ON sync_runs (account_id, form_id)
     WHERE status IN ('queued', 'running');
@@ -251,6 +258,28 @@ BEGIN
     RETURN NEW;
 END $$;
 
+-- The owners (ad accounts, organizations) whose leads each connection may read, as
+-- discovery last found them: routing sends a notification to the accounts whose connection
+-- reads its owner, and to no other (an ad account's organization is not readable by every
+-- member with a role on the ad account). Replaced for a connection at each discovery.
+CREATE TABLE connection_owners (
+    account_id     bigint NOT NULL,
+    connection_id  bigint NOT NULL,
+    owner_urn      text NOT NULL,
+    found_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (account_id, connection_id, owner_urn),
+    FOREIGN KEY (account_id, connection_id)
+        REFERENCES linkedin_connections (account_id, id) ON DELETE CASCADE
+);
+CREATE INDEX connection_owners_owner_idx ON connection_owners (owner_urn);
+-- Until the next discovery, what routing read before: the ad accounts and their
+-- organizations.
+INSERT INTO connection_owners (account_id, connection_id, owner_urn)
+SELECT account_id, connection_id, urn FROM ad_accounts
+UNION
+SELECT account_id, connection_id, organization_urn FROM ad_accounts
+WHERE organization_urn IS NOT NULL;
+
 -- What reaches leadsync without an account to hold it: records too broken to name one,
 -- and notifications for owners no account connected (acknowledged to LinkedIn, counted
 -- here, not imported). The operator's, not any account's.
@@ -284,7 +313,7 @@ BEGIN
     FOREACH account_table IN ARRAY ARRAY[
         'contact_fields', 'contacts', 'forms', 'form_versions', 'field_mappings',
         'form_submissions', 'imported_leads', 'skipped_leads', 'form_counters', 'error_log',
-        'outbox', 'linkedin_connections', 'ad_accounts', 'sync_runs'
+        'outbox', 'linkedin_connections', 'ad_accounts', 'sync_runs', 'connection_owners'
     ] LOOP
         EXECUTE format('ALTER TABLE %I ALTER COLUMN account_id SET DEFAULT leadsync_account()',
                        account_table);

@@ -10,7 +10,7 @@ from confluent_kafka.admin import AdminClient
 from psycopg import AsyncConnection
 from pydantic import SecretStr
 
-from harness.operator import migrate
+from harness.operator import migrate, with_app_login
 from harness.processes import Worker
 from harness.scratch import run_database
 from leadsync.kafka.topics import ensure_topics, wait_for_kafka
@@ -44,6 +44,8 @@ def settings() -> Iterator[Settings]:
                 import_batch_window_s=0.1,
             )
             migrate(settings)
+            # The processes connect as their own role, as in production (not SET ROLE).
+            settings = with_app_login(settings)
             wait_for_kafka(settings, 60)
             ensure_topics(settings)
             yield settings

@@ -17,13 +17,15 @@ from leadsync.api_tokens import new_token, token_hash
 from leadsync.settings import Settings
 from sinks.accounts import create_account
 from sinks.connections import connections
-from sinks.database import APP_ROLE, Database
+from sinks.database import APP_ROLE, Database, RoleCanBypass
 
 pytestmark = pytest.mark.integration
 
 # Tables that name an account but are not an account's data: looked up before the account is
 # known (a token, an OAuth state), by the process that authenticates.
 GLOBAL_WITH_ACCOUNT = {"account_tokens", "oauth_states"}
+# Every account table's policy, as PostgreSQL prints it.
+IN_HAND = "(account_id = ANY (( SELECT leadsync_accounts() AS leadsync_accounts)::bigint[]))"
 
 
 async def two_accounts(settings: Settings) -> tuple[int, int]:
@@ -121,19 +123,38 @@ async def test_another_accounts_rows_cannot_be_written_or_changed(settings: Sett
 
 
 async def test_the_processes_role_cannot_bypass_the_policies(settings: Settings) -> None:
-    async with Database.from_settings(settings) as db, db.connection() as conn:
-        role = await rows(
-            conn,
-            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles"
-            " WHERE rolname = current_user",
-        )
-        owned = await rows(
-            conn,
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = current_user",
-        )
-    assert role == [(APP_ROLE, False, False)]
+    assert settings.database_app_password is not None, "the tests run as production does"
+    a, _ = await two_accounts(settings)
+    async with Database.from_settings(settings) as db:
+        await add_contact(db, a, "hidden@example.com")
+        async with db.connection() as conn:
+            role = await rows(
+                conn,
+                "SELECT session_user, current_user, rolsuper, rolbypassrls FROM pg_roles"
+                " WHERE rolname = session_user",
+            )
+            owned = await rows(
+                conn,
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = session_user",
+            )
+            # Logged in as the role itself: there is no other role to step back to.
+            await conn.execute("RESET ROLE")
+            seen = await rows(conn, "SELECT count(*) FROM contacts")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                await conn.execute("SET ROLE leadsync")
+    assert role == [(APP_ROLE, APP_ROLE, False, False)]
     assert owned == [(0,)]  # owns no table: FORCE would not even be needed
+    assert seen == [(0,)]
+
+
+async def test_a_role_that_could_bypass_is_refused(settings: Settings) -> None:
+    """The owner's URL given as the app's connection (a superuser here): refused."""
+    db = Database(settings.database_conninfo(), set_role=False)
+    with pytest.raises(RoleCanBypass, match="superuser or has BYPASSRLS"):
+        async with db.connection():
+            pass
+    await db.close()
 
 
 async def test_every_account_table_has_forced_row_security_and_keys_led_by_the_account(
@@ -162,3 +183,16 @@ async def test_every_account_table_has_forced_row_security_and_keys_led_by_the_a
     )
     assert keys, "no keys found"
     assert [k for k in keys if k[2] != "account_id"] == []
+
+    # The one policy of each: the accounts in hand, for reading and for writing.
+    policies = await rows(
+        db,
+        "SELECT tablename, cmd, qual, with_check FROM pg_policies WHERE schemaname = 'public'"
+        " ORDER BY 1",
+    )
+    by_table = {p[0]: p[1:] for p in policies}
+    assert sorted(by_table) == sorted(t[0] for t in account_tables)
+    for table, (command, qual, with_check) in by_table.items():
+        assert command == "ALL", table
+        assert qual == IN_HAND, table
+        assert with_check is None, table  # USING applies to new rows as well
