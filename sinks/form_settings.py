@@ -21,7 +21,7 @@ from sinks.sync_runs import UnknownForm
 _FORMS = """
 SELECT f.id, f.name, f.owner_urn, f.owner_name, f.state, f.locale, f.lead_type,
        f.created_on_linkedin, f.import_enabled, f.import_enabled_at, f.periodic_sync,
-       f.sync_interval_hours, f.watermark, f.last_synced_at, f.last_imported_at,
+       f.sync_interval_hours, f.watermark, f.last_synced_at, c.last_imported_at,
        f.discovered_at, f.updated_at,
        f.connection_id, lc.status AS connection_status, lc.status_reason AS connection_reason,
        coalesce(c.imported, 0) AS imported, coalesce(c.updated, 0) AS updated,

@@ -132,14 +132,17 @@ WHERE (account_id, lead_id) IN (SELECT * FROM unnest(%s::bigint[], %s::text[]))
 """
 
 BUMP_COUNTERS = """
-INSERT INTO form_counters AS f (account_id, form_id, imported, updated, errors, skipped)
-SELECT x.account_id, x.form_id, x.imported, x.updated, x.errors, x.skipped
+INSERT INTO form_counters AS f (account_id, form_id, imported, updated, errors, skipped,
+                                 last_imported_at)
+SELECT x.account_id, x.form_id, x.imported, x.updated, x.errors, x.skipped,
+       CASE WHEN x.imported + x.updated > 0 THEN now() END
 FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, form_id bigint, imported bigint,
                                        updated bigint, errors bigint, skipped bigint)
 WHERE EXISTS (SELECT 1 FROM forms WHERE forms.account_id = x.account_id AND forms.id = x.form_id)
 ON CONFLICT (account_id, form_id) DO UPDATE SET imported = f.imported + excluded.imported,
   updated = f.updated + excluded.updated, errors = f.errors + excluded.errors,
-  skipped = f.skipped + excluded.skipped
+  skipped = f.skipped + excluded.skipped,
+  last_imported_at = coalesce(excluded.last_imported_at, f.last_imported_at)
 """
 
 

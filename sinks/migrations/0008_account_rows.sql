@@ -249,14 +249,15 @@ CREATE INDEX sync_runs_form_idx ON sync_runs (account_id, form_id, requested_at 
 CREATE INDEX ad_accounts_organization_idx ON ad_accounts (organization_urn);
 CREATE INDEX ad_accounts_urn_idx ON ad_accounts (urn);
 
-CREATE OR REPLACE FUNCTION forms_touch_last_imported() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.imported > OLD.imported OR NEW.updated > OLD.updated THEN
-        UPDATE forms SET last_imported_at = now()
-        WHERE account_id = NEW.account_id AND id = NEW.form_id;
-    END IF;
-    RETURN NEW;
-END $$;
+-- The status indicator's "last import" moves to the counters' row, which the import bumps
+-- anyway: a trigger updating the form as well wrote a second row per form and batch (with
+-- leads spread over 200 accounts, a batch touches hundreds of forms).
+ALTER TABLE form_counters ADD COLUMN last_imported_at timestamptz;
+UPDATE form_counters c SET last_imported_at = f.last_imported_at
+FROM forms f WHERE f.account_id = c.account_id AND f.id = c.form_id;
+DROP TRIGGER form_counters_last_imported ON form_counters;
+DROP FUNCTION forms_touch_last_imported();
+ALTER TABLE forms DROP COLUMN last_imported_at;
 
 -- The owners (ad accounts, organizations) whose leads each connection may read, as
 -- discovery last found them: routing sends a notification to the accounts whose connection

@@ -212,13 +212,17 @@ async def test_the_forms_list_shows_the_four_status_colours(
     grey = await _form(db, enabled=False)
     green = await _form(db)
     await db.execute(
-        "UPDATE form_counters SET imported = 3, updated = 1 WHERE form_id = %s", (green,)
+        "UPDATE form_counters SET imported = 3, updated = 1, last_imported_at = now()"
+        " WHERE form_id = %s",
+        (green,),
     )
     yellow = await _form(db)
     long_ago = datetime.now(UTC) - timedelta(hours=settings.status_stale_hours + 5)
     await db.execute(
-        "UPDATE forms SET last_imported_at = %s, import_enabled_at = %s WHERE id = %s",
-        (long_ago, long_ago, yellow),
+        "UPDATE forms SET import_enabled_at = %s WHERE id = %s", (long_ago, yellow)
+    )
+    await db.execute(
+        "UPDATE form_counters SET last_imported_at = %s WHERE form_id = %s", (long_ago, yellow)
     )
     red = await _form(db)
     (connection_id,) = await _one(

@@ -256,6 +256,9 @@ async def test_import_off_records_the_lead_as_skipped_not_as_an_error(
         (form,)
     ]
     assert await _counters(db, form) == (0, 0, 0, 1)
+    # A skipped lead is no import: the status indicator's "last import" stays empty.
+    last = "SELECT last_imported_at IS NOT NULL FROM form_counters WHERE form_id = %s"
+    assert await _all(db, last, form) == [(False,)]
 
     # Recoverable: once Import is on, the same lead (e.g. from a manual import) comes in.
     await _switch(db, account, form, True)
@@ -265,6 +268,7 @@ async def test_import_off_records_the_lead_as_skipped_not_as_an_error(
     assert await _all(db, "SELECT count(*) FROM skipped_leads WHERE lead_id = %s", lead_id) == [
         (0,)
     ]
+    assert await _all(db, last, form) == [(True,)]
 
 
 async def test_reimport_option_applies_an_already_imported_lead_again(
