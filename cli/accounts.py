@@ -61,9 +61,11 @@ def accounts_list() -> None:
             return await list_accounts(conn)
 
     accounts = with_database(settings_or_exit(), read)
-    typer.echo(f"{'account':24}  {'state':8}  {'tokens':>6}  created")
+    typer.echo(f"{'id':>6}  {'account':24}  {'state':8}  {'tokens':>6}  created")
     for a in accounts:
-        typer.echo(f"{a.name:24}  {a.status:8}  {a.tokens:>6}  {a.created_at:%Y-%m-%d %H:%M}")
+        typer.echo(
+            f"{a.id:>6}  {a.name:24}  {a.status:8}  {a.tokens:>6}  {a.created_at:%Y-%m-%d %H:%M}"
+        )
     if not accounts:
         typer.echo("no accounts yet: `leadsync accounts create NAME`")
 
@@ -83,3 +85,25 @@ def accounts_disable(name: Annotated[str, typer.Argument(help="The account's nam
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"account {account.name} disabled")
+
+
+@accounts_app.command("token")
+def accounts_token(name: Annotated[str, typer.Argument(help="The account's name.")]) -> None:
+    """Give an account another API token and print it (shown this once; its earlier tokens
+    keep working)."""
+    from leadsync.api_tokens import new_token, token_hash
+    from sinks.accounts import Account, AccountRefused, add_token
+
+    token = new_token()
+
+    async def add(db: Database) -> Account:
+        async with db.connection() as conn:
+            return await add_token(conn, name, token_hash(token))
+
+    try:
+        account = with_database(settings_or_exit(), add)
+    except AccountRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"account {account.name}: a new API token ({account.tokens} working in all)")
+    typer.echo(f"API token (shown once, keep it now): {token}")

@@ -123,3 +123,20 @@ async def account_by_name(conn: AsyncConnection[Any], name: str) -> Account:
     if row is None:
         raise UnknownAccount(f"there is no account named {name!r}")
     return Account(*row)
+
+
+async def add_token(conn: AsyncConnection[Any], name: str, token_sha256: bytes) -> Account:
+    """Give the account another API token (by hash): for the account "default" of a migrated
+    database, which has none, or to replace a token before revoking it. The account's
+    earlier tokens keep working. :class:`UnknownAccount` when there is none."""
+    account = await account_by_name(conn, name)
+    await conn.execute(
+        "INSERT INTO account_tokens (account_id, token_sha256) VALUES (%s, %s)",
+        (account.id, token_sha256),
+    )
+    cur = await conn.execute(
+        "SELECT count(*) FROM account_tokens WHERE account_id = %s AND revoked_at IS NULL",
+        (account.id,),
+    )
+    row = await cur.fetchone()
+    return replace(account, tokens=int(row[0]) if row else 0)

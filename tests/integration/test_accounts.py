@@ -65,8 +65,26 @@ async def test_an_account_is_made_with_one_token_kept_only_as_its_hash(
     assert await account_for_token(db, token_hash(token + "x")) is None
 
     listing = leadsync(settings, "accounts", "list")
-    assert re.search(rf"^{name}\s+active\s+1\s+\d{{4}}-", listing, re.MULTILINE), listing
+    assert re.search(rf"^\s*{found.id}\s+{name}\s+active\s+1\s+\d{{4}}-", listing, re.M), listing
     assert token not in listing
+
+
+async def test_another_token_for_an_account_works_beside_the_first(
+    settings: Settings, db: Conn
+) -> None:
+    name = _name()
+    first = _created(settings, name)
+    out = leadsync(settings, "accounts", "token", name)
+    assert f"account {name}: a new API token (2 working in all)" in out
+    (second,) = re.findall(r"API token \(shown once, keep it now\): (\S+)\n", out)
+    assert second != first
+    for token in (first, second):
+        found = await account_for_token(db, token_hash(token))
+        assert found is not None
+        assert found.name == name
+
+    err = leadsync(settings, "accounts", "token", "no-such-account", returncode=1, stderr=True)
+    assert "there is no account named 'no-such-account'" in err
 
 
 async def test_a_disabled_account_keeps_its_row_and_its_token_stops_working(
@@ -81,7 +99,7 @@ async def test_a_disabled_account_keeps_its_row_and_its_token_stops_working(
     )
     assert await cur.fetchone() == ("disabled", True)
     listing = leadsync(settings, "accounts", "list")
-    assert re.search(rf"^{name}\s+disabled\s+1\s", listing, re.MULTILINE), listing
+    assert re.search(rf"^\s*\d+\s+{name}\s+disabled\s+1\s", listing, re.MULTILINE), listing
     # Disabling twice is harmless.
     assert leadsync(settings, "accounts", "disable", name) == f"account {name} disabled\n"
 
@@ -97,7 +115,7 @@ def test_refusals_say_why_and_change_nothing(settings: Settings) -> None:
         err = leadsync(settings, "accounts", *args, returncode=1, stderr=True)
         assert reason in err, err
     listing = leadsync(settings, "accounts", "list")
-    assert len(re.findall(rf"^{name}\s", listing, re.MULTILINE)) == 1
+    assert len(re.findall(rf"^\s*\d+\s+{name}\s", listing, re.MULTILINE)) == 1
 
 
 def test_the_demo_account_is_made_once_with_the_public_demo_token(settings: Settings) -> None:
@@ -111,7 +129,7 @@ def test_the_demo_account_is_made_once_with_the_public_demo_token(settings: Sett
     assert re.match(rf"account {name} exists \(id \d+\)\n", again), again
     assert again.split("(id")[1] == first.split("(id")[1]
     listing = leadsync(demo, "accounts", "list")
-    assert len(re.findall(rf"^{name}\s+active\s+1\s", listing, re.MULTILINE)) == 1
+    assert len(re.findall(rf"^\s*\d+\s+{name}\s+active\s+1\s", listing, re.MULTILINE)) == 1
     # Outside demo mode the public token is refused.
     real = settings.model_copy(update={"demo": False})
     refused = leadsync(
