@@ -135,11 +135,17 @@ def tail(
     from_beginning: Annotated[bool, typer.Option(help="Start at the oldest event.")] = False,
     count: Annotated[int, typer.Option(help="Stop after this many events (0: never).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print whole CloudEvents.")] = False,
+    account: Annotated[
+        str | None, typer.Option(help="Only this account's events (default: every account's).")
+    ] = None,
 ) -> None:
-    """Print contact-change events as they are published."""
+    """Print contact-change events as they are published (every account's: an operator's
+    view; --account NAME for one)."""
     from streams.tail import tail_changes
 
-    tail_changes(settings_or_exit(), from_beginning, count, as_json, typer.echo)
+    settings = settings_or_exit()
+    account_id = account_or_exit(settings, account).id if account else None
+    tail_changes(settings, from_beginning, count, as_json, typer.echo, account_id)
 
 
 def keygen() -> None:

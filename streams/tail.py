@@ -13,14 +13,18 @@ from leadsync.settings import Settings
 
 
 def describe(event: dict[str, Any]) -> str:
-    """One line: when, what, which contact, which fields changed."""
+    """One line: when, what, whose (account), which contact, which fields changed."""
     data = event.get("data") or {}
     contact = data.get("contact") or {}
     fields = ", ".join(str(c.get("field")) for c in data.get("changes") or [])
     kind = str(event.get("type", "?")).rsplit(".", 1)[-1]
     email = contact.get("email")
     subject = event.get("subject")
-    return f"{event.get('time')} {kind:8} {subject} {email} [{data.get('cause')}] {fields}"
+    account = event.get("leadsyncaccount")
+    return (
+        f"{event.get('time')} {kind:8} account {account} {subject} {email}"
+        f" [{data.get('cause')}] {fields}"
+    )
 
 
 def tail_changes(
@@ -29,7 +33,9 @@ def tail_changes(
     count: int,
     as_json: bool,
     out: Callable[[str], None],
+    account_id: int | None = None,
 ) -> int:
+    """Print the events (of one account when ``account_id`` is given) until ``count``."""
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap_servers,
@@ -49,6 +55,12 @@ def tail_changes(
             if message is None or message.error():
                 continue
             raw = message.value() or b"{}"
+            # The key starts with the account ("<account>:<contact>"): no need to decode
+            # another account's events to skip them.
+            if account_id is not None and not (message.key() or b"").startswith(
+                f"{account_id}:".encode()
+            ):
+                continue
             out(raw.decode() if as_json else describe(json.loads(raw)))
             seen += 1
         return seen

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from psycopg import AsyncConnection
 
-from harness.processes import Worker
+from harness.processes import Worker, leadsync
 from leadsync.settings import Settings
 from sinks.accounts import disable_account
 from sinks.database import hold_accounts
@@ -500,6 +500,14 @@ async def test_two_accounts_importing_one_email_get_a_contact_each(
     ]
     assert sorted(events) == sorted(want)
     assert [e for e in events if e[2] == account] == want[:2]  # in order, one partition
+
+    # `leadsync tail --account` shows that account's events only.
+    ((other_name,),) = await _all(db, "SELECT name FROM accounts WHERE id = %s", other_account)
+    shown = leadsync(
+        settings, "tail", "--from-beginning", "--count", "1", "--account", other_name
+    ).splitlines()
+    assert len(shown) == 1
+    assert f" created  account {other_account} {contacts[other_account]} {email} " in shown[0]
 
 
 async def test_an_error_is_logged_and_counted_in_its_own_accounts_books(
