@@ -4,8 +4,10 @@
 on its data (forms, mappings, runs, the error log, contacts, its LinkedIn link), the
 operator token for ``/api/accounts`` (accounts only). ``/openapi.json`` and ``/docs`` do
 not: they describe the API's shape, which is public in this repository anyway, hold no data,
-and Swagger UI must load the document before a token can be entered ("Authorize"). The
-server listens on 127.0.0.1 only (:mod:`admin.server`).
+and Swagger UI must load the document before a token can be entered ("Authorize").
+``/oauth/linkedin/*`` are the member's browser's pages (a LinkedIn authorization), opened by
+single-use states instead of a token. The server listens on 127.0.0.1 only
+(:mod:`admin.server`).
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         operator_api.include_router(router)
     app.include_router(account_api)
     app.include_router(operator_api)
-    # LinkedIn's redirect brings no token: the single-use state is what authorizes it.
+    # The member's browser brings no token: on the start page and LinkedIn's callback the
+    # single-use states, and the cookie binding that browser, authorize (admin.linkedin_routes).
     app.include_router(linkedin_routes.callback_router)
     return app

@@ -1,27 +1,53 @@
-"""An account connects its own LinkedIn member: the authorization link, and the callback
-LinkedIn redirects the member to.
+"""An account connects its own LinkedIn member: the authorization link, the page where the
+member confirms the account, and the callback LinkedIn redirects the member to.
 
 The link is asked for by the account itself (``POST /api/linkedin/authorization`` with its
 API token) or by the operator for a named account (``POST
-/api/accounts/{name}/linkedin/authorization`` with the operator token).
+/api/accounts/{name}/linkedin/authorization`` with the operator token). It leads to
+``GET /oauth/linkedin/start``, a page naming the account: whoever was sent the link sees
+which account their LinkedIn member would feed before anything happens. Its Continue
+(``POST``, CSRF-protected) spends the link's state, gives this browser a secret in a cookie
+and sends it to LinkedIn with a second state derived from that secret.
 
 The callback is ``LEADSYNC_OAUTH_REDIRECT_URL``, registered exactly so in the LinkedIn app.
-Its ``state`` is what binds it to the account that asked: made here, kept as a hash, used
-once and within ``STATE_TTL_S``; a callback with a state unknown, replayed or expired is
-refused and changes nothing. The connection is stored under the member LinkedIn names
-(OpenID Connect), for that account, and the member's ad accounts and forms are discovered.
+It takes LinkedIn's state only from the browser that holds the secret it was derived from:
+a code and state copied out of one browser (history, a shared screen, a proxy log) cannot be
+completed in another. A state unknown, replayed, expired or of an account disabled since is
+refused, each with its own message, and changes nothing. The connection is stored under
+the member LinkedIn names (OpenID Connect), for that account, and the member's ad accounts
+and forms are discovered.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import html
 import logging
 import secrets
+from typing import Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
 from admin.dependencies import AccountScopeDep, DatabaseDep, SettingsDep
 from admin.error_responses import ApiError, ErrorBody, not_found
+from admin.oauth_pages import (
+    CSRF_COOKIE,
+    confirmation_page,
+    csrf_token,
+    delete_cookie,
+    page,
+    public_origin,
+    refusal,
+    set_cookie,
+    to_linkedin,
+    wants_html,
+)
 from ingest.connect import ConnectFailed, authorization_url, complete_authorization
 from ingest.discovery import discover
 from leadsync.api_tokens import token_hash
@@ -29,7 +55,14 @@ from leadsync.settings import Settings
 from sinks.accounts import UnknownAccount, account_by_name
 from sinks.connections import TokenCipher, save_connection
 from sinks.database import Database
-from sinks.oauth_states import STATE_TTL_S, remember_state, take_state
+from sinks.oauth_states import (
+    STATE_TTL_S,
+    OAuthState,
+    StateProblem,
+    find_state,
+    remember_state,
+    spend_state,
+)
 
 log = logging.getLogger(__name__)
 operator_router = APIRouter(tags=["LinkedIn connection"])  # /api: the operator token
@@ -38,7 +71,7 @@ callback_router = APIRouter(tags=["LinkedIn connection"])  # LinkedIn's redirect
 
 
 class Authorization(BaseModel):
-    url: str = Field(description="Send the member here to approve leadsync on LinkedIn.")
+    url: str = Field(description="Send the member here: a page naming the account, then LinkedIn.")
     expires_in_s: int = Field(description="The link works once, within this time.")
 
 
@@ -82,51 +115,214 @@ async def post_own_authorization(scope: AccountScopeDep, settings: SettingsDep) 
 async def _authorization(db: Database, settings: Settings, account_id: int) -> Authorization:
     state = secrets.token_urlsafe(32)
     async with db.connection() as conn:  # oauth_states is a global table
-        await remember_state(conn, token_hash(state), account_id)
-    return Authorization(url=await authorization_url(settings, state), expires_in_s=STATE_TTL_S)
+        await remember_state(conn, _link_key(state), account_id)
+    return Authorization(url=f"{_start_url(settings)}?state={state}", expires_in_s=STATE_TTL_S)
+
+
+def _start_url(settings: Settings) -> str:
+    # The start page is the callback's sibling: behind a proxy, under the same prefix.
+    return settings.oauth_redirect_url.rsplit("/", 1)[0] + "/start"
+
+
+# -- the member's browser: no token; the states (and the browser's secret) authorize ------
+
+# For the start page and the callback alike: the member's way out is a new link either way.
+_MESSAGES: dict[str, str] = {
+    StateProblem.UNKNOWN: "leadsync knows no such LinkedIn connection request: ask for a new link",
+    StateProblem.USED: (
+        "this LinkedIn connection request was already used: ask for a new link to connect again"
+    ),
+    StateProblem.EXPIRED: (
+        f"this LinkedIn connection request has expired (it lasts {STATE_TTL_S // 60} minutes):"
+        " ask for a new link"
+    ),
+    StateProblem.ACCOUNT_DISABLED: (
+        "the account this LinkedIn connection request was made for has been disabled:"
+        " nothing can be connected to it"
+    ),
+    "browser_unbound": (
+        "this LinkedIn sign-in was started in another browser (or its cookie was removed):"
+        " finish it in the browser where you pressed Continue, or start again from the link"
+    ),
+    "browser_mismatch": (
+        "this LinkedIn sign-in does not belong to this browser: start again from the link"
+    ),
+    "csrf_refused": (
+        "this request did not come from leadsync's connection page: open the link again and"
+        " press Continue there"
+    ),
+}
+
+
+def _refused(request: Request, problem: str) -> Response:
+    return refusal(request, 403 if problem == "csrf_refused" else 400, problem, _MESSAGES[problem])
+
+
+def _link_key(state: str) -> bytes:
+    return token_hash("link:" + state)
+
+
+def _linkedin_key(state: str) -> bytes:
+    # Each kind of state is kept under a hash of its own: a link's state is no state to come
+    # back from LinkedIn with, and LinkedIn's (seen in the callback's URL) opens no start page.
+    return token_hash("linkedin:" + state)
+
+
+async def _usable(conn: AsyncConnection[Any], key: bytes | None) -> OAuthState | str:
+    """The state kept under ``key``, locked until the transaction ends, if it can be used;
+    else why not."""
+    found = await find_state(conn, key) if key else None
+    if found is None:
+        return StateProblem.UNKNOWN
+    return found.problem or found
+
+
+def browser_state(browser_secret: str) -> str:
+    """LinkedIn's state for a browser holding ``browser_secret`` (its binding cookie): the
+    state is public (it travels in URLs), the secret cannot be found from it."""
+    digest = hashlib.sha256(b"leadsync oauth browser\0" + browser_secret.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _binding_cookie(state: str) -> str:
+    # One cookie per authorization: two tabs can each connect an account at the same time.
+    return "leadsync_oauth_" + hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+@callback_router.get(
+    "/oauth/linkedin/start",
+    summary="The page where the member confirms the account before going to LinkedIn",
+    response_class=HTMLResponse,
+    responses={400: {"model": ErrorBody}},
+)
+async def start_page(
+    request: Request, db: DatabaseDep, settings: SettingsDep, state: str = ""
+) -> Response:
+    async with db.connection() as conn:
+        found = await _usable(conn, _link_key(state) if state else None)
+    if not isinstance(found, OAuthState):
+        return _refused(request, found)
+    csrf = csrf_token(request) or secrets.token_urlsafe(32)
+    response = confirmation_page(found.account, state, csrf)
+    # Strict: a form posted from another site arrives without it, and is refused.
+    set_cookie(response, settings, CSRF_COOKIE, csrf, "strict")
+    return response
+
+
+@callback_router.post(
+    "/oauth/linkedin/start",
+    summary="Continue: bind this browser to the authorization and go to LinkedIn",
+    status_code=303,
+    responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+)
+async def start_continue(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    state = form.get("state", [""])[0]
+    if not _from_our_page(request, settings, form.get("csrf", [""])[0]):
+        return _refused(request, "csrf_refused")
+    browser_secret = secrets.token_urlsafe(32)
+    linkedin_state = browser_state(browser_secret)
+    async with db.connection() as conn:
+        found = await _usable(conn, _link_key(state) if state else None)
+        if isinstance(found, OAuthState):
+            await spend_state(conn, _link_key(state))
+            # Valid as long as the link was: the time counts from when it was made.
+            await remember_state(
+                conn, _linkedin_key(linkedin_state), found.account_id, found.created_at
+            )
+    if not isinstance(found, OAuthState):
+        return _refused(request, found)
+    response = to_linkedin(await authorization_url(settings, linkedin_state))
+    # Lax: sent along when LinkedIn redirects the member back (a top-level GET).
+    set_cookie(response, settings, _binding_cookie(linkedin_state), browser_secret, "lax")
+    return response
+
+
+def _from_our_page(request: Request, settings: Settings, presented: str) -> bool:
+    """Posted by our confirmation page in this browser: the form's token is the browser's
+    CSRF cookie (which another site can neither read nor send along), and the browser, when
+    it says where the form came from, names the admin process."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != public_origin(settings):
+        return False
+    expected = csrf_token(request)
+    return expected is not None and hmac.compare_digest(expected.encode(), presented.encode())
 
 
 @callback_router.get(
     "/oauth/linkedin/callback",
     summary="Where LinkedIn sends the member back (LEADSYNC_OAUTH_REDIRECT_URL)",
+    response_model=Connected,
     responses={400: {"model": ErrorBody}},
 )
 async def oauth_callback(
+    request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
     state: str = "",
     code: str = "",
     error: str = "",
     error_description: str = "",
-) -> Connected:
+) -> Response:
     async with db.connection() as conn:
-        taken = await take_state(conn, token_hash(state)) if state else None
-    if taken is None:
-        raise ApiError(
-            400,
-            "state_invalid",
-            "this LinkedIn sign-in is unknown, already used or expired: start it again",
-        )
-    account_id, account = taken
+        found = await _usable(conn, _linkedin_key(state) if state else None)
+        if isinstance(found, OAuthState):
+            # Checked before the state is spent: someone else's attempt from another browser
+            # leaves the member's own sign-in working.
+            unbound = _binding_problem(request, state)
+            if unbound:
+                return _refused(request, unbound)
+            await spend_state(conn, _linkedin_key(state))
+    if not isinstance(found, OAuthState):
+        return _refused(request, found)
     if not code:
         reason = error_description or error or "LinkedIn sent no authorization code"
-        raise ApiError(400, "not_connected", f"LinkedIn did not authorize leadsync: {reason}")
+        message = f"LinkedIn did not authorize leadsync: {reason}"
+        return _finished(refusal(request, 400, "not_connected", message), settings, state)
     try:
         tokens, member = await complete_authorization(settings, code)
     except ConnectFailed as exc:
-        raise ApiError(400, "not_connected", str(exc)) from None
-    async with db.account(account_id) as conn:
+        return _finished(refusal(request, 400, "not_connected", str(exc)), settings, state)
+    async with db.account(found.account_id) as conn:
         connection_id = await save_connection(
-            conn, TokenCipher(settings), tokens, member.urn, member.name, account_id
+            conn, TokenCipher(settings), tokens, member.urn, member.name, found.account_id
         )
-    found = await discover(settings, db, account_id, connection_id)
-    log.info("account %s connected LinkedIn member %s", account, member.urn)
-    return Connected(
-        account=account,
+    discovered = await discover(settings, db, found.account_id, connection_id)
+    log.info("account %s connected LinkedIn member %s", found.account, member.urn)
+    connected = Connected(
+        account=found.account,
         member_urn=member.urn,
         member_name=member.name,
         connection_id=connection_id,
-        ad_accounts=len(found.ad_accounts),
-        organizations=len(found.organizations),
-        forms=found.forms,
+        ad_accounts=len(discovered.ad_accounts),
+        organizations=len(discovered.organizations),
+        forms=discovered.forms,
+    )
+    return _finished(_connected_answer(request, connected), settings, state)
+
+
+def _binding_problem(request: Request, state: str) -> str | None:
+    secret = request.cookies.get(_binding_cookie(state))
+    if not secret:
+        return "browser_unbound"
+    if not hmac.compare_digest(browser_state(secret).encode(), state.encode()):
+        return "browser_mismatch"
+    return None
+
+
+def _finished(response: Response, settings: Settings, state: str) -> Response:
+    """The state is spent: its cookie has nothing left to bind."""
+    delete_cookie(response, settings, _binding_cookie(state))
+    return response
+
+
+def _connected_answer(request: Request, connected: Connected) -> Response:
+    if not wants_html(request):
+        return JSONResponse(connected.model_dump(mode="json"))
+    member = html.escape(connected.member_name or connected.member_urn)
+    return page(
+        "leadsync is connected to LinkedIn",
+        f"<p>The LinkedIn member {member} is now connected to the account"
+        f" <strong>{html.escape(connected.account)}</strong>: {connected.forms} forms found"
+        " (new ones start with Import off). You can close this tab.</p>",
     )

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import copy
+import logging
+from typing import Any
+
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from admin.app import create_app
 from leadsync.settings import Settings
+
+# The member's browser brings secrets in the query of these paths: the link's state, and
+# LinkedIn's authorization code and state.
+_QUERY_NOT_LOGGED = "/oauth/"
+
+
+class HideOAuthQuery(logging.Filter):
+    """Drops the query from the access log's line for ``/oauth/*``, keeping the path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access record: (client, method, path with query, HTTP version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path = args[2]
+            if path.startswith(_QUERY_NOT_LOGGED) and "?" in path:
+                record.args = (*args[:2], path.split("?", 1)[0], *args[3:])
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's own logging, with :class:`HideOAuthQuery` on its access log."""
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["hide_oauth_query"] = {"()": HideOAuthQuery}
+    config["loggers"]["uvicorn.access"]["filters"] = ["hide_oauth_query"]
+    return config
 
 
 def serve(settings: Settings) -> None:
@@ -16,6 +46,7 @@ def serve(settings: Settings) -> None:
         host=settings.admin_host,
         port=settings.admin_port,
         log_level=settings.log_level,
+        log_config=log_config(),
         # The default server header names the software; nothing gains from it.
         server_header=False,
         proxy_headers=False,

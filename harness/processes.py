@@ -168,6 +168,20 @@ class Ingress(LeadsyncProcess):
             raise AssertionError(f"leadsync {self.command} did not start:\n{self.log_tail()}")
 
 
+class Admin(LeadsyncProcess):
+    """``leadsync admin`` as an operator runs it (``admin_port``: a free one, for a test)."""
+
+    command = "admin"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.admin_port}"
+
+    def wait_ready(self) -> None:
+        if not wait_for_http(f"{self.url}/openapi.json", READY_TIMEOUT_S, self.running):
+            raise AssertionError(f"leadsync admin did not start:\n{self.log_tail()}")
+
+
 class Worker(LeadsyncProcess):
     """``leadsync worker``, and ways to wait until it has dealt with what was published."""
 

@@ -18,8 +18,8 @@ from psycopg.types.json import Jsonb
 
 from admin import forms_routes
 from admin.app import create_app
-from harness.children import free_port, wait_for_http
-from harness.processes import READY_TIMEOUT_S, LeadsyncProcess
+from harness.children import free_port
+from harness.processes import Admin
 from ingest.sync_requests import QUEUE_WITHIN_S, RequestNotQueued, request_manual_import_once
 from leadsync.api_tokens import token_hash
 from leadsync.settings import DEMO_ACCOUNT_TOKEN, Settings
@@ -218,9 +218,7 @@ async def test_the_forms_list_shows_the_four_status_colours(
     )
     yellow = await _form(db)
     long_ago = datetime.now(UTC) - timedelta(hours=settings.status_stale_hours + 5)
-    await db.execute(
-        "UPDATE forms SET import_enabled_at = %s WHERE id = %s", (long_ago, yellow)
-    )
+    await db.execute("UPDATE forms SET import_enabled_at = %s WHERE id = %s", (long_ago, yellow))
     await db.execute(
         "UPDATE form_counters SET last_imported_at = %s WHERE form_id = %s", (long_ago, yellow)
     )
@@ -972,27 +970,13 @@ async def test_a_form_both_accounts_hold_shows_each_its_own_copy(
 # -- tokens in logs ------------------------------------------------------------------------
 
 
-class AdminProcess(LeadsyncProcess):
-    """``leadsync admin`` as an operator runs it, on a free loopback port."""
-
-    command = "admin"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.admin_port}"
-
-    def wait_ready(self) -> None:
-        if not wait_for_http(f"{self.url}/openapi.json", READY_TIMEOUT_S, self.running):
-            raise AssertionError(f"leadsync admin did not start:\n{self.log_tail()}")
-
-
 async def test_no_token_reaches_the_admin_process_log(
     settings: Settings, account: AccountWithToken, other: AccountWithToken
 ) -> None:
     served = settings.model_copy(update={"admin_port": free_port(), "log_level": "debug"})
     operator = settings.admin_token.get_secret_value()
     wrong = "lsk_" + uuid.uuid4().hex
-    with AdminProcess(served) as admin:
+    with Admin(served) as admin:
         async with httpx.AsyncClient(base_url=admin.url) as http:
             for token, method, path, status in (
                 (account.token, "GET", "/api/forms", 200),

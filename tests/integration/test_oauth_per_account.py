@@ -1,26 +1,44 @@
-"""An account connects its own LinkedIn member through the admin process's OAuth callback
-(the sandbox holding the app's registered redirect URI to the letter, as LinkedIn does): the
-state binds the callback to the account and works once; the member is LinkedIn's."""
+"""An account connects its own LinkedIn member through the admin process, as the member's
+browser goes: the link the API hands out opens a page naming the account, Continue sends the
+browser to LinkedIn (the sandbox, holding the app's registered redirect URI to the letter, as
+LinkedIn does), and LinkedIn sends it back to the callback. The states bind the callback to
+the account and work once, within 15 minutes, in the browser that pressed Continue; the
+member is LinkedIn's. Every refusal leaves the account without a connection."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import parse_qs, urlencode, urlsplit
+from contextlib import asynccontextmanager
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from psycopg import AsyncConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from admin.app import create_app
 from harness.processes import leadsync
 from harness.sandboxes import Sandbox, serving
 from leadsync.settings import Settings
-from tests.integration.admin_client import admin_client, new_account
+from tests.integration.admin_client import new_account
+from tests.integration.oauth_browser import (
+    approve,
+    browser,
+    open_link,
+    press_continue,
+    query_of,
+    to_linkedin,
+)
 
 Conn = AsyncConnection[tuple[object, ...]]
-CALLBACK = "http://127.0.0.1:8000/oauth/linkedin/callback"
+ADMIN = "http://127.0.0.1:8000"  # where browsers reach the admin process
+CALLBACK = f"{ADMIN}/oauth/linkedin/callback"
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +59,49 @@ def app_settings(settings: Settings, sandbox: Sandbox) -> Settings:
     )
 
 
+@asynccontextmanager
+async def _serving(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The admin API in this process (its pools closed afterwards: no lifespan runs)."""
+    app = create_app(settings)
+    try:
+        yield app
+    finally:
+        app.state.request_publisher.close()
+        await app.state.database.close()
+
+
 @pytest.fixture(scope="module")
-async def client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def app(app_settings: Settings) -> AsyncIterator[FastAPI]:
+    async with _serving(app_settings) as running:
+        yield running
+
+
+def _api(app: FastAPI, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://admin.test",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+@pytest.fixture(scope="module")
+async def client(app: FastAPI, app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The operator's client."""
-    async with admin_client(app_settings) as http:
+    async with _api(app, app_settings.admin_token.get_secret_value()) as http:
+        yield http
+
+
+@pytest.fixture
+async def member(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The member's browser: its own cookies, no token."""
+    async with browser(ADMIN, httpx.ASGITransport(app=app)) as http:
+        yield http
+
+
+@pytest.fixture
+async def stranger(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Another browser, someone else's."""
+    async with browser(ADMIN, httpx.ASGITransport(app=app)) as http:
         yield http
 
 
@@ -54,28 +111,18 @@ async def _account(client: httpx.AsyncClient) -> str:
     return name
 
 
-async def _approve(
+async def _link(
     client: httpx.AsyncClient,
     account: str,
-    member: str | None = None,
     path: str = "/api/accounts/{account}/linkedin/authorization",
 ) -> str:
-    """The account's authorization link (asked for at ``path``), approved on the sandbox (as
-    ``member``); the query LinkedIn sends back to the callback."""
+    """The account's authorization link (asked for at ``path``): the admin process's page."""
     made = await client.post(path.format(account=account))
     assert made.status_code == 201, made.text
-    url = made.json()["url"]
     assert made.json()["expires_in_s"] == 900
-    assert urlsplit(url).path == "/oauth/v2/authorization"
-    assert parse_qs(urlsplit(url).query)["redirect_uri"] == [CALLBACK]
-    if member is not None:
-        url += "&" + urlencode({"sandbox_member": member})
-    async with httpx.AsyncClient() as browser:
-        answer = await browser.get(url, follow_redirects=False)
-    assert answer.status_code == 302, answer.text
-    back = urlsplit(answer.headers["location"])
-    assert f"{back.scheme}://{back.netloc}{back.path}" == CALLBACK
-    return back.query
+    link: str = made.json()["url"]
+    assert link.split("?")[0] == f"{ADMIN}/oauth/linkedin/start"
+    return link
 
 
 async def _connections(db: Conn, account: str) -> list[tuple[object, ...]]:
@@ -87,12 +134,33 @@ async def _connections(db: Conn, account: str) -> list[tuple[object, ...]]:
     return await cur.fetchall()
 
 
+async def _age_states(db: Conn, account: str, minutes: float) -> None:
+    """Make the account's authorizations ``minutes`` older."""
+    await db.execute(
+        "UPDATE oauth_states s SET created_at = s.created_at - make_interval(secs => %s)"
+        " FROM accounts a WHERE a.id = s.account_id AND a.name = %s",
+        (minutes * 60, account),
+    )
+
+
+def _refused(answer: httpx.Response, error: str, status: int = 400) -> None:
+    assert (answer.status_code, answer.json()["error"]) == (status, error), answer.text
+
+
+# -- connecting ---------------------------------------------------------------------------
+
+
 async def test_an_account_connects_its_member_and_its_forms_are_discovered(
-    client: httpx.AsyncClient, sandbox: Sandbox, db: Conn
+    client: httpx.AsyncClient, member: httpx.AsyncClient, sandbox: Sandbox, db: Conn
 ) -> None:
     account = await _account(client)
-    query = await _approve(client, account)
-    connected = await client.get(f"/oauth/linkedin/callback?{query}")
+    link = await _link(client, account)
+    page = await open_link(member, link)
+    # Before LinkedIn, the member is told which account their LinkedIn member would feed.
+    assert f"<h1>Connect your LinkedIn member to the account {account}</h1>" in page.text
+    assert await _connections(db, account) == []
+    callback = await approve(member, link, CALLBACK)
+    connected = await member.get(callback)
     assert connected.status_code == 200, connected.text
     body = connected.json()
     demo = sandbox.state.catalog.member_urn
@@ -110,49 +178,41 @@ async def test_an_account_connects_its_member_and_its_forms_are_discovered(
     assert await cur.fetchone() == (body["forms"],)
 
     # The same answer again (a reload, a replay): refused, nothing changes.
-    replayed = await client.get(f"/oauth/linkedin/callback?{query}")
-    assert replayed.status_code == 400
-    assert replayed.json()["error"] == "state_invalid"
+    _refused(await member.get(callback), "state_used")
     assert await _connections(db, account) == [(demo, "Demo Member", "active")]
+    # The link too was used, by Continue.
+    _refused(await member.get(link), "state_used")
 
 
 async def test_each_account_gets_the_member_it_signed_in_with(
-    client: httpx.AsyncClient, sandbox: Sandbox, db: Conn
+    client: httpx.AsyncClient, member: httpx.AsyncClient, sandbox: Sandbox, db: Conn
 ) -> None:
     members = sandbox.state.catalog.members
     [priya] = [urn for urn, m in members.items() if m.first_name == "Priya"]
     demo = sandbox.state.catalog.member_urn
     first, second = await _account(client), await _account(client)
-    query_first = await _approve(client, first)
-    query_second = await _approve(client, second, member=priya)
-    for query in (query_second, query_first):  # out of order: the state decides
-        assert (await client.get(f"/oauth/linkedin/callback?{query}")).status_code == 200
+    # Two tabs of one browser, each connecting an account.
+    callback_first = await approve(member, await _link(client, first), CALLBACK)
+    callback_second = await approve(member, await _link(client, second), CALLBACK, priya)
+    for callback in (callback_second, callback_first):  # out of order: the state decides
+        assert (await member.get(callback)).status_code == 200
     assert await _connections(db, first) == [(demo, "Demo Member", "active")]
     assert await _connections(db, second) == [(priya, "Priya Raman", "active")]
 
 
-@pytest.mark.parametrize(
-    "query",
-    ["", "code=abc", "state=never-made&code=abc", "state=&code=abc"],
-)
-async def test_a_callback_without_a_state_of_ours_is_refused(
-    client: httpx.AsyncClient, query: str
-) -> None:
-    answer = await client.get(f"/oauth/linkedin/callback?{query}")
-    assert answer.status_code == 400
-    assert answer.json()["error"] == "state_invalid"
-
-
 async def test_a_member_who_declines_leaves_no_connection_and_the_state_is_spent(
-    client: httpx.AsyncClient, db: Conn
+    client: httpx.AsyncClient, member: httpx.AsyncClient, db: Conn
 ) -> None:
     account = await _account(client)
-    made = await client.post(f"/api/accounts/{account}/linkedin/authorization")
-    state = parse_qs(urlsplit(made.json()["url"]).query)["state"][0]
+    linkedin = await to_linkedin(member, await _link(client, account))
     declined = urlencode(
-        {"state": state, "error": "user_cancelled_authorize", "error_description": "declined"}
+        {
+            "state": query_of(linkedin)["state"],
+            "error": "user_cancelled_authorize",
+            "error_description": "declined",
+        }
     )
-    answer = await client.get(f"/oauth/linkedin/callback?{declined}")
+    answer = await member.get(f"{CALLBACK}?{declined}")
     assert answer.status_code == 400
     assert answer.json() == {
         "error": "not_connected",
@@ -160,8 +220,8 @@ async def test_a_member_who_declines_leaves_no_connection_and_the_state_is_spent
         "details": [],
     }
     assert await _connections(db, account) == []
-    again = await client.get(f"/oauth/linkedin/callback?{declined}")
-    assert again.json()["error"] == "state_invalid"
+    _refused(await member.get(f"{CALLBACK}?{declined}"), "state_used")
+    assert await _connections(db, account) == []
 
 
 async def test_no_link_for_a_disabled_or_unknown_account(client: httpx.AsyncClient) -> None:
@@ -171,6 +231,269 @@ async def test_no_link_for_a_disabled_or_unknown_account(client: httpx.AsyncClie
     assert (disabled.status_code, disabled.json()["error"]) == (409, "account_disabled")
     unknown = await client.post("/api/accounts/no-such-account/linkedin/authorization")
     assert unknown.status_code == 404
+
+
+async def test_an_account_asks_for_its_own_link_with_its_api_token(
+    app: FastAPI,
+    app_settings: Settings,
+    client: httpx.AsyncClient,
+    member: httpx.AsyncClient,
+    sandbox: Sandbox,
+    db: Conn,
+) -> None:
+    account = await new_account(app_settings)
+    async with _api(app, account.token) as own:
+        link = await _link(own, account.name, path="/api/linkedin/authorization")
+        # The operator's route for a named account is not the account's to use.
+        other = await _account(client)
+        refused = await own.post(f"/api/accounts/{other}/linkedin/authorization")
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "operator_token_required"
+    # The member's browser brings no token: the states and its cookie decide.
+    connected = await member.get(await approve(member, link, CALLBACK))
+    assert connected.status_code == 200, connected.text
+    assert connected.json()["account"] == account.name
+    demo = sandbox.state.catalog.member_urn
+    assert await _connections(db, account.name) == [(demo, "Demo Member", "active")]
+    assert await _connections(db, other) == []
+    # The operator token cannot start an account's own link (it names no account).
+    operator_only = await client.post("/api/linkedin/authorization")
+    assert operator_only.status_code == 403
+    assert operator_only.json()["error"] == "account_token_required"
+
+
+# -- refusals: each connects nothing -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "code=abc", "state=never-made&code=abc", "state=&code=abc"],
+)
+async def test_a_callback_without_a_state_of_ours_is_refused(
+    member: httpx.AsyncClient, query: str
+) -> None:
+    _refused(await member.get(f"{CALLBACK}?{query}"), "state_unknown")
+
+
+async def test_an_unknown_state_is_refused_and_connects_nothing(
+    client: httpx.AsyncClient, member: httpx.AsyncClient, db: Conn
+) -> None:
+    account = await _account(client)
+    callback = await approve(member, await _link(client, account), CALLBACK)
+    forged = {**query_of(callback), "state": secrets.token_urlsafe(32)}
+    answer = await member.get(f"{CALLBACK}?{urlencode(forged)}")
+    _refused(answer, "state_unknown")
+    assert "no such LinkedIn connection request" in answer.json()["message"]
+    assert await _connections(db, account) == []
+    # The code was good: only the state stood in the way.
+    assert (await member.get(callback)).status_code == 200
+
+
+async def test_a_replayed_state_is_refused_even_with_a_good_code(
+    client: httpx.AsyncClient, member: httpx.AsyncClient, db: Conn
+) -> None:
+    account = await _account(client)
+    callback = await approve(member, await _link(client, account), CALLBACK)
+    # The state comes back once without the code (the member cancelled): it is spent.
+    cancelled = {"state": query_of(callback)["state"], "error": "user_cancelled_authorize"}
+    _refused(await member.get(f"{CALLBACK}?{urlencode(cancelled)}"), "not_connected")
+    answer = await member.get(callback)
+    _refused(answer, "state_used")
+    assert "already used" in answer.json()["message"]
+    assert await _connections(db, account) == []
+
+
+async def test_an_expired_state_is_refused_and_counts_from_the_link(
+    client: httpx.AsyncClient, member: httpx.AsyncClient, db: Conn
+) -> None:
+    account = await _account(client)
+    link = await _link(client, account)
+    await _age_states(db, account, 14)  # the member opens the link 14 minutes later
+    callback = await approve(member, link, CALLBACK)
+    await _age_states(db, account, 2)  # and comes back from LinkedIn 2 minutes after that
+    answer = await member.get(callback)
+    _refused(answer, "state_expired")
+    assert "expired (it lasts 15 minutes)" in answer.json()["message"]
+    assert await _connections(db, account) == []
+
+
+async def test_an_expired_link_opens_no_page_and_continues_nowhere(
+    client: httpx.AsyncClient, member: httpx.AsyncClient, db: Conn
+) -> None:
+    account = await _account(client)
+    link = await _link(client, account)
+    page = await open_link(member, link)
+    await _age_states(db, account, 15.1)
+    _refused(await member.get(link), "state_expired")
+    _refused(await press_continue(member, page), "state_expired")
+    assert await _connections(db, account) == []
+
+
+async def test_an_account_disabled_since_is_refused_and_connects_nothing(
+    client: httpx.AsyncClient, member: httpx.AsyncClient, db: Conn
+) -> None:
+    account = await _account(client)
+    link = await _link(client, account)
+    callback = await approve(member, link, CALLBACK)
+    other_link = await _link(client, account)
+    assert (await client.post(f"/api/accounts/{account}/disable")).status_code == 200
+    answer = await member.get(callback)
+    _refused(answer, "account_disabled")
+    assert "has been disabled" in answer.json()["message"]
+    _refused(await member.get(other_link), "account_disabled")
+    assert await _connections(db, account) == []
+
+
+async def test_a_callback_opened_in_another_browser_is_refused(
+    client: httpx.AsyncClient,
+    member: httpx.AsyncClient,
+    stranger: httpx.AsyncClient,
+    db: Conn,
+) -> None:
+    account = await _account(client)
+    callback = await approve(member, await _link(client, account), CALLBACK)
+    # The code and state copied into someone else's browser: no binding cookie there.
+    answer = await stranger.get(callback)
+    _refused(answer, "browser_unbound")
+    assert "started in another browser" in answer.json()["message"]
+    assert await _connections(db, account) == []
+    # ... nor one of the right name with a value of the stranger's making.
+    [binding] = [c for c in member.cookies.jar if c.name.startswith("leadsync_oauth_")]
+    stranger.cookies.set(binding.name, secrets.token_urlsafe(32), "127.0.0.1", binding.path)
+    _refused(await stranger.get(callback), "browser_mismatch")
+    assert await _connections(db, account) == []
+    # Those attempts did not spend it: the member's own browser completes (a page for it).
+    done = await member.get(callback, headers={"Accept": "text/html"})
+    assert done.status_code == 200, done.text
+    assert f"is now connected to the account <strong>{account}</strong>" in done.text
+    assert len(await _connections(db, account)) == 1
+    assert not [c for c in member.cookies.jar if c.name == binding.name]  # spent: removed
+
+
+async def test_a_links_state_and_linkedins_are_not_interchangeable(
+    client: httpx.AsyncClient, member: httpx.AsyncClient, db: Conn
+) -> None:
+    account = await _account(client)
+    link = await _link(client, account)
+    link_state = query_of(link)["state"]
+    page = await open_link(member, link)
+    # The link's state brought to the callback (as if LinkedIn had sent it): unknown there.
+    _refused(await member.get(f"{CALLBACK}?{urlencode({'state': link_state})}"), "state_unknown")
+    linkedin = await to_linkedin(member, page.url)
+    # LinkedIn's state (it travels in URLs) opens no start page: no second authorization.
+    linkedin_state = query_of(linkedin)["state"]
+    start = f"{ADMIN}/oauth/linkedin/start?{urlencode({'state': linkedin_state})}"
+    _refused(await member.get(start), "state_unknown")
+    assert await _connections(db, account) == []
+
+
+async def test_continue_needs_the_pages_csrf_token_in_the_same_browser(
+    client: httpx.AsyncClient,
+    member: httpx.AsyncClient,
+    stranger: httpx.AsyncClient,
+    db: Conn,
+) -> None:
+    account = await _account(client)
+    page = await open_link(member, await _link(client, account))
+    # A form posted from elsewhere (another site, another browser) lacks the CSRF cookie.
+    _refused(await press_continue(stranger, page), "csrf_refused", 403)
+    forged = dataclasses.replace(page, fields={**page.fields, "csrf": secrets.token_urlsafe(32)})
+    _refused(await press_continue(member, forged), "csrf_refused", 403)
+    # A browser saying the form came from another site.
+    _refused(await press_continue(member, page, Origin="https://evil.example"), "csrf_refused", 403)
+    # None of these spent the link: the member's own Continue goes to LinkedIn.
+    sent = await press_continue(member, page, Origin=ADMIN)
+    assert sent.status_code == 303, sent.text
+    assert urlsplit(sent.headers["location"]).path == "/oauth/v2/authorization"
+    assert await _connections(db, account) == []
+
+
+def _cookie(answer: httpx.Response, prefix: str) -> set[str]:
+    """The attributes of the cookie ``answer`` sets whose name starts with ``prefix``."""
+    [header] = [h for h in answer.headers.get_list("set-cookie") if h.startswith(prefix)]
+    return {part.strip().lower() for part in header.split(";")[1:]}
+
+
+async def test_the_pages_cookies_are_httponly_samesite_and_scoped_to_the_oauth_pages(
+    client: httpx.AsyncClient, member: httpx.AsyncClient
+) -> None:
+    link = await _link(client, await _account(client))
+    opened = await member.get(link)
+    assert _cookie(opened, "leadsync_csrf=") == {
+        "httponly",
+        "max-age=900",
+        "path=/oauth/linkedin",
+        "samesite=strict",
+    }
+    # The page cannot be framed, cached, or leak its URL (the state) as a Referer.
+    assert "frame-ancestors 'none'" in opened.headers["content-security-policy"]
+    assert opened.headers["x-frame-options"] == "DENY"
+    assert opened.headers["referrer-policy"] == "no-referrer"
+    assert opened.headers["cache-control"] == "no-store"
+    sent = await press_continue(member, await open_link(member, link))
+    assert sent.headers["referrer-policy"] == "no-referrer"  # LinkedIn is not told the link
+    assert _cookie(sent, "leadsync_oauth_") == {
+        "httponly",
+        "max-age=900",
+        "path=/oauth/linkedin",
+        "samesite=lax",  # sent along when LinkedIn redirects back (a top-level GET)
+    }
+
+
+def _behind_proxy(app: FastAPI, prefix: str) -> ASGIApp:
+    """``app`` as a reverse proxy serves it under ``prefix`` (which it strips)."""
+
+    async def proxied(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "path": scope["path"].removeprefix(prefix)}
+            scope.pop("raw_path", None)
+        await app(scope, receive, send)
+
+    return proxied
+
+
+async def test_the_cookies_are_secure_when_the_admin_process_is_reached_over_https(
+    app_settings: Settings,
+) -> None:
+    origin = "https://leadsync.example"
+    served = app_settings.model_copy(
+        update={"oauth_redirect_url": f"{origin}/admin/oauth/linkedin/callback"}
+    )
+    async with (
+        _serving(served) as app,
+        _api(app, served.admin_token.get_secret_value()) as operator,
+        browser(origin, httpx.ASGITransport(app=_behind_proxy(app, "/admin"))) as http,
+    ):
+        account = await _account(operator)
+        made = await operator.post(f"/api/accounts/{account}/linkedin/authorization")
+        link = made.json()["url"]
+        assert link.split("?")[0] == f"{origin}/admin/oauth/linkedin/start"
+        opened = await http.get(link)
+        assert {"secure", "path=/admin/oauth/linkedin"} <= _cookie(opened, "leadsync_csrf=")
+        sent = await press_continue(http, await open_link(http, link), Origin=origin)
+        assert sent.status_code == 303, sent.text
+        assert {"secure", "samesite=lax", "path=/admin/oauth/linkedin"} <= _cookie(
+            sent, "leadsync_oauth_"
+        )
+        assert query_of(sent.headers["location"])["redirect_uri"] == served.oauth_redirect_url
+
+
+async def test_a_browser_is_answered_with_a_page(
+    client: httpx.AsyncClient, member: httpx.AsyncClient
+) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    answer = await member.get(f"{CALLBACK}?state=never-made&code=abc", headers=html)
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "leadsync knows no such LinkedIn connection request: ask for a new link" in answer.text
+    link = await _link(client, await _account(client))
+    await to_linkedin(member, link)
+    used = await member.get(link, headers=html)
+    assert used.status_code == 400
+    assert "already used" in used.text
+
+
+# -- the command line's own flow -------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -205,27 +528,3 @@ def test_the_command_line_connects_for_the_account_it_names(
     # An unknown account is refused before anyone is sent to LinkedIn.
     err = leadsync(cli, "linkedin", "connect", "--account", "no-such", returncode=2, stderr=True)
     assert "not connected: there is no account named 'no-such'" in err
-
-
-async def test_an_account_asks_for_its_own_link_with_its_api_token(
-    app_settings: Settings, client: httpx.AsyncClient, sandbox: Sandbox, db: Conn
-) -> None:
-    account = await new_account(app_settings)
-    async with admin_client(app_settings, account.token) as own:
-        query = await _approve(own, account.name, path="/api/linkedin/authorization")
-        # The operator's route for a named account is not the account's to use.
-        other = await _account(client)
-        refused = await own.post(f"/api/accounts/{other}/linkedin/authorization")
-        assert refused.status_code == 403
-        assert refused.json()["error"] == "operator_token_required"
-    # LinkedIn's redirect brings the member's browser, with no token: the state decides.
-    connected = await client.get(f"/oauth/linkedin/callback?{query}", headers={"Authorization": ""})
-    assert connected.status_code == 200, connected.text
-    assert connected.json()["account"] == account.name
-    demo = sandbox.state.catalog.member_urn
-    assert await _connections(db, account.name) == [(demo, "Demo Member", "active")]
-    assert await _connections(db, other) == []
-    # The operator token cannot start an account's own link (it names no account).
-    operator_only = await client.post("/api/linkedin/authorization")
-    assert operator_only.status_code == 403
-    assert operator_only.json()["error"] == "account_token_required"

@@ -3,10 +3,12 @@ holds one account's token hash and records what it is asked."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import call, patch
 
 import httpx
 import pytest
@@ -130,3 +132,46 @@ async def test_the_public_demo_account_token_works_in_demo_mode_only(
         refused = await client.get("/api/contacts?cursor=x", headers=_bearer(DEMO_ACCOUNT_TOKEN))
     assert (refused.status_code, refused.json()["error"]) == (401, "unauthorized")
     assert db.asked == []
+
+
+async def test_the_operator_token_is_compared_in_constant_time(
+    settings: Settings, db: StandInDatabase
+) -> None:
+    operator = settings.admin_token.get_secret_value()
+    near_miss = operator[:-1] + ("x" if operator[-1] != "x" else "y")
+    with patch("admin.auth.hmac.compare_digest", wraps=hmac.compare_digest) as compare:
+        async with _client(settings, db) as client:
+            as_operator = await client.get("/api/forms", headers=_bearer(operator))
+            almost = await client.get("/api/accounts", headers=_bearer(near_miss))
+    assert as_operator.status_code == 403  # recognized as the operator's
+    assert almost.status_code == 401
+    assert compare.call_args_list[0] == call(operator.encode(), operator.encode())
+    assert call(operator.encode(), near_miss.encode()) in compare.call_args_list
+
+
+async def test_whether_a_token_is_the_operators_is_compare_digests_answer_alone(
+    settings: Settings, db: StandInDatabase
+) -> None:
+    # No other comparison comes first: were compare_digest to say yes, any token would do.
+    with patch("admin.auth.hmac.compare_digest", return_value=True):
+        async with _client(settings, db) as client:
+            answer = await client.get("/api/forms", headers=_bearer(new_token()))
+    assert (answer.status_code, answer.json()["error"]) == (403, "account_token_required")
+    assert db.asked == []
+
+
+async def test_an_account_token_is_compared_with_nothing_but_found_by_its_hash(
+    settings: Settings, db: StandInDatabase
+) -> None:
+    with patch("admin.auth.hmac.compare_digest", wraps=hmac.compare_digest) as compare:
+        async with _client(settings, db) as client:
+            answer = await client.get("/api/contacts?cursor=x", headers=_bearer(TOKEN))
+    assert answer.status_code == 400  # past authentication: the account was found
+    # Compared only to the operator token (is it that one?), in constant time ...
+    operator = settings.admin_token.get_secret_value()
+    assert compare.call_args_list == [call(operator.encode(), TOKEN.encode())]
+    # ... and looked up by its SHA-256: the database never sees the token itself.
+    [(query, params)] = db.asked
+    assert "token_sha256 = %s" in query
+    assert params == (token_hash(TOKEN),)
+    assert TOKEN not in repr(db.asked)
