@@ -9,6 +9,13 @@ versions and adds what is new.
 An owner the member may not read (an organization whose ad account they share but which
 they do not administer: LinkedIn answers 403) is left out and named in ``refused``; the
 rest is discovered. Another member of the account, or another account, may reach it.
+
+Discovery is also what routing believes: once every owner was tried, the owners whose forms
+the connection read replace the connection's ``connection_owners`` (a notification goes to
+the accounts whose connection reads its owner), and the connection's ad accounts LinkedIn no
+longer lists are forgotten. A member who lost a role thus stops receiving that owner's leads
+at the next discovery. A discovery that fails half way (LinkedIn down, the connection
+refused) changes neither: what the connection reaches is replaced only as a whole.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from dataclasses import dataclass, field
 from leadsync.settings import Settings
 from linkedin import Forbidden, LinkedInClient, Owner
 from mapping.apply import auto_mappings
-from sinks.catalog import save_ad_account, save_form
+from sinks.catalog import record_reach, save_ad_account, save_form
 from sinks.connections import PostgresTokenStore
 from sinks.database import Database
 
@@ -33,6 +40,7 @@ class Discovered:
     forms: int = 0
     new_forms: list[int] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # owners LinkedIn would not show
+    readable: list[str] = field(default_factory=list)  # owners whose forms it showed
 
 
 async def discover(
@@ -79,6 +87,9 @@ async def discover(
                 )
                 found.refused.append(owner.urn)
                 continue
+            found.readable.append(owner.urn)
             if owner.kind == "organization":
                 found.organizations.append(owner.urn)
+    async with db.account(account_id) as conn:
+        await record_reach(conn, connection_id, found.ad_accounts, found.readable)
     return found

@@ -1,5 +1,5 @@
-"""Recording what discovery found on LinkedIn: ad accounts, forms and their latest versions;
-and the owners whose leads LinkedIn is asked to push.
+"""Recording what discovery found on LinkedIn: ad accounts, the owners each connection may
+read, forms and their latest versions; and the owners whose leads LinkedIn is asked to push.
 
 Everything discovery writes is the account's in hand (``Database.account``): two accounts
 connected to one ad account each hold the ad account and its forms, with their own settings.
@@ -9,6 +9,7 @@ mapped automatically; a form already known keeps its settings and mappings.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +39,33 @@ async def save_ad_account(
         "  status = excluded.status, updated_at = now()",
         (urn, connection_id, name, role, organization_urn, test, status),
     )
+
+
+async def record_reach(
+    conn: AsyncConnection[Any],
+    connection_id: int,
+    listed_ad_accounts: Collection[str],
+    readable_owners: Collection[str],
+) -> None:
+    """What one connection reaches, as its discovery just found it (one account in hand):
+    its ad accounts LinkedIn no longer lists are forgotten, and the owners whose forms it
+    read become the connection's owners (:mod:`sinks.routing` routes by them), the others
+    are removed. An owner read before keeps its ``found_at`` (when it was first found)."""
+    async with conn.transaction():
+        await conn.execute(
+            "DELETE FROM ad_accounts WHERE connection_id = %s AND urn <> ALL(%s::text[])",
+            (connection_id, sorted(listed_ad_accounts)),
+        )
+        await conn.execute(
+            "DELETE FROM connection_owners"
+            " WHERE connection_id = %s AND owner_urn <> ALL(%s::text[])",
+            (connection_id, sorted(readable_owners)),
+        )
+        await conn.execute(
+            "INSERT INTO connection_owners (connection_id, owner_urn)"
+            " SELECT %s, owner FROM unnest(%s::text[]) AS o (owner) ON CONFLICT DO NOTHING",
+            (connection_id, sorted(readable_owners)),
+        )
 
 
 async def save_form(

@@ -2,15 +2,20 @@
 
 One webhook URL serves every account: a notification names only its owner (an ad account
 ``urn:li:sponsoredAccount:N`` or an organization). An account connected that owner when one
-of its LinkedIn connections discovered an ad account that is the owner or belongs to it
-(``ad_accounts.urn`` or ``organization_urn``). Nothing else routes: a notification whose
-owner no account connected is acknowledged and counted in ``unrouted_owners``, never
-imported anywhere (there is no "any connection" fallback: a lead goes only to an account
-whose own connection reaches its owner).
+of its LinkedIn connections may read the owner's leads: ``connection_owners``, the owners
+whose forms that connection's last discovery read (:func:`sinks.catalog.record_reach`).
+Holding an ad account is not enough: a member with a role on an ad account may have none
+on its organization (LinkedIn answers 403), and such an account is not routed the
+organization's leads. Nothing else routes: a notification whose owner no account connected
+is acknowledged and counted in ``unrouted_owners``, never imported anywhere (there is no
+"any connection" fallback: a lead goes only to an account whose own connection reaches its
+owner). When LinkedIn refuses a connection an owner's lead (403), the hydrator forgets that
+owner for the connection (:func:`forget_owner`) until a discovery finds it readable again.
 
 ``routes_for_owners`` and ``ledger_holders`` read account rows of many accounts at once: run
-them with every account in hand (``Database.every_account()``). ``count_unrouted`` writes a
-global table (``Database.connection()``).
+them with every account in hand (``Database.every_account()``). ``forget_owner`` writes one
+account's row (that account in hand). ``count_unrouted`` writes a global table
+(``Database.connection()``).
 """
 
 from __future__ import annotations
@@ -38,14 +43,14 @@ class Route:
 
 
 # Per owner and account, the one connection that routes: an active one when the account
-# has several reaching the owner (an organization's ad accounts discovered by different
-# members), the oldest among equals so that the choice is stable.
+# has several reading the owner (two members of the account administer the organization),
+# the oldest among equals so that the choice is stable.
 _ROUTES = """
 SELECT DISTINCT ON (o.owner, c.account_id)
        o.owner, c.account_id, acc.status, c.id, c.status
 FROM unnest(%s::text[]) AS o (owner)
-JOIN ad_accounts a ON a.urn = o.owner OR a.organization_urn = o.owner
-JOIN linkedin_connections c ON c.account_id = a.account_id AND c.id = a.connection_id
+JOIN connection_owners r ON r.owner_urn = o.owner
+JOIN linkedin_connections c ON c.account_id = r.account_id AND c.id = r.connection_id
 JOIN accounts acc ON acc.id = c.account_id
 ORDER BY o.owner, c.account_id, c.status <> 'active', c.id
 """
@@ -65,6 +70,21 @@ async def routes_for_owners(
             Route(account_id, account_status, connection_id, connection_status)
         )
     return routes
+
+
+async def forget_owner(
+    conn: AsyncConnection[Any], account_id: int, connection_id: int, owner_urn: str
+) -> bool:
+    """The connection may no longer read the owner (LinkedIn refused it the owner's lead):
+    its account is not routed the owner's leads through it any more, until a discovery finds
+    the owner readable again. True when the connection had the owner. Needs the account in
+    hand."""
+    cur = await conn.execute(
+        "DELETE FROM connection_owners"
+        " WHERE account_id = %s AND connection_id = %s AND owner_urn = %s",
+        (account_id, connection_id, owner_urn),
+    )
+    return cur.rowcount > 0
 
 
 async def ledger_holders(

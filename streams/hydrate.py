@@ -2,24 +2,36 @@
 for every account that connected the lead's owner.
 
 One webhook URL serves every account: a notification names only its owner, and
-:mod:`sinks.routing` finds the accounts that connected it. For a ``CREATED`` notification
-the lead is fetched from LinkedIn once (``GET /rest/leadFormResponses/{id}`` with the form
-projection, through an active connection of one of those accounts) and published with
-origin ``push`` as one record per account (``account_id`` set, key ``account:lead``); a
-``DELETED`` one becomes an erase request per account. An account that already holds the
-lead in its ledger, or for which this worker already fetched it, is left out; when none is
-left, nothing is fetched. A disabled account still gets its record: the import records it
-as skipped, so the account's figures show what it missed.
+:mod:`sinks.routing` finds the accounts whose connection may read it (as discovery found).
+For a ``CREATED`` notification the lead is fetched from LinkedIn once (``GET
+/rest/leadFormResponses/{id}`` with the form projection) and published with origin ``push``
+as one record per account (``account_id`` set, key ``account:lead``); a ``DELETED`` one
+becomes an erase request per account. An account that already holds the lead in its
+ledger, or for which this worker already fetched it, is left out; when none is left,
+nothing is fetched.
+
+The lead is fetched through an active account's connection, one that wants it first. A
+disabled account's connection never fetches another account's lead (its member's consent
+was given to an account leadsync no longer serves); it fetches the disabled account's own,
+when no active connection did. A disabled account still gets its record: the import records
+it as skipped, so the account's figures show what it missed.
+
+An account gets the lead only if its own connection may read the owner. Discovery says so
+beforehand (routing); LinkedIn's answer overrides it: an account whose connection was tried
+and refused gets an error event instead of the lead (``owner_not_readable`` for a 403, after
+which routing forgets the owner for that connection; ``linkedin_error`` for another
+refusal), even when another account's connection fetched the lead. A connection LinkedIn
+no longer accepts is marked (in its account), its account gets ``connection_revoked`` or
+``connection_expired``, and the next connection is tried. A lead LinkedIn no longer has
+(404) is ``lead_not_found``. Each of these is in the account's error log; the lead stays
+recoverable by the account's next pull once it may read it.
 
 A notification whose owner no account connected is acknowledged (its offset commits, so
 nothing is retried), counted in ``unrouted_owners`` and logged, never imported.
 
 LinkedIn 429/5xx are retried here with back-off (the notification's offset is not committed
-meanwhile). A connection LinkedIn refuses is marked (in its account) and the next account's
-active connection tried; a lead LinkedIn no longer has (404), an error of every connection
-tried, and an account whose own connection must be renewed become error events in the
-account's error log; the lead stays recoverable by the account's next pull. The batch's
-offsets are committed only after every resulting record is on its topic.
+meanwhile). The batch's offsets are committed only after every resulting record is on its
+topic.
 """
 
 from __future__ import annotations
@@ -38,14 +50,21 @@ from pydantic import ValidationError
 
 from leadsync.retry import RetryPolicy, is_retriable
 from leadsync.settings import Settings
-from linkedin import LinkedInClient, LinkedInError, NotFound, ReconnectRequired
+from linkedin import Forbidden, LinkedInClient, LinkedInError, NotFound, ReconnectRequired
 from schemas.envelopes import EraseRequest, Origin, RawLead
 from schemas.events import ErrorEvent
 from schemas.linkedin import Lead
 from schemas.notifications import LeadNotification, ReceivedNotification
 from sinks.connections import PostgresTokenStore, mark_refused
 from sinks.database import Database
-from sinks.routing import Route, Unrouted, count_unrouted, ledger_holders, routes_for_owners
+from sinks.routing import (
+    Route,
+    Unrouted,
+    count_unrouted,
+    forget_owner,
+    ledger_holders,
+    routes_for_owners,
+)
 from streams.agents import batches, outage_policy
 from streams.records import Record
 
@@ -186,36 +205,51 @@ class Hydrator:
         routed: list[Route],
         targets: list[Route],
     ) -> list[Any]:
-        """Fetch the lead once and publish it for each target account (or its error)."""
+        """Fetch the lead once and publish it for each target account (or its error).
+
+        An account gets the lead only if its own connection may read the owner: routing
+        knows it from discovery, and LinkedIn's word at fetch time overrides it: a target
+        whose connection was tried and refused gets that refusal, never the lead fetched
+        through another account's connection."""
         lead_id = notification.lead_id()
+        owner = notification.owner_urn() or NO_OWNER
         # What each connection came to: its status when it is not (or no longer) usable,
         # LinkedIn's refusal when it could not fetch the lead.
         unusable = {r.connection_id: r.connection_status for r in routed if not r.usable}
-        failed: dict[int, LinkedInError] = {}
-        lead: Lead | None = None
+        refused: dict[int, LinkedInError] = {}
+        shared: Lead | None = None  # fetched through an active account's connection: for all
+        own: dict[int, Lead] = {}  # fetched through a disabled account's: for that one alone
+        gone = False
         # Fetched only when an account that wants it can take it.
         candidates = _fetch_order(routed, targets) if any(t.usable for t in targets) else []
         for route in candidates:
             client = self._client(route)
             try:
-                lead = await self._get_lead(client, lead_id)
-                break
+                fetched = await self._get_lead(client, lead_id)
             except NotFound:
-                # Withdrawn before it was fetched: whichever connection asks, it is gone.
-                message = f"LinkedIn no longer has lead {lead_id} (withdrawn before it was fetched)"
-                return [
-                    await self._failed(
-                        record, notification, t.account_id, "lead_not_found", message
-                    )
-                    for t in targets
-                ]
+                gone = True  # withdrawn before it was fetched: whoever asks, it is gone
+                break
             except ReconnectRequired as exc:
                 unusable[route.connection_id] = await self._mark_refused(route, client, str(exc))
+                continue
+            except Forbidden as exc:
+                # The member lost the role discovery found: their account is routed the
+                # owner's leads no more (another member's connection may still read them).
+                refused[route.connection_id] = exc
+                await self._forget(route, owner, exc)
+                continue
             except LinkedInError as exc:
-                failed[route.connection_id] = exc  # another member may have the rights
+                refused[route.connection_id] = exc  # another member may have the rights
+                continue
+            if route.account_status != "active":
+                own[route.account_id] = fetched  # candidates' last: each disabled one's own
+                continue
+            shared = fetched
+            break
         sent = []
         for target in targets:
             account_id = target.account_id
+            lead = shared or own.get(account_id)
             if target.connection_id in unusable:
                 # The account's own connection no longer reaches the owner: its leads wait
                 # for it to reconnect, even when another account's connection fetched this one.
@@ -226,6 +260,14 @@ class Hydrator:
                         record, notification, account_id, code, _reconnect_message(status)
                     )
                 )
+            elif target.connection_id in refused:
+                code, message = _refusal(refused[target.connection_id], owner, lead_id)
+                sent.append(await self._failed(record, notification, account_id, code, message))
+            elif gone:
+                message = f"LinkedIn no longer has lead {lead_id} (withdrawn before it was fetched)"
+                sent.append(
+                    await self._failed(record, notification, account_id, "lead_not_found", message)
+                )
             elif lead is not None:
                 raw = RawLead(lead=lead, origin=Origin.PUSH, account_id=account_id)
                 sent.append(
@@ -234,7 +276,9 @@ class Hydrator:
                     )
                 )
             else:
-                error = failed.get(target.connection_id) or next(iter(failed.values()), None)
+                # Not fetched for it: its connection was not to be tried (a disabled
+                # account's is never used for another's lead) and none other fetched it.
+                error = next(iter(refused.values()), None)
                 message = (
                     f"LinkedIn answered {error.status}: {error.message}"
                     if error is not None
@@ -306,6 +350,24 @@ class Hydrator:
             key=str(event.form_id or "").encode(), value=event.model_dump_json().encode()
         )
 
+    async def _forget(self, route: Route, owner: str, refusal: LinkedInError) -> None:
+        """LinkedIn refused the route's connection this owner's lead: forget that the
+        connection reads the owner (its account is no longer routed the owner's leads)."""
+
+        async def forget() -> bool:
+            async with self.db.account(route.account_id) as conn:
+                return await forget_owner(conn, route.account_id, route.connection_id, owner)
+
+        if await self.outages.call(forget, what="forgetting a refused owner", logger=log):
+            log.warning(
+                "LinkedIn refused connection %d of account %d the leads of %s (%s): the"
+                " account is no longer routed them until a discovery finds them readable",
+                route.connection_id,
+                route.account_id,
+                owner,
+                refusal,
+            )
+
     async def _routes(self, owners: Collection[str]) -> dict[str, list[Route]]:
         async with self.db.every_account() as conn:
             return await routes_for_owners(conn, owners)
@@ -363,13 +425,30 @@ class Hydrator:
 
 
 def _fetch_order(routed: list[Route], targets: list[Route]) -> list[Route]:
-    """The usable connections to try, best first: an active account's before a disabled
-    one's, an account that wants the lead before one that holds it already."""
+    """The usable connections to try, best first: active accounts' (an account that wants
+    the lead before one that holds it already), then each disabled account's that wants it,
+    for itself alone. A disabled account's connection never fetches another's lead: its
+    member's consent was given to an account leadsync no longer serves."""
     wanting = {t.account_id for t in targets}
-    usable = [r for r in routed if r.usable]
-    return sorted(
-        usable,
-        key=lambda r: (r.account_status != "active", r.account_id not in wanting, r.connection_id),
+    active = [r for r in routed if r.usable and r.account_status == "active"]
+    disabled = [r for r in targets if r.usable and r.account_status != "active"]
+    return sorted(active, key=lambda r: (r.account_id not in wanting, r.connection_id)) + sorted(
+        disabled, key=lambda r: r.connection_id
+    )
+
+
+def _refusal(error: LinkedInError, owner: str, lead_id: str) -> tuple[str, str]:
+    """The error code and message of a lead LinkedIn refused the account's own connection."""
+    if isinstance(error, Forbidden):
+        return "owner_not_readable", (
+            f"LinkedIn refused this account's connection the leads of {owner or '(no owner)'}"
+            f" (lead {lead_id}; {error.status}: {error.message}): the member who connected it"
+            " has no role on it (any more). The owner's leads no longer come to this account;"
+            " a member with a role on it connects, or discovers the forms again, to get them"
+        )
+    return "linkedin_error", (
+        f"LinkedIn answered {error.status}: {error.message} to this account's connection for"
+        f" lead {lead_id} of {owner or '(no owner)'}"
     )
 
 

@@ -262,7 +262,8 @@ ALTER TABLE forms DROP COLUMN last_imported_at;
 -- The owners (ad accounts, organizations) whose leads each connection may read, as
 -- discovery last found them: routing sends a notification to the accounts whose connection
 -- reads its owner, and to no other (an ad account's organization is not readable by every
--- member with a role on the ad account). Replaced for a connection at each discovery.
+-- member with a role on the ad account). Replaced for a connection at each discovery; an
+-- owner is removed when LinkedIn refuses the connection its lead (403).
 CREATE TABLE connection_owners (
     account_id     bigint NOT NULL,
     connection_id  bigint NOT NULL,

@@ -364,9 +364,11 @@ def test_a_notification_for_an_owner_no_account_connected_is_acknowledged_and_co
 ) -> None:
     priya = _member_urn(sandbox, "Priya")
     _subscribe_behind_leadsync(push_settings, sandbox, priya, UNROUTED_OWNER)
-    assert query(push_settings, "SELECT count(*) FROM ad_accounts WHERE urn = %s", UNROUTED_OWNER)[
-        0
-    ] == (0,), "an account connected the owner: the test means one that none did"
+    # No account's connection reads the owner (routing's source), nor holds it.
+    for table, column in (("connection_owners", "owner_urn"), ("ad_accounts", "urn")):
+        assert query(
+            push_settings, f"SELECT count(*) FROM {table} WHERE {column} = %s", UNROUTED_OWNER
+        ) == [(0,)], "an account connected the owner: the test means one that none did"
 
     created = _create_leads(sandbox, UNROUTED_FORM, 5, rate=50)
     pushes = _pushes(sandbox, created)

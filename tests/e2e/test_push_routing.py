@@ -75,6 +75,14 @@ def routed(acme: Settings, globex: Settings, sandbox: Sandbox, ingress: Ingress)
         ("acme", "Demo"),
         ("globex", "Priya"),
     ]
+    # And each connection may read it (what routing goes by).
+    reading = query(
+        acme,
+        "SELECT a.name FROM connection_owners o JOIN accounts a ON a.id = o.account_id"
+        " WHERE o.owner_urn = %s ORDER BY a.name",
+        SHARED_OWNER,
+    )
+    assert reading == [("acme",), ("globex",)]
     # One subscription of the app for the owner: LinkedIn pushes each lead once, and
     # leadsync hands it to both accounts.
     hooks = sandbox.control.get("/webhooks").json()["subscriptions"]
