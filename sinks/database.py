@@ -12,9 +12,10 @@ PostgreSQL's row-level security then shows and accepts that account's rows only,
 the SQL says (migration 0008); a connection without an account in hand sees no account's
 rows. Every connection works as the role ``leadsync_app``, which cannot bypass the
 policies: logged in as it (``LEADSYNC_DATABASE_APP_PASSWORD``, checked on connecting), or
-switched to with ``SET ROLE`` from the owner's connection when no app password is set. ``accounts(ids)`` holds several (a batch of leads of many accounts);
-``every_account()`` is for the few jobs that serve all of them (the outbox relay, the
-scheduler's scan, routing a notification to the accounts that connected its owner).
+switched to with ``SET ROLE`` from the owner's connection when no app password is set.
+``accounts(ids)`` holds several (a batch of leads of many accounts); ``every_account()`` is
+for the few jobs that serve all of them (the outbox relay, the scheduler's scan, routing a
+notification to the accounts that connected its owner).
 
 A session-level advisory lock (the outbox relay's, the scheduler's leadership) lives as long
 as the session that took it, so it is taken on a ``dedicated()`` connection, closed with its
