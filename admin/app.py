@@ -26,6 +26,7 @@ from admin import (
     forms_routes,
     linkedin_routes,
     mappings_routes,
+    reconciliation_routes,
     runs_routes,
 )
 from admin.auth import require_account, require_operator
@@ -93,6 +94,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         error_log_routes.router,
         contacts_routes.router,
         linkedin_routes.account_router,
+        reconciliation_routes.router,
     ):
         account_api.include_router(router)
     operator_api = APIRouter(

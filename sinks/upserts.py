@@ -12,8 +12,10 @@ of a newer one: contacts and submissions are guarded on ``submitted_at``.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +34,7 @@ from sinks.batch_rows import (
     SubmissionRow,
 )
 from sinks.outbox import OutboxEvent, change_event, contact_json, field_changes, write_events
+from sinks.provenance import as_stored, reapply
 
 
 def _records(rows: list[dict[str, Any]]) -> str:
@@ -45,32 +48,71 @@ def _records(rows: list[dict[str, Any]]) -> str:
 
 _CONTACT_COLUMNS = ", ".join(STANDARD_COLUMNS)
 _CONTACT_TYPES = ", ".join(f"{c} text" for c in STANDARD_COLUMNS)
-_CONTACT_SET = ",\n".join(f"  {c} = coalesce(excluded.{c}, c.{c})" for c in STANDARD_COLUMNS)
+
+# A row whose field_sources carries this key is the contact's whole new state, computed from
+# the contact as locked (a manual import re-applying a form, sinks.provenance.reapply): it
+# replaces the values, nulls included, whatever the submission's age (its submitted_at is
+# never older than the contact's, so the guard lets it through). Every other row only adds
+# values (an empty answer leaves its field as it is) and is guarded on submitted_at.
+# The mark rides in the proposed row because ON CONFLICT sees nothing else of it (field keys
+# are lower-case words: no field is called so). Such rows are made only for contacts locked
+# in this transaction, so they always meet their row and the mark is never stored.
+REPLACE_MARK = "$replace"
+_REPLACING = f"excluded.field_sources ? '{REPLACE_MARK}'"
+
+
+def _set(column: str, merged: str) -> str:
+    return f"  {column} = CASE WHEN {_REPLACING} THEN excluded.{column} ELSE {merged} END"
+
+
+_CONTACT_SET = ",\n".join(
+    [_set(c, f"coalesce(excluded.{c}, c.{c})") for c in STANDARD_COLUMNS]
+    + [
+        _set("custom_fields", "c.custom_fields || excluded.custom_fields"),
+        # Provenance: each field the lead wrote names its source; the others keep theirs.
+        f"  field_sources = CASE WHEN {_REPLACING}"
+        f" THEN excluded.field_sources - '{REPLACE_MARK}'"
+        " ELSE c.field_sources || excluded.field_sources END",
+    ]
+)
+
+# The contact as events and counters read it back: every column but field_sources, which
+# only a contact re-applied needs, and then as locked (decoding every contact's provenance
+# twice per batch, before and after, cost the worker more than writing it).
+_CONTACT_ROW = ", ".join(
+    f"c.{column}"
+    for column in (
+        "id", "account_id", "email", *STANDARD_COLUMNS, "custom_fields", "linkedin_imported",
+        "linkedin_import_date", "linkedin_submitted_at", "sources", "created_at", "updated_at",
+    )
+)  # fmt: skip
 
 UPSERT_CONTACTS = f"""
-INSERT INTO contacts AS c (account_id, email, {_CONTACT_COLUMNS}, custom_fields,
+INSERT INTO contacts AS c (account_id, email, {_CONTACT_COLUMNS}, custom_fields, field_sources,
                            linkedin_imported, linkedin_import_date, linkedin_submitted_at, sources)
 SELECT x.account_id, x.email, {", ".join("x." + c for c in STANDARD_COLUMNS)},
-       coalesce(x.custom_fields, '{{}}'), true, now(), x.submitted_at, ARRAY['linkedin']
+       coalesce(x.custom_fields, '{{}}'), coalesce(x.field_sources, '{{}}'),
+       true, now(), x.submitted_at, ARRAY['linkedin']
 FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, email text, {_CONTACT_TYPES},
-                                        custom_fields jsonb, submitted_at timestamptz)
+                                        custom_fields jsonb, field_sources jsonb,
+                                        submitted_at timestamptz)
 ON CONFLICT (account_id, email) DO UPDATE SET
 {_CONTACT_SET},
-  custom_fields = c.custom_fields || excluded.custom_fields,
   linkedin_imported = true,
   linkedin_import_date = now(),
   linkedin_submitted_at = excluded.linkedin_submitted_at,
   sources = ARRAY(SELECT DISTINCT unnest(c.sources || excluded.sources) ORDER BY 1),
   updated_at = now()
 WHERE c.linkedin_submitted_at IS NULL OR excluded.linkedin_submitted_at >= c.linkedin_submitted_at
-RETURNING c.*
+RETURNING {_CONTACT_ROW}
 """
 
 # The batch's (account, email) pairs, each looked up by the unique key: the plan stays a
 # probe per contact however many contacts the accounts hold. (A plain IN let the planner scan
 # every contact of the accounts in hand.)
-_LOCK_CONTACTS = """
-SELECT c.* FROM unnest(%s::bigint[], %s::text[]) AS k(account_id, email)
+_LOCK_CONTACTS = f"""
+SELECT {_CONTACT_ROW}, c.field_sources::text AS field_sources
+FROM unnest(%s::bigint[], %s::text[]) AS k(account_id, email)
 CROSS JOIN LATERAL (
     SELECT * FROM contacts
     WHERE contacts.account_id = k.account_id AND contacts.email = k.email FOR UPDATE
@@ -192,7 +234,9 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(_LOCK_CONTACTS, ([a for a, _ in keys], [e for _, e in keys]))
             before = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
-            await cur.execute(UPSERT_CONTACTS, (_records(_contact_rows(batch.contacts)),))
+            latest = await _latest_submissions(conn, batch.contacts, before)
+            contacts = _contact_rows(batch.contacts, before, latest, datetime.now(UTC).isoformat())
+            await cur.execute(UPSERT_CONTACTS, (_records(contacts),))
             after = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
         for key, row in after.items():
             (outcome.updated if key in before else outcome.created)[key] = row["id"]
@@ -212,7 +256,8 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             skipped = await conn.execute(RECORD_SKIPPED, (rows,))
         # Each contact's newest submission in the batch: what its event and counter credit.
         newest = _newest_submission(batch.submissions)
-        await write_events(conn, _change_events(newest, before, after))
+        resynced = _resynced(batch.submissions)
+        await write_events(conn, _change_events(newest, before, after, resynced))
         skipped_forms: Counter[tuple[int, int]] = Counter()
         if skipped is not None:
             skipped_forms.update((row[0], row[1]) for row in await skipped.fetchall())
@@ -253,13 +298,18 @@ def _change_events(
     newest: dict[ContactKey, SubmissionRow],
     before: dict[ContactKey, dict[str, Any]],
     after: dict[ContactKey, dict[str, Any]],
+    resynced: dict[ContactKey, SubmissionRow] | None = None,
 ) -> list[OutboxEvent]:
     """One event per contact created or changed, attributed to its newest submission; the
-    contact row names its account, and so does the event."""
+    contact row names its account, and so does the event. A contact that a manual import
+    synced again (``resynced``: its newest lead applied again, option 1) has its event
+    whatever changed, attributed to that import, saying so in ``reason``, and carrying the
+    import's request to restart workflows."""
     events = []
     for key, row in after.items():
         created = key not in before
-        sub = newest[key]
+        again = (resynced or {}).get(key)
+        sub = again or newest[key]
         previous = before.get(key)
         contact = contact_json(row)
         changes = field_changes(contact_json(previous) if previous else None, contact)
@@ -269,23 +319,104 @@ def _change_events(
                 contact, changes, Cause(sub.origin), sub.ref(),
                 restart_workflows=sub.restart_workflows and not created,
                 sync_run_id=sub.sync_run_id,
+                reason=resync_reason(sub) if again else None,
             )
         )  # fmt: skip
     return events
 
 
-def _contact_rows(contacts: list[ContactRow]) -> list[dict[str, Any]]:
+def resync_reason(sub: SubmissionRow) -> str:
+    """Why a contact synced again by a manual import has its event."""
+    run = f"manual import {sub.sync_run_id}" if sub.sync_run_id else "a manual import"
+    asked = "sync existing contacts" + (", restart workflows" if sub.restart_workflows else "")
+    return f"synced again by {run} ({asked}) with form {sub.form_id}'s current mapping"
+
+
+def _resynced(submissions: list[SubmissionRow]) -> dict[ContactKey, SubmissionRow]:
+    """Each contact's newest lead applied again (manual import option 1), if any."""
+    return _newest_submission([s for s in submissions if s.reimport])
+
+
+# Per contact re-applied, the submitted-at of its stored submission of each form.
+Latest = dict[ContactKey, dict[int, datetime]]
+
+
+async def _latest_submissions(
+    conn: AsyncConnection[Any],
+    contacts: list[ContactRow],
+    before: dict[ContactKey, dict[str, Any]],
+) -> Latest:
+    """For the contacts a lead of the batch re-applies (manual import option 1), when each of
+    their forms was last submitted: only a form's latest submission is re-applied. No
+    statement for a batch without such a lead."""
+    wanted = sorted(
+        {
+            (c.account_id, before[c.account_id, c.email]["id"], lead.form_id)
+            for c in contacts
+            if c.reapplies and (c.account_id, c.email) in before
+            for lead in c.leads
+            if lead.reapply
+        }
+    )
+    if not wanted:
+        return {}
+    emails = {
+        (c.account_id, before[key]["id"]): c.email
+        for c in contacts
+        if (key := (c.account_id, c.email)) in before
+    }
+    cur = await conn.execute(
+        "SELECT s.account_id, s.contact_id, s.form_id, s.submitted_at"
+        " FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[]) AS k(account_id, contact_id, form_id)"
+        " JOIN form_submissions s ON s.account_id = k.account_id"
+        "  AND s.contact_id = k.contact_id AND s.form_id = k.form_id",
+        ([a for a, _, _ in wanted], [c for _, c, _ in wanted], [f for _, _, f in wanted]),
+    )
+    latest: Latest = {}
+    for account_id, contact_id, form_id, submitted_at in await cur.fetchall():
+        latest.setdefault((account_id, emails[account_id, contact_id]), {})[form_id] = submitted_at
+    return latest
+
+
+def _contact_rows(
+    contacts: list[ContactRow],
+    before: dict[ContactKey, dict[str, Any]] | None = None,
+    latest: Latest | None = None,
+    at: str = "",
+) -> list[dict[str, Any]]:
+    """The contacts' rows for UPSERT_CONTACTS, each field written naming its source (``at``:
+    the time written). A contact a lead re-applies gets its whole new state (REPLACE_MARK)."""
+    before = before or {}
+    latest = latest or {}
     rows = []
     for contact in contacts:
-        row: dict[str, Any] = {
-            "account_id": contact.account_id,
-            "email": contact.email,
-            "submitted_at": contact.submitted_at,
-        }
-        row.update({k: v for k, v in contact.fields.items() if k in STANDARD_COLUMNS})
-        row["custom_fields"] = {
-            k: v for k, v in contact.fields.items() if k not in STANDARD_COLUMNS
-        }
+        key = (contact.account_id, contact.email)
+        row: dict[str, Any] = {"account_id": contact.account_id, "email": contact.email}
+        prior = before.get(key)
+        if prior is not None and contact.reapplies:
+            prior = {**prior, "field_sources": json.loads(prior.get("field_sources") or "{}")}
+            standard, custom, sources, submitted = reapply(
+                prior, contact.leads, latest.get(key, {}), at
+            )
+            row.update(standard)
+            row["custom_fields"] = custom
+            row["field_sources"] = {**sources, REPLACE_MARK: True}
+            row["submitted_at"] = submitted or contact.submitted_at
+            rows.append(row)
+            continue
+        row["submitted_at"] = contact.submitted_at
+        custom = {}
+        for field_key, value in contact.fields.items():
+            if field_key in STANDARD_COLUMNS:
+                row[field_key] = as_stored(field_key, value)
+            else:
+                custom[field_key] = value
+        row["custom_fields"] = custom
+        sources = {}
+        for lead in contact.leads:  # in submission order: the last writer of a field names it
+            for field_key, value in lead.fields.items():
+                sources[field_key] = lead.provenance(field_key, as_stored(field_key, value), at)
+        row["field_sources"] = sources
         rows.append(row)
     return rows
 
