@@ -37,9 +37,10 @@ STANDARD_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LeadValues:
-    """What one lead maps onto its contact, with what field provenance records of it."""
+    """What one lead maps onto its contact, with what field provenance records of it.
+    (Not frozen: one per lead of every batch, and a frozen dataclass is slower to make.)"""
 
     form_id: int
     lead_id: str

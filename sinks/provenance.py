@@ -50,6 +50,13 @@ def still_written(value: Any, entry: Mapping[str, Any]) -> bool:
     return value is not None and value == entry.get("value")
 
 
+def superseded(lead: LeadValues, latest_of_form: Mapping[int, datetime]) -> bool:
+    """Whether the lead is re-applied but its form has a newer submission of the contact
+    (every submission of a form taken again, options 1 + 3): the newer one re-syncs it."""
+    latest = latest_of_form.get(lead.form_id)
+    return lead.reapply and latest is not None and lead.submitted_at < latest
+
+
 def reapply(
     prior: Mapping[str, Any],
     leads: Sequence[LeadValues],
@@ -79,10 +86,9 @@ def reapply(
             custom[key] = value
 
     for lead in leads:
+        if superseded(lead, latest_of_form):
+            continue
         if lead.reapply:
-            latest = latest_of_form.get(lead.form_id)
-            if latest is not None and lead.submitted_at < latest:
-                continue
             for key, entry in list(sources.items()):
                 if (
                     entry.get("form_id") == lead.form_id

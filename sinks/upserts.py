@@ -7,7 +7,11 @@ statements match on starts with it. Two accounts' contacts never meet, even with
 Guarantee: every statement is an idempotent multi-row upsert and the caller runs them all
 in one transaction, so a batch replayed after a crash (at-least-once delivery from Kafka)
 changes nothing the first run already committed. An older lead never overwrites the values
-of a newer one: contacts and submissions are guarded on ``submitted_at``.
+of a newer one: contacts and submissions are guarded on ``submitted_at``. The exception is a
+manual import with "sync already-imported contacts too": it re-applies each form's latest
+submission with the form's current mapping whatever the contact's data, and clears what the
+form wrote through a mapping that no longer points there (:mod:`sinks.provenance`). Every
+field written records its source in ``contacts.field_sources``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from sinks.batch_rows import (
     SubmissionRow,
 )
 from sinks.outbox import OutboxEvent, change_event, contact_json, field_changes, write_events
-from sinks.provenance import as_stored, reapply
+from sinks.provenance import as_stored, reapply, superseded
 
 
 def _records(rows: list[dict[str, Any]]) -> str:
@@ -46,6 +50,7 @@ def _records(rows: list[dict[str, Any]]) -> str:
     return to_json(rows).decode()
 
 
+_STANDARD = frozenset(STANDARD_COLUMNS)
 _CONTACT_COLUMNS = ", ".join(STANDARD_COLUMNS)
 _CONTACT_TYPES = ", ".join(f"{c} text" for c in STANDARD_COLUMNS)
 
@@ -227,6 +232,7 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
     outcome = BatchOutcome()
     before: dict[ContactKey, dict[str, Any]] = {}
     after: dict[ContactKey, dict[str, Any]] = {}
+    resynced_keys: set[ContactKey] = set()
     if batch.contacts:
         keys = sorted((c.account_id, c.email) for c in batch.contacts)
         # Locked in (account, email) order, so concurrent batches cannot deadlock on the
@@ -235,7 +241,8 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             await cur.execute(_LOCK_CONTACTS, ([a for a, _ in keys], [e for _, e in keys]))
             before = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
             latest = await _latest_submissions(conn, batch.contacts, before)
-            contacts = _contact_rows(batch.contacts, before, latest, datetime.now(UTC).isoformat())
+            at = datetime.now(UTC).isoformat()
+            contacts, resynced_keys = _contact_rows(batch.contacts, before, latest, at)
             await cur.execute(UPSERT_CONTACTS, (_records(contacts),))
             after = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
         for key, row in after.items():
@@ -256,7 +263,7 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             skipped = await conn.execute(RECORD_SKIPPED, (rows,))
         # Each contact's newest submission in the batch: what its event and counter credit.
         newest = _newest_submission(batch.submissions)
-        resynced = _resynced(batch.submissions)
+        resynced = _resynced(batch.submissions, resynced_keys)
         await write_events(conn, _change_events(newest, before, after, resynced))
         skipped_forms: Counter[tuple[int, int]] = Counter()
         if skipped is not None:
@@ -332,9 +339,12 @@ def resync_reason(sub: SubmissionRow) -> str:
     return f"synced again by {run} ({asked}) with form {sub.form_id}'s current mapping"
 
 
-def _resynced(submissions: list[SubmissionRow]) -> dict[ContactKey, SubmissionRow]:
-    """Each contact's newest lead applied again (manual import option 1), if any."""
-    return _newest_submission([s for s in submissions if s.reimport])
+def _resynced(
+    submissions: list[SubmissionRow], keys: set[ContactKey]
+) -> dict[ContactKey, SubmissionRow]:
+    """Each contact's newest lead applied again (manual import option 1), for the contacts
+    (``keys``) that such a lead synced again."""
+    return _newest_submission([s for s in submissions if s.reimport and s.contact_key in keys])
 
 
 # Per contact re-applied, the submitted-at of its stored submission of each form.
@@ -383,21 +393,28 @@ def _contact_rows(
     before: dict[ContactKey, dict[str, Any]] | None = None,
     latest: Latest | None = None,
     at: str = "",
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], set[ContactKey]]:
     """The contacts' rows for UPSERT_CONTACTS, each field written naming its source (``at``:
-    the time written). A contact a lead re-applies gets its whole new state (REPLACE_MARK)."""
+    the time written), and the contacts a re-applied lead syncs again. Such a contact's row
+    is its whole new state (REPLACE_MARK); a contact whose only leads are re-applied ones
+    that its forms' newer submissions supersede has no row (the newer ones re-sync it, once)."""
     before = before or {}
     latest = latest or {}
     rows = []
+    resynced: set[ContactKey] = set()
     for contact in contacts:
         key = (contact.account_id, contact.email)
         row: dict[str, Any] = {"account_id": contact.account_id, "email": contact.email}
         prior = before.get(key)
         if prior is not None and contact.reapplies:
+            of_form = latest.get(key, {})
+            live = [lead for lead in contact.leads if not superseded(lead, of_form)]
+            if not live:
+                continue
+            if any(lead.reapply for lead in live):
+                resynced.add(key)
             prior = {**prior, "field_sources": json.loads(prior.get("field_sources") or "{}")}
-            standard, custom, sources, submitted = reapply(
-                prior, contact.leads, latest.get(key, {}), at
-            )
+            standard, custom, sources, submitted = reapply(prior, live, of_form, at)
             row.update(standard)
             row["custom_fields"] = custom
             row["field_sources"] = {**sources, REPLACE_MARK: True}
@@ -405,20 +422,23 @@ def _contact_rows(
             rows.append(row)
             continue
         row["submitted_at"] = contact.submitted_at
+        # In submission order: the last lead to write a field names it.
+        sources = {}
+        for lead in contact.leads:
+            for field_key, value in lead.fields.items():
+                stored = value if type(value) is str else as_stored(field_key, value)
+                sources[field_key] = lead.provenance(field_key, stored, at)
         custom = {}
         for field_key, value in contact.fields.items():
-            if field_key in STANDARD_COLUMNS:
-                row[field_key] = as_stored(field_key, value)
+            if field_key in _STANDARD:
+                written = sources.get(field_key)
+                row[field_key] = written["value"] if written else as_stored(field_key, value)
             else:
                 custom[field_key] = value
         row["custom_fields"] = custom
-        sources = {}
-        for lead in contact.leads:  # in submission order: the last writer of a field names it
-            for field_key, value in lead.fields.items():
-                sources[field_key] = lead.provenance(field_key, as_stored(field_key, value), at)
         row["field_sources"] = sources
         rows.append(row)
-    return rows
+    return rows, resynced
 
 
 def _newest_submission(submissions: list[SubmissionRow]) -> dict[ContactKey, SubmissionRow]:

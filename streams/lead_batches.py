@@ -50,6 +50,7 @@ from sinks.form_contexts import (
     load_account_contexts,
     load_accounts_contact_fields,
 )
+from sinks.reconciliation import pull_sightings, record_sightings
 from sinks.upserts import account_statuses, ledger_state, write_batch
 from streams.records import Record
 
@@ -317,6 +318,8 @@ async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> I
                 form_id, _ = raw.lead.form_version()
                 lead_id, origin = raw.lead.id, raw.origin.value
                 errors.append(_unknown_account(record, raw.account_id, form_id, lead_id, origin))
+        # Reconciliation: what the pulls found on LinkedIn (pushes are counted at hydration).
+        await record_sightings(conn, pull_sightings(raw for _, raw in named))
         ledger = await ledger_state(conn, [_lead_key(raw) for _, raw in named])
         erased_keys: set[LeadKey] = {(_account_of(e), e.erase_lead_id) for e in erasures}
         erased_keys.update(key for key, erased in ledger.items() if erased)

@@ -292,14 +292,22 @@ async def test_only_a_forms_latest_submission_is_reapplied_and_it_overwrites(
     worker.settle()
     contact_id = (await _contact(db, account, email))["id"]
     await db.execute("UPDATE contacts SET first_name = 'Changed' WHERE id = %s", (contact_id,))
+    seen = len(_events_of(settings, contact_id))
 
-    # "Every submission of the form": the older one too, here after the newer one.
+    # "Every submission of the form" (restarting workflows): the older one too, here after
+    # the newer one, in a batch of its own.
     run = uuid.uuid4()
-    publish_raw(settings, _reimport(new, run, account))
+    publish_raw(settings, _reimport(new, run, account, restart_workflows=True))
     worker.settle()
-    publish_raw(settings, _reimport(old, run, account))
+    publish_raw(settings, _reimport(old, run, account, restart_workflows=True))
     worker.settle()
 
     contact = await _contact(db, account, email)
     assert contact["first_name"] == "New"
     assert contact["field_sources"]["first_name"]["lead_id"] == new["id"]
+    # Re-synced once: one event, by the form's latest submission.
+    events = _events_of(settings, contact_id)[seen:]
+    assert [
+        (e["data"]["submission"]["lead_id"], e["data"]["restart_workflows"]) for e in events
+    ] == [(new["id"], True)]
+    assert _values_changed(events[0]) == [("first_name", "Changed", "New")]

@@ -12,9 +12,10 @@ from mapping.apply import auto_mappings
 from schemas.envelopes import EraseRequest, Origin, RawLead, SyncOptions
 from schemas.linkedin import Lead
 from schemas.mappings import ContactField, FormVersionSpec
-from sinks.batch_rows import LeadValues
+from sinks.batch_rows import ContactRow, LeadValues
 from sinks.form_contexts import FormContext
 from sinks.provenance import as_stored, field_origins, reapply
+from sinks.upserts import REPLACE_MARK, _contact_rows
 from streams.lead_batches import NO_ACCOUNT_MESSAGE, build_batch, decode, with_form_content
 from streams.records import Record
 
@@ -403,3 +404,15 @@ def test_field_origins_say_linkedin_while_the_value_is_as_written_else_other() -
         "mapping_version": None, "mapping_source": None, "written_at": None,
         "written_value": None,
     }  # fmt: skip
+
+
+def test_a_contact_whose_only_reapplied_leads_are_superseded_gets_no_row() -> None:
+    older = _values({"phone": "+39 2"}, {"phone": "predefined:PHONE_NUMBER"}, at=T1)
+    contact = ContactRow(ACME, "kevin@example.com", T1, dict(older.fields), [older])
+    prior = {**PRIOR, "field_sources": json.dumps(PRIOR["field_sources"])}  # as locked
+    key = (ACME, "kevin@example.com")
+    # The form's stored submission is newer: the newer one re-syncs the contact, once.
+    assert _contact_rows([contact], {key: prior}, {key: {FORM: T2}}, AT) == ([], set())
+    rows, resynced = _contact_rows([contact], {key: prior}, {key: {FORM: T1}}, AT)
+    assert resynced == {key}
+    assert (rows[0]["phone"], rows[0]["field_sources"][REPLACE_MARK]) == ("+39 2", True)
