@@ -26,6 +26,7 @@ from admin import (
     forms_routes,
     linkedin_routes,
     mappings_routes,
+    metrics_routes,
     reconciliation_routes,
     runs_routes,
 )
@@ -109,4 +110,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     # The member's browser brings no token: on the start page and LinkedIn's callback the
     # single-use states, and the cookie binding that browser, authorize (admin.linkedin_routes).
     app.include_router(linkedin_routes.callback_router)
+    # Prometheus reads the connections' lifetime here, without a token (bounded labels).
+    app.include_router(metrics_routes.router)
     return app

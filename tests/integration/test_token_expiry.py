@@ -249,3 +249,28 @@ def test_the_event_id_is_stable_for_a_connection_expiry_and_threshold() -> None:
     assert event.error_id == details.error_id()
     assert json.loads(event.model_dump_json())["raw_ref"]["event"] == "connection.expiring"
     assert uuid.UUID(str(event.error_id)).version == 5
+
+
+def _metric(text: str, name: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+async def test_prometheus_reads_the_first_end_and_the_connections_ending(
+    settings: Settings, database: Database, account: AccountWithToken
+) -> None:
+    ending = 'leadsync_linkedin_connections_ending{within_days="1"}'
+    async with admin_client(settings) as api:
+        before = (await api.get("/metrics")).text
+    await _connect(database, settings, account.id, "soon", 0.5)
+    async with admin_client(settings) as api:
+        answer = await api.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert _metric(answer.text, ending) == (_metric(before, ending) or 0) + 1
+    first_end = _metric(answer.text, "leadsync_linkedin_token_first_end_seconds")
+    assert first_end is not None
+    assert first_end <= 0.5 * DAY
+    assert "urn:li:person" not in answer.text  # no member, account or connection labels
