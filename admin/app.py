@@ -26,6 +26,8 @@ from admin import (
     forms_routes,
     linkedin_routes,
     mappings_routes,
+    metrics_routes,
+    reconciliation_routes,
     runs_routes,
 )
 from admin.auth import require_account, require_operator
@@ -93,6 +95,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         error_log_routes.router,
         contacts_routes.router,
         linkedin_routes.account_router,
+        reconciliation_routes.router,
     ):
         account_api.include_router(router)
     operator_api = APIRouter(
@@ -107,4 +110,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     # The member's browser brings no token: on the start page and LinkedIn's callback the
     # single-use states, and the cookie binding that browser, authorize (admin.linkedin_routes).
     app.include_router(linkedin_routes.callback_router)
+    # Prometheus reads the connections' lifetime here, without a token (bounded labels).
+    app.include_router(metrics_routes.router)
     return app

@@ -1,5 +1,7 @@
 """``/api/contacts``: the account's contacts by their LinkedIn fields, for filters and
-audiences (row-level security keeps every other account's contacts out of the pages).
+audiences (row-level security keeps every other account's contacts out of the pages), each
+with ``field_sources``: where each of its values came from (form, lead, mapping version,
+time; or "other" for a value leadsync did not write or that changed since).
 
 Example: the test leads of form "Test Form" are
 ``GET /api/contacts?form_name=Test%20Form&test_lead=true``.
@@ -16,9 +18,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from admin.contact_models import ContactDetail, ContactDetailPage
 from admin.dependencies import AccountScopeDep
 from admin.error_responses import ApiError, ErrorBody, not_found
-from admin.models import Contact, ContactPage
+from admin.models import Contact
 from sinks.contacts_query import ContactFilter, PageAfter, find_contacts
 
 router = APIRouter(tags=["contacts"])
@@ -54,7 +57,7 @@ async def list_contacts(
     test_lead: Annotated[bool | None, Query(description="Submitted as a test lead.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor`.")] = None,
-) -> ContactPage:
+) -> ContactDetailPage:
     """Submission filters (form, ad account, campaign, test lead) hold on one submission."""
     where = ContactFilter(
         imported=imported,
@@ -68,23 +71,23 @@ async def list_contacts(
     )
     after = decode_cursor(cursor) if cursor else None
     async with scope.connection() as conn:
-        rows = await find_contacts(conn, where, limit + 1, after)
-    page = [Contact.model_validate(row) for row in rows[:limit]]
+        rows = await find_contacts(conn, where, limit + 1, after, with_sources=True)
+    page = [ContactDetail.model_validate(row) for row in rows[:limit]]
     more = len(rows) > limit
-    return ContactPage(contacts=page, next_cursor=encode_cursor(page[-1]) if more else None)
+    return ContactDetailPage(contacts=page, next_cursor=encode_cursor(page[-1]) if more else None)
 
 
 @router.get(
     "/contacts/{contact_id}",
-    summary="One contact with its LinkedIn submissions",
+    summary="One contact with its LinkedIn submissions and where each value came from",
     responses={404: {"model": ErrorBody}},
 )
-async def get_contact(contact_id: UUID, scope: AccountScopeDep) -> Contact:
+async def get_contact(contact_id: UUID, scope: AccountScopeDep) -> ContactDetail:
     async with scope.connection() as conn:
-        rows = await find_contacts(conn, ContactFilter(contact_id=contact_id), 1)
+        rows = await find_contacts(conn, ContactFilter(contact_id=contact_id), 1, with_sources=True)
     if not rows:
         raise not_found("contact", contact_id)
-    return Contact.model_validate(rows[0])
+    return ContactDetail.model_validate(rows[0])
 
 
 def encode_cursor(last: Contact) -> str:

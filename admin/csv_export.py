@@ -19,6 +19,7 @@ HEADER = (
     "form name",
     "lead id",
     "stage",
+    "kind",
     "code",
     "message",
     "field",
@@ -42,6 +43,8 @@ def csv_line(cells: Sequence[object]) -> str:
     return buffer.getvalue()
 
 
-def filename(form_id: int | None, now: datetime) -> str:
+def filename(form_id: int | None, now: datetime, kind: str | None = None) -> str:
     scope = f"form-{form_id}" if form_id is not None else "all-forms"
+    if kind is not None:
+        scope += f"-{kind}"
     return f"leadsync-errors-{scope}-{now:%Y%m%d-%H%M%S}.csv"

@@ -1,5 +1,10 @@
 """``/api/forms``: the account's forms with status and counters, one form, its settings.
 
+A form shows its counters (total errors: configuration only; every kind apart), its
+connection's refresh-token expiry (the status warns before it), the scheduled pulls'
+backoff while they fail, and the retention warning when leads will age out on LinkedIn
+before leadsync imports them.
+
 Every read and write goes through the request's :class:`~admin.dependencies.AccountScope`:
 another account's form is not found (404), and the list holds the account's forms only.
 """
@@ -14,8 +19,18 @@ from fastapi import APIRouter, BackgroundTasks
 
 from admin.dependencies import AccountScope, AccountScopeDep, SettingsDep
 from admin.error_responses import ErrorBody, not_found
-from admin.models import Counters, Form, FormList, FormSettingsChange, RunSummary, StatusIndicator
-from admin.status import FormHealth, form_status
+from admin.models import (
+    Counters,
+    ErrorsByKind,
+    Form,
+    FormList,
+    FormSettingsChange,
+    RunSummary,
+    StatusIndicator,
+    SyncBackoff,
+)
+from admin.models import RetentionWarning as RetentionWarningOut
+from admin.status import FormHealth, RetentionFacts, form_status, retention_warning
 from ingest.subscriptions import subscribe_form_owner
 from leadsync.settings import Settings
 from sinks.form_settings import get_form_row, list_form_rows, update_form_settings
@@ -32,7 +47,8 @@ async def list_forms(scope: AccountScopeDep, settings: SettingsDep) -> FormList:
         rows = await list_form_rows(conn)
     now = datetime.now(UTC)
     stale = timedelta(hours=settings.status_stale_hours)
-    return FormList(forms=[form_out(row, now, stale) for row in rows])
+    retention = settings.linkedin_retention_days
+    return FormList(forms=[form_out(row, now, stale, retention) for row in rows])
 
 
 @router.get("/forms/{form_id}", summary="One form", responses=_NOT_FOUND)
@@ -93,18 +109,52 @@ async def _read_form(form_id: int, scope: AccountScope, settings: Settings) -> F
         row = await get_form_row(conn, form_id)
     if row is None:
         raise not_found("form", form_id)
-    return form_out(row, datetime.now(UTC), timedelta(hours=settings.status_stale_hours))
+    return form_out(
+        row,
+        datetime.now(UTC),
+        timedelta(hours=settings.status_stale_hours),
+        settings.linkedin_retention_days,
+    )
 
 
-def form_out(row: dict[str, Any], now: datetime, stale_after: timedelta) -> Form:
+def form_out(
+    row: dict[str, Any], now: datetime, stale_after: timedelta, retention_setting_days: int
+) -> Form:
     health = FormHealth(
         import_enabled=row["import_enabled"],
         import_enabled_at=row["import_enabled_at"],
         last_imported_at=row["last_imported_at"],
         connection_status=row["connection_status"],
         connection_reason=row["connection_reason"],
+        refresh_expires_at=row["connection_refresh_expires_at"],
     )
     status = form_status(health, now, stale_after)
+    retention = retention_warning(
+        RetentionFacts(
+            import_enabled=row["import_enabled"],
+            import_enabled_at=row["import_enabled_at"],
+            created_on_linkedin=row["created_on_linkedin"],
+            oldest_skipped_at=row["oldest_skipped_at"],
+            backfilled=row["backfilled"],
+            watermark=row["watermark"],
+            owner_urn=row["owner_urn"],
+            lead_type=row["lead_type"],
+            connection_status=row["connection_status"] if row["connection_id"] else None,
+            refresh_expires_at=row["connection_refresh_expires_at"],
+            sync_failures=row["sync_failures"],
+            sync_retry_at=row["sync_retry_at"],
+        ),
+        now,
+        retention_setting_days,
+    )
+    backoff = None
+    if row["sync_failures"]:
+        backoff = SyncBackoff(
+            consecutive_failures=row["sync_failures"],
+            last_failed_at=row["sync_failed_at"],
+            next_attempt_at=row["sync_retry_at"],
+            last_error=row["sync_last_error"],
+        )
     last_run = None
     if row["run_id"] is not None:
         last_run = RunSummary(
@@ -130,6 +180,13 @@ def form_out(row: dict[str, Any], now: datetime, stale_after: timedelta) -> Form
             imported=row["imported"],
             updated=row["updated"],
             errors=row["errors"],
+            errors_by_kind=ErrorsByKind(
+                configuration=row["errors"],
+                connection=row["connection_errors"],
+                linkedin=row["linkedin_errors"],
+                unreadable=row["unreadable_errors"],
+                internal=row["internal_errors"],
+            ),
             skipped=row["skipped"],
             reset_at=row["reset_at"],
         ),
@@ -137,5 +194,16 @@ def form_out(row: dict[str, Any], now: datetime, stale_after: timedelta) -> Form
         last_synced_at=row["last_synced_at"],
         watermark=row["watermark"],
         connection_status=row["connection_status"],
+        connection_refresh_expires_at=row["connection_refresh_expires_at"],
+        sync_backoff=backoff,
+        retention_warning=(
+            RetentionWarningOut(
+                leads_lost_from=retention.leads_lost_from,
+                cause=retention.cause,
+                reason=retention.reason,
+            )
+            if retention
+            else None
+        ),
         last_run=last_run,
     )

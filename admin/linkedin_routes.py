@@ -14,8 +14,14 @@ It takes LinkedIn's state only from the browser that holds the secret it was der
 a code and state copied out of one browser (history, a shared screen, a proxy log) cannot be
 completed in another. A state unknown, replayed, expired or of an account disabled since is
 refused, each with its own message, and changes nothing. The connection is stored under
-the member LinkedIn names (OpenID Connect), for that account, and the member's ad accounts
-and forms are discovered.
+the member LinkedIn names (OpenID Connect), for that account, the member's ad accounts and
+forms are discovered, and the push subscriptions of the account's forms with Import on are
+made again at once (a member reconnecting after an expiry gets its pushes back now, not at
+the scheduler's next round).
+
+``GET /api/linkedin/connections`` (the account's token) lists the account's connections
+with their health and lifetime: status, when the refresh token ends, the days left and the
+warning level (30, 7, 1 days before; see :mod:`sinks.token_expiry`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import hmac
 import html
 import logging
 import secrets
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -50,7 +57,9 @@ from admin.oauth_pages import (
 )
 from ingest.connect import ConnectFailed, authorization_url, complete_authorization
 from ingest.discovery import discover
+from ingest.subscriptions import SubscribeResult, resubscribe_account
 from leadsync.api_tokens import token_hash
+from leadsync.errors import LeadsyncError
 from leadsync.settings import Settings
 from sinks.accounts import UnknownAccount, account_by_name
 from sinks.connections import TokenCipher, save_connection
@@ -63,6 +72,7 @@ from sinks.oauth_states import (
     remember_state,
     spend_state,
 )
+from sinks.token_expiry import ConnectionLifetime, connection_lifetimes
 
 log = logging.getLogger(__name__)
 operator_router = APIRouter(tags=["LinkedIn connection"])  # /api: the operator token
@@ -83,6 +93,41 @@ class Connected(BaseModel):
     ad_accounts: int
     organizations: int
     forms: int = Field(description="Forms found; new ones start with Import off.")
+    push_subscriptions: int = Field(
+        default=0,
+        description="Push subscriptions of the account's forms with Import on, made again"
+        " (or found in place) right after connecting.",
+    )
+    subscription_failures: list[str] = Field(
+        default_factory=list,
+        description="Owners whose subscription LinkedIn refused now (the scheduler retries).",
+    )
+
+
+class LinkedInConnection(BaseModel):
+    id: int
+    member_urn: str | None
+    member_name: str | None
+    status: str = Field(description="active, expired or revoked")
+    status_reason: str | None
+    expires_at: datetime | None = Field(
+        description="When the connection stops working unless its member connects again: the"
+        " refresh token's end (the access token's when LinkedIn gave no refresh token)."
+    )
+    ends_with: str = Field(description="refresh_token or access_token")
+    refresh_expires_at: datetime | None = Field(
+        description="The refresh token's end (None without a refresh token)."
+    )
+    days_left: int | None = Field(description="Whole days until expires_at (0: less than one).")
+    warning_level: str | None = Field(
+        description="None, 30_days, 7_days, 1_day (within that many days of its end) or"
+        " expired (ended, or refused by LinkedIn: status says which)."
+    )
+    warning: str | None = Field(description="What to tell the account, when anything.")
+
+
+class LinkedInConnections(BaseModel):
+    connections: list[LinkedInConnection]
 
 
 @operator_router.post(
@@ -189,6 +234,32 @@ def _binding_cookie(state: str) -> str:
     return "leadsync_oauth_" + hashlib.sha256(state.encode()).hexdigest()[:16]
 
 
+@account_router.get(
+    "/linkedin/connections",
+    summary="The account's LinkedIn connections: health, and when each must be renewed",
+)
+async def get_connections(scope: AccountScopeDep) -> LinkedInConnections:
+    async with scope.db.account(scope.id) as conn:
+        lifetimes = await connection_lifetimes(conn)
+    return LinkedInConnections(connections=[_connection(c) for c in lifetimes])
+
+
+def _connection(lifetime: ConnectionLifetime) -> LinkedInConnection:
+    return LinkedInConnection(
+        id=lifetime.connection_id,
+        member_urn=lifetime.member_urn,
+        member_name=lifetime.member_name,
+        status=lifetime.status,
+        status_reason=lifetime.status_reason,
+        expires_at=lifetime.expires_at,
+        ends_with=lifetime.ends_with,
+        refresh_expires_at=lifetime.expires_at if lifetime.ends_with == "refresh_token" else None,
+        days_left=lifetime.days_left,
+        warning_level=lifetime.warning_level,
+        warning=lifetime.warning(),
+    )
+
+
 @callback_router.get(
     "/oauth/linkedin/start",
     summary="The page where the member confirms the account before going to LinkedIn",
@@ -289,6 +360,7 @@ async def oauth_callback(
         )
     discovered = await discover(settings, db, found.account_id, connection_id)
     log.info("account %s connected LinkedIn member %s", found.account, member.urn)
+    subscribed = await _resubscribe(settings, db, found.account_id)
     connected = Connected(
         account=found.account,
         member_urn=member.urn,
@@ -297,8 +369,20 @@ async def oauth_callback(
         ad_accounts=len(discovered.ad_accounts),
         organizations=len(discovered.organizations),
         forms=discovered.forms,
+        push_subscriptions=len(subscribed.created) + len(subscribed.existing),
+        subscription_failures=subscribed.failed,
     )
     return _finished(_connected_answer(request, connected), settings, state)
+
+
+async def _resubscribe(settings: Settings, db: Database, account_id: int) -> SubscribeResult:
+    """The account's push subscriptions, made again now; a failure leaves the connection
+    made (the scheduler's round retries)."""
+    try:
+        return await resubscribe_account(settings, db, account_id)
+    except LeadsyncError as exc:
+        log.warning("account %d: push subscriptions not made after connecting: %s", account_id, exc)
+        return SubscribeResult(failed=[f"every owner: {exc}"])
 
 
 def _binding_problem(request: Request, state: str) -> str | None:

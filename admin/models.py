@@ -24,14 +24,65 @@ class StatusIndicator(BaseModel):
     reason: str = Field(description="Why the indicator has this colour, in one sentence.")
 
 
+ErrorKind = Literal["configuration", "connection", "linkedin", "unreadable", "internal"]
+
+
+class ErrorsByKind(BaseModel):
+    """Error-log lines since the counters' reset, one per lead and code, by kind."""
+
+    configuration: int = Field(
+        description="Identity not mapped or missing, a value invalid for its field, a mapping"
+        " to a field that no longer exists: the form's total errors."
+    )
+    connection: int = Field(
+        description="The LinkedIn connection was missing, expired, revoked, or may not read"
+        " the lead's owner."
+    )
+    linkedin: int = Field(description="LinkedIn answered with an error or lost the lead.")
+    unreadable: int = Field(description="Leads or records leadsync could not read.")
+    internal: int = Field(description="leadsync failed on the lead (a bug: see the log).")
+
+
 class Counters(BaseModel):
-    """Since the form was configured or its counters were last reset (a manual import)."""
+    """Since the form was configured or its counters were last reset (a manual import, when
+    its run started)."""
 
     imported: int = Field(description="Contacts created.")
     updated: int = Field(description="Contacts updated.")
-    errors: int = Field(description="Leads that failed (configuration, invalid value).")
+    errors: int = Field(
+        description="Total errors: leads that failed because of the form's configuration"
+        " (identity not mapped or missing, a value invalid for its field, a mapping to a field"
+        " that no longer exists). Other failures are in errors_by_kind."
+    )
+    errors_by_kind: ErrorsByKind
     skipped: int = Field(description="Leads received while Import was off.")
     reset_at: datetime | None
+
+
+class SyncBackoff(BaseModel):
+    """Scheduled pulls failing in a row: the scheduler waits before the next attempt (5
+    minutes, doubling up to the form's interval)."""
+
+    consecutive_failures: int
+    last_failed_at: datetime | None
+    next_attempt_at: datetime | None = Field(
+        description="Not before then (sooner if the LinkedIn connection is made again)."
+    )
+    last_error: str | None
+
+
+class RetentionWarning(BaseModel):
+    """Leads that LinkedIn will delete before leadsync imports them."""
+
+    leads_lost_from: datetime = Field(
+        description="When the first of them are lost (in the past: the loss has begun)."
+    )
+    cause: Literal["older_submissions", "pulls_blocked"] = Field(
+        description="older_submissions: Import went on after the form had leads, and no"
+        " manual import of all submissions ran since; pulls_blocked: the connection is broken"
+        " or the scheduled pulls fail, and leads age out before the next pull."
+    )
+    reason: str
 
 
 class RunSummary(BaseModel):
@@ -59,6 +110,14 @@ class Form(BaseModel):
     last_synced_at: datetime | None
     watermark: datetime | None
     connection_status: Literal["active", "expired", "revoked"] | None
+    connection_refresh_expires_at: datetime | None = Field(
+        description="When the LinkedIn connection's refresh token ends (a year after the member"
+        " connected): the status warns 30, 7 and 1 days before, and turns red then."
+    )
+    sync_backoff: SyncBackoff | None = Field(
+        description="Set while the scheduled pulls are failing in a row."
+    )
+    retention_warning: RetentionWarning | None
     last_run: RunSummary | None
 
 
@@ -82,6 +141,23 @@ class ContactFieldOut(BaseModel):
     choices: list[str] | None
     system: bool = Field(description="Written by leadsync only; not a mapping target.")
     deleted: bool
+
+
+class ErrorLine(BaseModel):
+    occurred_at: datetime
+    form_id: int | None
+    lead_id: str | None
+    stage: str
+    kind: ErrorKind
+    code: str
+    message: str
+    field: str | None
+    origin: str | None
+    sync_run_id: UUID | None
+
+
+class ErrorLines(BaseModel):
+    errors: list[ErrorLine] = Field(description="Newest first.")
 
 
 class FieldList(BaseModel):

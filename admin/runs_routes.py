@@ -20,9 +20,8 @@ from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.models import Run, RunList
 from ingest.sync_requests import RequestNotQueued, request_manual_import
 from schemas.envelopes import SyncOptions
-from sinks.form_settings import get_form_row
 from sinks.forms import form_exists
-from sinks.sync_runs import RunAlreadyActive, UnknownForm, get_run
+from sinks.sync_runs import ImportDisabled, RunAlreadyActive, UnknownForm, get_run
 from sinks.sync_runs import list_runs as list_form_runs
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ REQUESTED_BY = "admin-api"
 @router.post(
     "/forms/{form_id}/imports",
     status_code=202,
-    summary="Start a manual import (resets the form's counters)",
+    summary="Start a manual import (the form's counters reset when its run starts)",
     responses={
         404: {"model": ErrorBody},
         409: {"model": ErrorBody, "description": "A run is active, or Import is off."},
@@ -50,19 +49,6 @@ async def start_import(
     options: Annotated[SyncOptions, Body()] = SyncOptions(),  # noqa: B008 - immutable
 ) -> Run:
     """Follow the run at the ``Location`` answered (``GET /api/runs/{id}``)."""
-    async with scope.connection() as conn:
-        form = await get_form_row(conn, form_id)
-    if form is None:
-        raise not_found("form", form_id)
-    if not form["import_enabled"]:
-        # The importer records leads of a form whose Import is off as skipped: the run would
-        # reset the counters and bring nothing in.
-        raise ApiError(
-            409,
-            "import_disabled",
-            f"Import is off for form {form_id}: switch it on first"
-            " (PATCH /api/forms/{id} with import_enabled true)",
-        )
     try:
         run_id = await request_manual_import(
             settings,
@@ -75,6 +61,14 @@ async def start_import(
         )
     except UnknownForm:
         raise not_found("form", form_id) from None
+    except ImportDisabled as exc:
+        # The importer records leads of a form whose Import is off as skipped: the run would
+        # bring nothing in. Refused as the command line refuses it; nothing is reset.
+        raise ApiError(
+            409,
+            "import_disabled",
+            f"{exc} (PATCH /api/forms/{{id}} with import_enabled true)",
+        ) from None
     except RunAlreadyActive as exc:
         raise ApiError(
             409,

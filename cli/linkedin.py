@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.context import AccountOption, account_or_exit, settings_or_exit, with_database
 from sinks.database import Database
+
+if TYPE_CHECKING:
+    from leadsync.settings import Settings
 
 linkedin_app = typer.Typer(no_args_is_help=True, help="The LinkedIn connection.")
 forms_app = typer.Typer(no_args_is_help=True, help="LinkedIn forms and their sync settings.")
@@ -25,10 +28,19 @@ def linkedin_connect(
     refresh_token: Annotated[str | None, typer.Option(help="Its refresh token.")] = None,
     expires_in: Annotated[int, typer.Option(help="Access token lifetime, seconds.")] = 5_184_000,
     discover: Annotated[bool, typer.Option(help="Discover ad accounts and forms.")] = True,
+    browser: Annotated[
+        bool | None,
+        typer.Option(
+            "--browser/--no-browser",
+            help="Wait for the member's browser, or follow the authorization page's redirect"
+            " here (the sandbox approves without a person). Default: without a browser against"
+            " a loopback OAuth URL or in demo mode.",
+        ),
+    ] = None,
     account: AccountOption = None,
 ) -> None:
     """Connect a LinkedIn member to the account (OAuth), store the tokens encrypted, discover
-    forms."""
+    forms, and make the push subscriptions of the account's forms with Import on again."""
     from pydantic import SecretStr
 
     from ingest.connect import ConnectFailed, authorize, identify
@@ -48,7 +60,8 @@ def linkedin_connect(
             )
             member = asyncio.run(identify(settings, tokens))
         else:
-            tokens, member = asyncio.run(authorize(settings, typer.echo))
+            without = None if browser is None else not browser
+            tokens, member = asyncio.run(authorize(settings, typer.echo, without_browser=without))
     except ConnectFailed as exc:
         typer.echo(f"not connected: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -69,8 +82,28 @@ def linkedin_connect(
                 f" {found.forms} forms ({len(found.new_forms)} new, Import off until switched on)"
             )
             _say_refused(found.refused)
+        await _resubscribe(settings, db, holder.id)
 
     with_database(settings, connect)
+
+
+async def _resubscribe(settings: Settings, db: Database, account_id: int) -> None:
+    """After connecting: the account's push subscriptions, made again at once. A failure is
+    said, and leaves the connection made (the scheduler retries every hour)."""
+    from ingest.subscriptions import resubscribe_account
+    from leadsync.errors import LeadsyncError
+
+    try:
+        result = await resubscribe_account(settings, db, account_id)
+    except LeadsyncError as exc:
+        typer.echo(f"push subscriptions not made now: {exc} (the scheduler retries)", err=True)
+        return
+    for label in result.created:
+        typer.echo(f"subscribed {label} -> {settings.ingress_public_url}")
+    for label in result.existing:
+        typer.echo(f"already subscribed {label}")
+    for label in result.failed:
+        typer.echo(f"FAILED to subscribe {label} (the scheduler retries)", err=True)
 
 
 @forms_app.command("discover")

@@ -36,7 +36,8 @@ def sync(
     wait: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = True,
     account: AccountOption = None,
 ) -> None:
-    """Start a manual import of the account's form (resets its counters) and follow it."""
+    """Start a manual import of the account's form (its counters reset when the run starts)
+    and follow it. A form whose Import is off is refused (exit 1)."""
     from pydantic import ValidationError
 
     settings = settings_or_exit()
@@ -80,6 +81,10 @@ async def _start_and_follow(
         run_id = await request_manual_import_once(
             settings, db, form_id, options, "cli", account_id=account_id
         )
+    except sync_runs.ImportDisabled as exc:
+        # Refused as the admin API refuses it (409 there), and nothing is reset.
+        typer.echo(f"{exc} (`leadsync forms import {form_id} on`)", err=True)
+        raise typer.Exit(1) from None
     except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm, PublishError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

@@ -2,8 +2,12 @@
 
 The member opens the authorization page; LinkedIn redirects to a loopback callback that this
 process serves for the duration, with the code, which is exchanged for tokens (stored
-encrypted). Against the bundled sandbox (a loopback OAuth URL) the page approves at once, so
-the flow completes without a browser.
+encrypted). Against the bundled sandbox the page approves at once, so the flow completes
+without a browser: leadsync follows the page's redirect itself. It does so when the OAuth
+URL is a loopback one (``make run``), in demo mode (``LEADSYNC_DEMO``: the demo client is
+the sandbox's alone, as in docker-compose where the sandbox is ``http://sandbox:8090``), or
+when asked (``leadsync linkedin connect --no-browser``); LinkedIn itself always needs the
+member's browser.
 """
 
 from __future__ import annotations
@@ -42,11 +46,23 @@ def _is_loopback(url: str) -> bool:
     return host in {"localhost", "::1"} or host.startswith("127.")
 
 
+def approves_without_browser(settings: Settings) -> bool:
+    """Whether the authorization page is the sandbox's, which approves at once."""
+    return _is_loopback(settings.linkedin_oauth_url) or settings.demo
+
+
 async def authorize(
-    settings: Settings, say: Callable[[str], None], timeout_s: float = 300.0
+    settings: Settings,
+    say: Callable[[str], None],
+    timeout_s: float = 300.0,
+    *,
+    without_browser: bool | None = None,
 ) -> tuple[TokenPair, Member]:
     """Run the code flow; ``say`` tells the operator where to go. The tokens, and the member
-    LinkedIn says approved."""
+    LinkedIn says approved. ``without_browser`` (default: :func:`approves_without_browser`)
+    follows the authorization page's redirect here instead of waiting for a browser."""
+    if without_browser is None:
+        without_browser = approves_without_browser(settings)
     port = _free_port()
     redirect_uri = f"http://127.0.0.1:{port}/linkedin/callback"
     state = secrets.token_urlsafe(24)
@@ -72,13 +88,20 @@ async def authorize(
     async with linkedin, httpx.AsyncClient(timeout=30) as http:
         url = linkedin.oauth.authorization_url(redirect_uri, state)
         try:
-            if _is_loopback(settings.linkedin_oauth_url):
+            if without_browser:
                 # The sandbox approves at once: follow its redirect ourselves.
                 answer = await http.get(url, follow_redirects=False)
                 location = answer.headers.get("location", "")
-                code = parse_qs(urlsplit(location).query).get("code", [""])[0]
+                found = parse_qs(urlsplit(location).query)
+                code = found.get("code", [""])[0]
                 if not code:
-                    raise ConnectFailed(f"the OAuth page answered {answer.status_code}")
+                    reason = found.get("error_description") or found.get("error")
+                    raise ConnectFailed(
+                        f"the OAuth page answered {answer.status_code}"
+                        + (f": {reason[0]}" if reason else "")
+                        + " and approved nothing by itself (only the sandbox's does: connect"
+                        " through a browser)"
+                    )
             else:
                 say(f"Open this page and approve leadsync:\n  {url}")
                 code = await asyncio.wait_for(arrived, timeout_s)

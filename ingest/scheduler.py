@@ -3,9 +3,11 @@
 Two loops in one process:
 - the **schedule** (leader only): every tick, each form of every (active) account with
   Import and Periodic sync on whose interval has passed gets a sync run in that account and
-  a request naming it on ``leadsync.sync-requests``. The scan reads every account at once
-  (one query, not one per account: a platform has thousands); each run is then written with
-  its own account alone in hand.
+  a request naming it on ``leadsync.sync-requests``. A form whose last scheduled runs
+  failed (a revoked connection, LinkedIn down) backs off instead of failing a run every
+  tick: 5 minutes, doubling up to its interval (:func:`sinks.sync_runs.backoff_delay`).
+  The scan reads every account at once (one query, not one per account: a platform has
+  thousands); each run is then written with its own account alone in hand.
   Exactly one scheduler schedules at a time: the leader holds a PostgreSQL session lock, and
   another takes over when its connection dies.
 - the **puller**: consumes ``leadsync.sync-requests`` (manual and scheduled alike) and
@@ -30,6 +32,7 @@ from leadsync.settings import Settings
 from schemas.envelopes import SyncOptions, SyncRequest, SyncTrigger
 from sinks import sync_runs
 from sinks.database import Database
+from sinks.token_expiry import warn_expiring
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ async def _lead_and_schedule(settings: Settings, db: Database, publisher: AsyncP
             # reset) has lost its lock: this raises, and the scheduler tries to lead again.
             await sync_runs.still_leading(session)
             await _tick(settings, db, publisher)
+            # Refresh tokens about to end: warned at 30, 7 and 1 days (once each).
+            await warn_expiring(settings, db, publisher)
             # A form switched on since the last tick gets its push subscription; every hour
             # all owners are checked again (and failures retried).
             if time.monotonic() - round_started > SUBSCRIPTION_ROUND_S:
@@ -79,8 +84,8 @@ async def _tick(settings: Settings, db: Database, publisher: AsyncPublisher) -> 
                 run_id = await sync_runs.create_run(
                     conn, form_id, SyncTrigger.SCHEDULE, SyncOptions()
                 )
-        except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm):
-            continue  # a run started, or the form went, since the scan
+        except (sync_runs.RunAlreadyActive, sync_runs.UnknownForm, sync_runs.ImportDisabled):
+            continue  # a run started, the form went or its Import went off since the scan
         request = SyncRequest(
             run_id=run_id,
             account_id=account_id,

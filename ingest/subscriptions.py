@@ -1,9 +1,10 @@
 """Owner-level push subscriptions for the forms whose Import is on, in any account.
 
 Idempotent (the client lists before it creates): run by ``leadsync subscribe``, by the
-admin API for the owner of a form whose Import it switches on, and by the scheduler on
-every tick (which also retries what failed). LinkedIn validates the webhook (challenge)
-before it accepts a subscription, so the receiver must be reachable at
+admin API for the owner of a form whose Import it switches on, for every owner of an account
+whose member connects (again: ``leadsync linkedin connect`` and the OAuth callback), and by
+the scheduler on every tick (which also retries what failed). LinkedIn validates the
+webhook (challenge) before it accepts a subscription, so the receiver must be reachable at
 ``LEADSYNC_INGRESS_PUBLIC_URL``.
 
 One leadsync is one LinkedIn app with one webhook: a subscription of an owner serves every
@@ -49,6 +50,26 @@ async def ensure_subscriptions(
         async with db.account(account_id) as conn:
             owners = await subscription_owners(conn)
     return await subscribe_owners(settings, db, owners, done)
+
+
+async def resubscribe_account(settings: Settings, db: Database, account_id: int) -> SubscribeResult:
+    """The account's member connected (again): subscribe every owner of its enabled forms
+    at once, through its connections, instead of at the scheduler's next round (up to an
+    hour away; subscriptions may have been lost while the connection was expired or
+    revoked). Nothing to do (no call to LinkedIn) when no form of the account has Import on.
+    A failure is logged and left to the scheduler's round; it does not undo the connection."""
+    result = await ensure_subscriptions(settings, db, account_id=account_id)
+    if result.created or result.existing or result.failed:
+        log.info(
+            "account %d connected: %d push subscriptions made, %d already there, %d failed",
+            account_id,
+            len(result.created),
+            len(result.existing),
+            len(result.failed),
+        )
+    for failure in result.failed:
+        log.warning("account %d: push subscription not made: %s", account_id, failure)
+    return result
 
 
 async def subscribe_form_owner(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mapping.answers import (
@@ -53,6 +54,7 @@ __all__ = [
     "auto_mappings",
     "check_mappings",
     "map_lead",
+    "mapping_source",
     "normalise_email",
     "resolve_answers",
 ]
@@ -88,6 +90,8 @@ SourceValue = str | list[str] | bool | None
 class MappedLead:
     email: str  # normalised identity
     fields: dict[str, JsonValue] = field(default_factory=dict)  # coerced; identity excluded
+    # For each field in ``fields``, the mapping that filled it: "kind:key" (see mapping_source).
+    sources: dict[str, str] = field(default_factory=dict)
     answers: list[ResolvedAnswer] = field(default_factory=list)
     consents: list[dict[str, Any]] = field(default_factory=list)
     hidden_fields: list[dict[str, Any]] = field(default_factory=list)
@@ -138,6 +142,7 @@ def map_lead(
     )
     email = normalise_email(identity)
     values: dict[str, JsonValue] = {}
+    filled_by: dict[str, str] = {}
     for mapping in mappings:
         key = mapping.field_key
         raw = sources.value(mapping)
@@ -146,13 +151,23 @@ def map_lead(
         coerced = coerce(raw, fields[key])
         if coerced is not None:
             values[key] = coerced
+            filled_by[key] = mapping_source(mapping)
     return MappedLead(
         email=email,
         fields=values,
+        sources=filled_by,
         answers=answers,
         consents=resolve_consents(lead, version.consents, locale),
         hidden_fields=[{"name": k, "value": v} for k, v in hidden.items()],
     )
+
+
+@lru_cache(maxsize=4096)
+def mapping_source(mapping: FieldMapping) -> str:
+    """The mapping's source as field provenance records it: "kind:key", e.g.
+    "predefined:COMPANY_NAME" or "question:707234246" (question and consent ids as numbers).
+    Cached: a batch maps every lead of a form with the same few mappings."""
+    return f"{mapping.source_kind}:{_source_key(mapping)}"
 
 
 def normalise_email(value: object) -> str:

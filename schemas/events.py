@@ -66,6 +66,10 @@ class ContactChangeData(BaseModel):
     # Manual import option 2: the re-synced contact enters its workflows again.
     restart_workflows: bool = False
     sync_run_id: UUID | None = None
+    # Why the change has its event when a request rather than new data caused it: a contact
+    # synced again by a manual import (option 1) names the import, its run and its options.
+    # None for a change that new data caused.
+    reason: str | None = None
 
 
 class ContactChange(BaseModel):

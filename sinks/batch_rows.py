@@ -37,12 +37,50 @@ STANDARD_COLUMNS = (
 )
 
 
+@dataclass(slots=True)
+class LeadValues:
+    """What one lead maps onto its contact, with what field provenance records of it.
+    (Not frozen: one per lead of every batch, and a frozen dataclass is slower to make.)"""
+
+    form_id: int
+    lead_id: str
+    submitted_at: datetime
+    fields: dict[str, Any]
+    # For each field in ``fields``, the mapping that filled it ("kind:key").
+    sources: dict[str, str]
+    # The form's mapping set's version (forms.mapping_version) the values were mapped with.
+    mapping_version: int
+    # Manual import option 1: the lead is applied again with the form's current mapping.
+    reapply: bool = False
+    # The form's mappings now, as (field key, mapping source): what it may still write.
+    mapped_now: frozenset[tuple[str, str]] = frozenset()
+
+    def provenance(self, key: str, value: Any, at: str) -> dict[str, Any]:
+        """The ``contacts.field_sources`` entry of ``key`` written with ``value`` (as the
+        contact stores it) at ``at``."""
+        return {
+            "form_id": self.form_id,
+            "lead_id": self.lead_id,
+            "mapping_version": self.mapping_version,
+            "mapping_source": self.sources.get(key),
+            "at": at,
+            "value": value,
+        }
+
+
 @dataclass
 class ContactRow:
     account_id: int
     email: str
     submitted_at: datetime
+    # The batch's leads of the contact merged, newest values last.
     fields: dict[str, Any]
+    # Each of those leads, in submission order.
+    leads: list[LeadValues] = field(default_factory=list)
+
+    @property
+    def reapplies(self) -> bool:
+        return any(lead.reapply for lead in self.leads)
 
 
 @dataclass
@@ -71,6 +109,8 @@ class SubmissionRow:
     origin: str
     sync_run_id: UUID | None
     restart_workflows: bool = False
+    # Manual import option 1 (the lead is applied again even if already imported).
+    reimport: bool = False
 
     @property
     def contact_key(self) -> ContactKey:

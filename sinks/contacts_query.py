@@ -22,6 +22,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
 from sinks.batch_rows import STANDARD_COLUMNS
+from sinks.provenance import field_origins
 
 CONTACT_COLUMNS = (
     "id",
@@ -71,19 +72,24 @@ class PageAfter:
 
 
 async def find_contacts(
-    conn: AsyncConnection[Any], where: ContactFilter, limit: int, after: PageAfter | None = None
+    conn: AsyncConnection[Any],
+    where: ContactFilter,
+    limit: int,
+    after: PageAfter | None = None,
+    with_sources: bool = False,
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` contacts matching ``where``, each with its ``submissions``."""
+    """Up to ``limit`` contacts matching ``where``, each with its ``submissions``; with
+    ``with_sources``, each with ``field_sources``: where each field's value came from
+    (:func:`sinks.provenance.field_origins`)."""
     conditions, params = _conditions(where)
+    columns = ("account_id", *CONTACT_COLUMNS, *(("field_sources",) if with_sources else ()))
     if after is not None:
         conditions.append(sql.SQL("(c.created_at, c.id) > (%(after_at)s, %(after_id)s)"))
         params |= {"after_at": after.created_at, "after_id": after.id}
     query = sql.SQL(
         "SELECT {columns} FROM contacts c WHERE {where} ORDER BY c.created_at, c.id LIMIT %(limit)s"
     ).format(
-        columns=sql.SQL(", ").join(
-            sql.Identifier("c", name) for name in ("account_id", *CONTACT_COLUMNS)
-        ),
+        columns=sql.SQL(", ").join(sql.Identifier("c", name) for name in columns),
         where=sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true"),
     )
     async with conn.cursor(row_factory=dict_row) as cur:
@@ -108,6 +114,8 @@ async def find_contacts(
             submissions.setdefault(key, []).append(row)
     for contact in contacts:
         contact["submissions"] = submissions.get((contact.pop("account_id"), contact["id"]), [])
+        if with_sources:
+            contact["field_sources"] = field_origins(contact)
     return contacts
 
 

@@ -6,6 +6,13 @@ counters (the events of a batch may be of many accounts, all in hand). An event 
 account (a record too broken to name one, a raw lead published without one, an account
 deleted since) goes to ``pipeline_errors``, the operator's, not any account's.
 
+Each line has a kind, derived from its code by the database (``leadsync_error_kind``,
+migration 0010): ``configuration`` (identity not mapped or missing, a value invalid for its
+field, a mapping to a field that no longer exists) is what the form's "total errors"
+(``form_counters.errors``) counts; ``connection``, ``linkedin``, ``unreadable`` and
+``internal`` failures are counted apart (``form_counters.<kind>_errors``), so a revoked token
+does not look like a mapping mistake.
+
 Guarantee: error events arrive at least once; each has a deterministic ``error_id``, so a
 replayed event neither writes a second log line nor counts twice. A lead that fails again
 with the same code (an overlapping pull, a repeated push, a manual import) is not logged or
@@ -23,6 +30,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 
 from schemas.events import ErrorEvent
 
@@ -40,12 +48,22 @@ WHERE x.lead_id IS NULL OR NOT EXISTS (
     WHERE e.account_id = x.account_id AND e.lead_id = x.lead_id AND e.code = x.code
       AND e.occurred_at >= coalesce(c.reset_at, '-infinity'::timestamptz))
 ON CONFLICT (account_id, error_id) DO NOTHING
-RETURNING account_id, form_id
+RETURNING account_id, form_id, kind
 """
 
+# The kinds of error-log lines, as leadsync_error_kind (migration 0010) derives them from
+# the code; form_counters counts "configuration" in errors, each other in <kind>_errors.
+ERROR_KINDS = ("configuration", "connection", "linkedin", "unreadable", "internal")
+
 COUNT_ERRORS = """
-UPDATE form_counters f SET errors = f.errors + x.n
-FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, form_id bigint, n bigint)
+UPDATE form_counters f SET errors = f.errors + x.configuration,
+    connection_errors = f.connection_errors + x.connection,
+    linkedin_errors = f.linkedin_errors + x.linkedin,
+    unreadable_errors = f.unreadable_errors + x.unreadable,
+    internal_errors = f.internal_errors + x.internal
+FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, form_id bigint,
+     configuration bigint, connection bigint, linkedin bigint, unreadable bigint,
+     internal bigint)
 WHERE f.account_id = x.account_id AND f.form_id = x.form_id
 """
 
@@ -90,14 +108,16 @@ async def record_errors(conn: AsyncConnection[Any], events: list[ErrorEvent]) ->
     if unique:
         rows = [e.model_dump(mode="json") for e in unique.values()]
         cur = await conn.execute(RECORD_ERRORS, (json.dumps(rows),))
-        per_form = Counter(
-            (account_id, form_id)
-            for account_id, form_id in await cur.fetchall()
-            if form_id is not None
-        )
+        per_form: dict[tuple[int, int], Counter[str]] = {}
+        for account_id, form_id, kind in await cur.fetchall():
+            if form_id is not None:
+                per_form.setdefault((account_id, form_id), Counter())[kind] += 1
         new += cur.rowcount
         if per_form:
-            counts = [{"account_id": a, "form_id": f, "n": n} for (a, f), n in per_form.items()]
+            counts = [
+                {"account_id": a, "form_id": f} | {kind: n[kind] for kind in ERROR_KINDS}
+                for (a, f), n in sorted(per_form.items())
+            ]
             await conn.execute(COUNT_ERRORS, (json.dumps(counts),))
     if orphans:
         rows = [e.model_dump(mode="json") for e in orphans]
@@ -108,22 +128,43 @@ async def record_errors(conn: AsyncConnection[Any], events: list[ErrorEvent]) ->
 
 # The CSV's columns, in order (admin.csv_export.HEADER names them).
 _ROWS = """
-SELECT e.occurred_at, e.form_id, f.name, e.lead_id, e.stage, e.code, e.message, e.field,
-       e.origin, e.sync_run_id
+SELECT e.occurred_at, e.form_id, f.name, e.lead_id, e.stage, e.kind, e.code, e.message,
+       e.field, e.origin, e.sync_run_id
 FROM error_log e LEFT JOIN forms f ON f.account_id = e.account_id AND f.id = e.form_id
 WHERE (%(form_id)s::bigint IS NULL OR e.form_id = %(form_id)s)
+  AND (%(kind)s::text IS NULL OR e.kind = %(kind)s)
 ORDER BY e.occurred_at, e.id
 """
 _FETCH_ROWS = 2000
 
 
 async def iter_errors(
-    conn: AsyncConnection[Any], form_id: int | None = None
+    conn: AsyncConnection[Any], form_id: int | None = None, kind: str | None = None
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """Every error-log line of the accounts in hand (of one form, or of all), as the CSV's
-    cells."""
+    """Every error-log line of the accounts in hand (of one form, or of all; of one kind, or
+    of all), as the CSV's cells."""
     async with conn.cursor(name="error_log_export") as cur:
         cur.itersize = _FETCH_ROWS
-        await cur.execute(_ROWS, {"form_id": form_id})
+        await cur.execute(_ROWS, {"form_id": form_id, "kind": kind})
         async for row in cur:
             yield row
+
+
+_LATEST = """
+SELECT e.occurred_at, e.form_id, e.lead_id, e.stage, e.kind, e.code, e.message, e.field,
+       e.origin, e.sync_run_id
+FROM error_log e
+WHERE (%(form_id)s::bigint IS NULL OR e.form_id = %(form_id)s)
+  AND (%(kind)s::text IS NULL OR e.kind = %(kind)s)
+ORDER BY e.occurred_at DESC, e.id DESC
+LIMIT %(limit)s
+"""
+
+
+async def latest_errors(
+    conn: AsyncConnection[Any], form_id: int | None, kind: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """The newest error-log lines of the accounts in hand (of one form and kind, if given)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_LATEST, {"form_id": form_id, "kind": kind, "limit": limit})
+        return await cur.fetchall()

@@ -24,11 +24,25 @@ SELECT f.id, f.name, f.owner_urn, f.owner_name, f.state, f.locale, f.lead_type,
        f.sync_interval_hours, f.watermark, f.last_synced_at, c.last_imported_at,
        f.discovered_at, f.updated_at,
        f.connection_id, lc.status AS connection_status, lc.status_reason AS connection_reason,
+       lc.refresh_expires_at AS connection_refresh_expires_at,
        coalesce(c.imported, 0) AS imported, coalesce(c.updated, 0) AS updated,
        coalesce(c.errors, 0) AS errors, coalesce(c.skipped, 0) AS skipped, c.reset_at,
+       coalesce(c.connection_errors, 0) AS connection_errors,
+       coalesce(c.linkedin_errors, 0) AS linkedin_errors,
+       coalesce(c.unreadable_errors, 0) AS unreadable_errors,
+       coalesce(c.internal_errors, 0) AS internal_errors,
+       f.sync_failures, f.sync_failed_at, f.sync_retry_at, f.sync_last_error,
        r.id AS run_id, r.trigger AS run_trigger, r.status AS run_status,
        r.requested_at AS run_requested_at, r.finished_at AS run_finished_at,
-       r.error AS run_error
+       r.error AS run_error,
+       -- Retention: the oldest lead pushed while Import was off and never imported since,
+       -- and whether a manual import of all submissions succeeded since Import went on.
+       (SELECT min(s.submitted_at) FROM skipped_leads s
+        WHERE s.account_id = f.account_id AND s.form_id = f.id) AS oldest_skipped_at,
+       EXISTS (SELECT 1 FROM sync_runs b
+               WHERE b.account_id = f.account_id AND b.form_id = f.id
+                 AND b.trigger = 'manual' AND b.all_submissions AND b.status = 'succeeded'
+                 AND b.started_at >= f.import_enabled_at) AS backfilled
 FROM forms f
 LEFT JOIN form_counters c ON c.account_id = f.account_id AND c.form_id = f.id
 LEFT JOIN linkedin_connections lc ON lc.account_id = f.account_id AND lc.id = f.connection_id
@@ -40,7 +54,8 @@ LEFT JOIN LATERAL (
 
 
 async def list_form_rows(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
-    """Every form with its counters, connection status and latest sync run, by id."""
+    """Every form with its counters (per error kind), connection status and refresh-token
+    expiry, backoff, latest sync run and what the retention warning reads, by id."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_FORMS + " ORDER BY f.id, f.account_id")
         return await cur.fetchall()

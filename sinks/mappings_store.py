@@ -3,6 +3,8 @@
 Replacing is one statement pair in the caller's transaction: the form row is locked first
 (:func:`lock_form`), so two consoles saving at once apply one after the other, never mixed.
 A mapping saved unchanged keeps its ``automatic`` flag (it was created on discovery).
+The set has a version (``forms.mapping_version``: 1 as discovered, one more each time a saved
+set differs from the one before), which field provenance records with each value written.
 
 The caller holds exactly one account (``Database.account``): row-level security shows that
 account's form and mappings only, and new mapping rows take that account.
@@ -10,7 +12,7 @@ account's form and mappings only, and new mapping rows take that account.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -47,12 +49,10 @@ async def load_versions(conn: AsyncConnection[Any], form_id: int) -> list[FormVe
 async def replace_mappings(
     conn: AsyncConnection[Any], form_id: int, mappings: Sequence[FieldMapping]
 ) -> list[FieldMapping]:
-    """Make ``mappings`` the form's whole mapping set; returns it as stored."""
-    automatic = {
-        (m.source_kind, m.source_key, m.field_key)
-        for m in await load_mappings(conn, form_id)
-        if m.automatic
-    }
+    """Make ``mappings`` the form's whole mapping set; returns it as stored. The form's
+    mapping version goes up when the set differs from the one it replaces."""
+    previous = await load_mappings(conn, form_id)
+    automatic = {(m.source_kind, m.source_key, m.field_key) for m in previous if m.automatic}
     stored = [
         FieldMapping(
             m.source_kind,
@@ -71,4 +71,36 @@ async def replace_mappings(
                 " VALUES (%s, %s, %s, %s, %s)",
                 [(form_id, m.source_kind, m.source_key, m.field_key, m.automatic) for m in stored],
             )
+        if _pairs(stored) != _pairs(previous):
+            await cur.execute(
+                "UPDATE forms SET mapping_version = mapping_version + 1 WHERE id = %s", (form_id,)
+            )
     return stored
+
+
+def _pairs(mappings: Sequence[FieldMapping]) -> set[tuple[str, str, str]]:
+    return {(m.source_kind, m.source_key, m.field_key) for m in mappings}
+
+
+async def mapping_version(conn: AsyncConnection[Any], form_id: int) -> int | None:
+    """The version of the form's mapping set (of the one account in hand)."""
+    cur = await conn.execute("SELECT mapping_version FROM forms WHERE id = %s", (form_id,))
+    row = await cur.fetchone()
+    return int(row[0]) if row else None
+
+
+async def mapping_versions(
+    conn: AsyncConnection[Any], forms: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], int]:
+    """The mapping version of each (account, form) that exists; the accounts must be in hand.
+    One statement for a whole import batch."""
+    wanted = sorted(set(forms))
+    if not wanted:
+        return {}
+    cur = await conn.execute(
+        "SELECT f.account_id, f.id, f.mapping_version"
+        " FROM unnest(%s::bigint[], %s::bigint[]) AS k(account_id, form_id)"
+        " JOIN forms f ON f.account_id = k.account_id AND f.id = k.form_id",
+        ([a for a, _ in wanted], [f for _, f in wanted]),
+    )
+    return {(a, f): v for a, f, v in await cur.fetchall()}

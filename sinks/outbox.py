@@ -21,6 +21,8 @@ from schemas.events import CONTACT_EVENT_SOURCE, Cause, ContactEventType, Submis
 
 # Contact columns that are bookkeeping, not values a consumer compares.
 _NOT_COMPARED = {"id", "account_id", "created_at", "updated_at", "linkedin_submitted_at", "sources"}
+# Contact columns left out of events: field provenance is the admin API's (GET a contact).
+_NOT_PUBLISHED = frozenset({"field_sources"})
 
 # An arbitrary constant: only one relay publishes at a time, so events of one contact keep
 # their order on the topic.
@@ -28,8 +30,12 @@ RELAY_LOCK_ID = 0x6F7574626F78
 
 
 def contact_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A contact row as JSON-friendly values."""
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    """A contact row as JSON-friendly values, as events carry it."""
+    return {
+        k: (v.isoformat() if isinstance(v, datetime) else v)
+        for k, v in row.items()
+        if k not in _NOT_PUBLISHED
+    }
 
 
 def field_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,6 +75,7 @@ def change_event(
     submission: SubmissionRef | None = None,
     restart_workflows: bool = False,
     sync_run_id: UUID | None = None,
+    reason: str | None = None,
 ) -> OutboxEvent:
     """The event of one change. ``contact`` as :func:`contact_json` gives it.
 
@@ -96,6 +103,7 @@ def change_event(
             "submission": submission,
             "restart_workflows": restart_workflows,
             "sync_run_id": sync_run_id,
+            "reason": reason,
         },
     }
     return OutboxEvent(event_id, account_id, contact_id, event_type, to_json(event).decode())

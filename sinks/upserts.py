@@ -7,13 +7,19 @@ statements match on starts with it. Two accounts' contacts never meet, even with
 Guarantee: every statement is an idempotent multi-row upsert and the caller runs them all
 in one transaction, so a batch replayed after a crash (at-least-once delivery from Kafka)
 changes nothing the first run already committed. An older lead never overwrites the values
-of a newer one: contacts and submissions are guarded on ``submitted_at``.
+of a newer one: contacts and submissions are guarded on ``submitted_at``. The exception is a
+manual import with "sync already-imported contacts too": it re-applies each form's latest
+submission with the form's current mapping whatever the contact's data, and clears what the
+form wrote through a mapping that no longer points there (:mod:`sinks.provenance`). Every
+field written records its source in ``contacts.field_sources``.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +38,7 @@ from sinks.batch_rows import (
     SubmissionRow,
 )
 from sinks.outbox import OutboxEvent, change_event, contact_json, field_changes, write_events
+from sinks.provenance import as_stored, reapply, superseded
 
 
 def _records(rows: list[dict[str, Any]]) -> str:
@@ -43,34 +50,74 @@ def _records(rows: list[dict[str, Any]]) -> str:
     return to_json(rows).decode()
 
 
+_STANDARD = frozenset(STANDARD_COLUMNS)
 _CONTACT_COLUMNS = ", ".join(STANDARD_COLUMNS)
 _CONTACT_TYPES = ", ".join(f"{c} text" for c in STANDARD_COLUMNS)
-_CONTACT_SET = ",\n".join(f"  {c} = coalesce(excluded.{c}, c.{c})" for c in STANDARD_COLUMNS)
+
+# A row whose field_sources carries this key is the contact's whole new state, computed from
+# the contact as locked (a manual import re-applying a form, sinks.provenance.reapply): it
+# replaces the values, nulls included, whatever the submission's age (its submitted_at is
+# never older than the contact's, so the guard lets it through). Every other row only adds
+# values (an empty answer leaves its field as it is) and is guarded on submitted_at.
+# The mark rides in the proposed row because ON CONFLICT sees nothing else of it (field keys
+# are lower-case words: no field is called so). Such rows are made only for contacts locked
+# in this transaction, so they always meet their row and the mark is never stored.
+REPLACE_MARK = "$replace"
+_REPLACING = f"excluded.field_sources ? '{REPLACE_MARK}'"
+
+
+def _set(column: str, merged: str) -> str:
+    return f"  {column} = CASE WHEN {_REPLACING} THEN excluded.{column} ELSE {merged} END"
+
+
+_CONTACT_SET = ",\n".join(
+    [_set(c, f"coalesce(excluded.{c}, c.{c})") for c in STANDARD_COLUMNS]
+    + [
+        _set("custom_fields", "c.custom_fields || excluded.custom_fields"),
+        # Provenance: each field the lead wrote names its source; the others keep theirs.
+        f"  field_sources = CASE WHEN {_REPLACING}"
+        f" THEN excluded.field_sources - '{REPLACE_MARK}'"
+        " ELSE c.field_sources || excluded.field_sources END",
+    ]
+)
+
+# The contact as events and counters read it back: every column but field_sources, which
+# only a contact re-applied needs, and then as locked (decoding every contact's provenance
+# twice per batch, before and after, cost the worker more than writing it).
+_CONTACT_ROW = ", ".join(
+    f"c.{column}"
+    for column in (
+        "id", "account_id", "email", *STANDARD_COLUMNS, "custom_fields", "linkedin_imported",
+        "linkedin_import_date", "linkedin_submitted_at", "sources", "created_at", "updated_at",
+    )
+)  # fmt: skip
 
 UPSERT_CONTACTS = f"""
-INSERT INTO contacts AS c (account_id, email, {_CONTACT_COLUMNS}, custom_fields,
+INSERT INTO contacts AS c (account_id, email, {_CONTACT_COLUMNS}, custom_fields, field_sources,
                            linkedin_imported, linkedin_import_date, linkedin_submitted_at, sources)
 SELECT x.account_id, x.email, {", ".join("x." + c for c in STANDARD_COLUMNS)},
-       coalesce(x.custom_fields, '{{}}'), true, now(), x.submitted_at, ARRAY['linkedin']
+       coalesce(x.custom_fields, '{{}}'), coalesce(x.field_sources, '{{}}'),
+       true, now(), x.submitted_at, ARRAY['linkedin']
 FROM jsonb_to_recordset(%s::jsonb) AS x(account_id bigint, email text, {_CONTACT_TYPES},
-                                        custom_fields jsonb, submitted_at timestamptz)
+                                        custom_fields jsonb, field_sources jsonb,
+                                        submitted_at timestamptz)
 ON CONFLICT (account_id, email) DO UPDATE SET
 {_CONTACT_SET},
-  custom_fields = c.custom_fields || excluded.custom_fields,
   linkedin_imported = true,
   linkedin_import_date = now(),
   linkedin_submitted_at = excluded.linkedin_submitted_at,
   sources = ARRAY(SELECT DISTINCT unnest(c.sources || excluded.sources) ORDER BY 1),
   updated_at = now()
 WHERE c.linkedin_submitted_at IS NULL OR excluded.linkedin_submitted_at >= c.linkedin_submitted_at
-RETURNING c.*
+RETURNING {_CONTACT_ROW}
 """
 
 # The batch's (account, email) pairs, each looked up by the unique key: the plan stays a
 # probe per contact however many contacts the accounts hold. (A plain IN let the planner scan
 # every contact of the accounts in hand.)
-_LOCK_CONTACTS = """
-SELECT c.* FROM unnest(%s::bigint[], %s::text[]) AS k(account_id, email)
+_LOCK_CONTACTS = f"""
+SELECT {_CONTACT_ROW}, c.field_sources::text AS field_sources
+FROM unnest(%s::bigint[], %s::text[]) AS k(account_id, email)
 CROSS JOIN LATERAL (
     SELECT * FROM contacts
     WHERE contacts.account_id = k.account_id AND contacts.email = k.email FOR UPDATE
@@ -185,6 +232,7 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
     outcome = BatchOutcome()
     before: dict[ContactKey, dict[str, Any]] = {}
     after: dict[ContactKey, dict[str, Any]] = {}
+    resynced_keys: set[ContactKey] = set()
     if batch.contacts:
         keys = sorted((c.account_id, c.email) for c in batch.contacts)
         # Locked in (account, email) order, so concurrent batches cannot deadlock on the
@@ -192,7 +240,10 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(_LOCK_CONTACTS, ([a for a, _ in keys], [e for _, e in keys]))
             before = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
-            await cur.execute(UPSERT_CONTACTS, (_records(_contact_rows(batch.contacts)),))
+            latest = await _latest_submissions(conn, batch.contacts, before)
+            at = datetime.now(UTC).isoformat()
+            contacts, resynced_keys = _contact_rows(batch.contacts, before, latest, at)
+            await cur.execute(UPSERT_CONTACTS, (_records(contacts),))
             after = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
         for key, row in after.items():
             (outcome.updated if key in before else outcome.created)[key] = row["id"]
@@ -212,7 +263,8 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             skipped = await conn.execute(RECORD_SKIPPED, (rows,))
         # Each contact's newest submission in the batch: what its event and counter credit.
         newest = _newest_submission(batch.submissions)
-        await write_events(conn, _change_events(newest, before, after))
+        resynced = _resynced(batch.submissions, resynced_keys)
+        await write_events(conn, _change_events(newest, before, after, resynced))
         skipped_forms: Counter[tuple[int, int]] = Counter()
         if skipped is not None:
             skipped_forms.update((row[0], row[1]) for row in await skipped.fetchall())
@@ -253,13 +305,18 @@ def _change_events(
     newest: dict[ContactKey, SubmissionRow],
     before: dict[ContactKey, dict[str, Any]],
     after: dict[ContactKey, dict[str, Any]],
+    resynced: dict[ContactKey, SubmissionRow] | None = None,
 ) -> list[OutboxEvent]:
     """One event per contact created or changed, attributed to its newest submission; the
-    contact row names its account, and so does the event."""
+    contact row names its account, and so does the event. A contact that a manual import
+    synced again (``resynced``: its newest lead applied again, option 1) has its event
+    whatever changed, attributed to that import, saying so in ``reason``, and carrying the
+    import's request to restart workflows."""
     events = []
     for key, row in after.items():
         created = key not in before
-        sub = newest[key]
+        again = (resynced or {}).get(key)
+        sub = again or newest[key]
         previous = before.get(key)
         contact = contact_json(row)
         changes = field_changes(contact_json(previous) if previous else None, contact)
@@ -269,25 +326,119 @@ def _change_events(
                 contact, changes, Cause(sub.origin), sub.ref(),
                 restart_workflows=sub.restart_workflows and not created,
                 sync_run_id=sub.sync_run_id,
+                reason=resync_reason(sub) if again else None,
             )
         )  # fmt: skip
     return events
 
 
-def _contact_rows(contacts: list[ContactRow]) -> list[dict[str, Any]]:
+def resync_reason(sub: SubmissionRow) -> str:
+    """Why a contact synced again by a manual import has its event."""
+    run = f"manual import {sub.sync_run_id}" if sub.sync_run_id else "a manual import"
+    asked = "sync existing contacts" + (", restart workflows" if sub.restart_workflows else "")
+    return f"synced again by {run} ({asked}) with form {sub.form_id}'s current mapping"
+
+
+def _resynced(
+    submissions: list[SubmissionRow], keys: set[ContactKey]
+) -> dict[ContactKey, SubmissionRow]:
+    """Each contact's newest lead applied again (manual import option 1), for the contacts
+    (``keys``) that such a lead synced again."""
+    return _newest_submission([s for s in submissions if s.reimport and s.contact_key in keys])
+
+
+# Per contact re-applied, the submitted-at of its stored submission of each form.
+Latest = dict[ContactKey, dict[int, datetime]]
+
+
+async def _latest_submissions(
+    conn: AsyncConnection[Any],
+    contacts: list[ContactRow],
+    before: dict[ContactKey, dict[str, Any]],
+) -> Latest:
+    """For the contacts a lead of the batch re-applies (manual import option 1), when each of
+    their forms was last submitted: only a form's latest submission is re-applied. No
+    statement for a batch without such a lead."""
+    wanted = sorted(
+        {
+            (c.account_id, before[c.account_id, c.email]["id"], lead.form_id)
+            for c in contacts
+            if c.reapplies and (c.account_id, c.email) in before
+            for lead in c.leads
+            if lead.reapply
+        }
+    )
+    if not wanted:
+        return {}
+    emails = {
+        (c.account_id, before[key]["id"]): c.email
+        for c in contacts
+        if (key := (c.account_id, c.email)) in before
+    }
+    cur = await conn.execute(
+        "SELECT s.account_id, s.contact_id, s.form_id, s.submitted_at"
+        " FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[]) AS k(account_id, contact_id, form_id)"
+        " JOIN form_submissions s ON s.account_id = k.account_id"
+        "  AND s.contact_id = k.contact_id AND s.form_id = k.form_id",
+        ([a for a, _, _ in wanted], [c for _, c, _ in wanted], [f for _, _, f in wanted]),
+    )
+    latest: Latest = {}
+    for account_id, contact_id, form_id, submitted_at in await cur.fetchall():
+        latest.setdefault((account_id, emails[account_id, contact_id]), {})[form_id] = submitted_at
+    return latest
+
+
+def _contact_rows(
+    contacts: list[ContactRow],
+    before: dict[ContactKey, dict[str, Any]] | None = None,
+    latest: Latest | None = None,
+    at: str = "",
+) -> tuple[list[dict[str, Any]], set[ContactKey]]:
+    """The contacts' rows for UPSERT_CONTACTS, each field written naming its source (``at``:
+    the time written), and the contacts a re-applied lead syncs again. Such a contact's row
+    is its whole new state (REPLACE_MARK); a contact whose only leads are re-applied ones
+    that its forms' newer submissions supersede has no row (the newer ones re-sync it, once)."""
+    before = before or {}
+    latest = latest or {}
     rows = []
+    resynced: set[ContactKey] = set()
     for contact in contacts:
-        row: dict[str, Any] = {
-            "account_id": contact.account_id,
-            "email": contact.email,
-            "submitted_at": contact.submitted_at,
-        }
-        row.update({k: v for k, v in contact.fields.items() if k in STANDARD_COLUMNS})
-        row["custom_fields"] = {
-            k: v for k, v in contact.fields.items() if k not in STANDARD_COLUMNS
-        }
+        key = (contact.account_id, contact.email)
+        row: dict[str, Any] = {"account_id": contact.account_id, "email": contact.email}
+        prior = before.get(key)
+        if prior is not None and contact.reapplies:
+            of_form = latest.get(key, {})
+            live = [lead for lead in contact.leads if not superseded(lead, of_form)]
+            if not live:
+                continue
+            if any(lead.reapply for lead in live):
+                resynced.add(key)
+            prior = {**prior, "field_sources": json.loads(prior.get("field_sources") or "{}")}
+            standard, custom, sources, submitted = reapply(prior, live, of_form, at)
+            row.update(standard)
+            row["custom_fields"] = custom
+            row["field_sources"] = {**sources, REPLACE_MARK: True}
+            row["submitted_at"] = submitted or contact.submitted_at
+            rows.append(row)
+            continue
+        row["submitted_at"] = contact.submitted_at
+        # In submission order: the last lead to write a field names it.
+        sources = {}
+        for lead in contact.leads:
+            for field_key, value in lead.fields.items():
+                stored = value if type(value) is str else as_stored(field_key, value)
+                sources[field_key] = lead.provenance(field_key, stored, at)
+        custom = {}
+        for field_key, value in contact.fields.items():
+            if field_key in _STANDARD:
+                written = sources.get(field_key)
+                row[field_key] = written["value"] if written else as_stored(field_key, value)
+            else:
+                custom[field_key] = value
+        row["custom_fields"] = custom
+        row["field_sources"] = sources
         rows.append(row)
-    return rows
+    return rows, resynced
 
 
 def _newest_submission(submissions: list[SubmissionRow]) -> dict[ContactKey, SubmissionRow]:

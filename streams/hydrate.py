@@ -26,6 +26,11 @@ no longer accepts is marked (in its account), its account gets ``connection_revo
 (404) is ``lead_not_found``. Each of these is in the account's error log; the lead stays
 recoverable by the account's next pull once it may read it.
 
+Every notification for a lead routed to an account is counted for reconciliation
+(:mod:`sinks.reconciliation`): as a push of that lead to that account when the account got
+the lead, or already held it (a duplicate, dropped here); not when the account got an error
+instead. One statement per batch.
+
 A notification whose owner no account connected is acknowledged (its offset commits, so
 nothing is retried), counted in ``unrouted_owners`` and logged, never imported.
 
@@ -57,6 +62,7 @@ from schemas.linkedin import Lead
 from schemas.notifications import LeadNotification, ReceivedNotification
 from sinks.connections import PostgresTokenStore, mark_refused
 from sinks.database import Database
+from sinks.reconciliation import Sighting, push_sighting, record_sightings
 from sinks.routing import (
     Route,
     Unrouted,
@@ -146,6 +152,8 @@ class Hydrator:
         )
         unrouted: dict[str, Unrouted] = {}
         wanted: dict[str, tuple[Record, LeadNotification, list[Route]]] = {}
+        # Every CREATED notification routed, duplicates included: the pushes to count.
+        arrivals: list[tuple[LeadNotification, int, list[Route]]] = []
         for record, notification, form_id in notifications:
             owner = notification.owner_urn() or NO_OWNER
             lead_id = notification.lead_id()
@@ -161,6 +169,7 @@ class Hydrator:
                 )
             else:
                 wanted[lead_id] = (record, notification, routed)
+                arrivals.append((notification, form_id, routed))
         if unrouted:
             await self.outages.call(
                 lambda: self._count_unrouted(unrouted), what="counting unrouted", logger=log
@@ -174,6 +183,9 @@ class Hydrator:
             )
 
         published: list[str] = []
+        held: set[tuple[int, str]] = set()
+        # The submission time (epoch ms) of each lead published, for each account it went to.
+        delivered: dict[tuple[int, str], int] = {}
         if wanted:
             accounts = {r.account_id for _, _, routed in wanted.values() for r in routed}
             held = await self.outages.call(
@@ -190,9 +202,15 @@ class Hydrator:
                 if targets:  # else every account has it: no call to LinkedIn at all
                     leads.append(self._hydrate(record, notification, routed, targets))
                     published.extend(_account_lead(r.account_id, lead_id) for r in targets)
-            for sent in await asyncio.gather(*leads):
+            for sent, got in await asyncio.gather(*leads):
                 pending.extend(sent)
+                delivered.update(got)
         await asyncio.gather(*pending)  # every record acknowledged before the offsets move
+        sightings = _push_sightings(arrivals, delivered, held, self.recent)
+        if sightings:
+            await self.outages.call(
+                lambda: self._record_sightings(sightings), what="counting pushes", logger=log
+            )
         for key in published:
             self.recent[key] = None
         while len(self.recent) > RECENT_LEADS:
@@ -204,8 +222,9 @@ class Hydrator:
         notification: LeadNotification,
         routed: list[Route],
         targets: list[Route],
-    ) -> list[Any]:
-        """Fetch the lead once and publish it for each target account (or its error).
+    ) -> tuple[list[Any], dict[tuple[int, str], int]]:
+        """Fetch the lead once and publish it for each target account (or its error); the
+        records sent, and the submission time of the lead for each account it went to.
 
         An account gets the lead only if its own connection may read the owner: routing
         knows it from discovery, and LinkedIn's word at fetch time overrides it: a target
@@ -247,6 +266,7 @@ class Hydrator:
             shared = fetched
             break
         sent = []
+        got: dict[tuple[int, str], int] = {}
         for target in targets:
             account_id = target.account_id
             lead = shared or own.get(account_id)
@@ -270,6 +290,7 @@ class Hydrator:
                 )
             elif lead is not None:
                 raw = RawLead(lead=lead, origin=Origin.PUSH, account_id=account_id)
+                got[(account_id, lead_id)] = lead.submitted_at
                 sent.append(
                     await self.raw_topic.send(
                         key=_account_lead(account_id, lead_id).encode(), value=raw.to_record()
@@ -287,7 +308,7 @@ class Hydrator:
                 sent.append(
                     await self._failed(record, notification, account_id, "linkedin_error", message)
                 )
-        return sent
+        return sent, got
 
     async def _get_lead(self, client: LinkedInClient, lead_id: str) -> Lead:
         async def get_lead() -> Lead:
@@ -376,6 +397,10 @@ class Hydrator:
         async with self.db.accounts(accounts) as conn:
             return await ledger_holders(conn, lead_ids, accounts)
 
+    async def _record_sightings(self, sightings: list[Sighting]) -> None:
+        async with self.db.accounts({s.account_id for s in sightings}) as conn:
+            await record_sightings(conn, sightings)
+
     async def _count_unrouted(self, owners: dict[str, Unrouted]) -> None:
         async with self.db.connection() as conn:
             await count_unrouted(conn, owners)
@@ -422,6 +447,30 @@ class Hydrator:
         # The connection is an account row: marked with its account in hand.
         async with self.db.account(route.account_id) as conn:
             return await mark_refused(conn, route.connection_id)
+
+
+def _push_sightings(
+    arrivals: list[tuple[LeadNotification, int, list[Route]]],
+    delivered: dict[tuple[int, str], int],
+    held: set[tuple[int, str]],
+    recent: Collection[str],
+) -> list[Sighting]:
+    """A push per notification and account that got its lead now (on the lead's day) or
+    had it already (a duplicate, on the notification's day); none for an account that got
+    an error instead."""
+    sightings = []
+    for notification, form_id, routed in arrivals:
+        lead_id = notification.lead_id()
+        for route in routed:
+            key = (route.account_id, lead_id)
+            if key in delivered:
+                sightings.append(
+                    push_sighting(route.account_id, form_id, lead_id, delivered[key], True)
+                )
+            elif key in held or _account_lead(*key) in recent:
+                when = notification.occurred_at or datetime.now(UTC).timestamp() * 1000
+                sightings.append(push_sighting(route.account_id, form_id, lead_id, when, False))
+    return sightings
 
 
 def _fetch_order(routed: list[Route], targets: list[Route]) -> list[Route]:

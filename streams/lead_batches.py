@@ -24,12 +24,13 @@ from typing import Any
 from psycopg import AsyncConnection
 from pydantic import ValidationError
 
-from mapping.apply import MappedLead, MappingError, auto_mappings, map_lead
+from mapping.apply import MappedLead, MappingError, auto_mappings, map_lead, mapping_source
 from schemas.envelopes import EraseRequest, ImportEnvelope, RawLead, parse_raw_record
 from schemas.events import ErrorEvent
 from schemas.linkedin import ImportedLead, Lead
 from schemas.mappings import ContactField
 from sinks import forms as form_store
+from sinks import mappings_store
 from sinks.batch_rows import (
     ACCOUNT_DISABLED,
     BatchOutcome,
@@ -37,6 +38,7 @@ from sinks.batch_rows import (
     ContactKey,
     ContactRow,
     LeadKey,
+    LeadValues,
     SkippedRow,
     SubmissionRow,
 )
@@ -48,6 +50,7 @@ from sinks.form_contexts import (
     load_account_contexts,
     load_accounts_contact_fields,
 )
+from sinks.reconciliation import pull_sightings, record_sightings
 from sinks.upserts import account_statuses, ledger_state, write_batch
 from streams.records import Record
 
@@ -164,9 +167,13 @@ def build_batch(
     leads: list[tuple[Record, RawLead]],
     contexts: Mapping[VersionKey, FormContext],
     fields: Mapping[int, Mapping[str, ContactField]],
+    mapping_versions: Mapping[tuple[int, int], int] | None = None,
 ) -> tuple[BatchWrite, list[ErrorEvent]]:
     """Map every lead and merge those of one contact, an account's email (newest submission
-    wins). ``contexts`` by (account, form, version), ``fields`` by account then key."""
+    wins). ``contexts`` by (account, form, version), ``fields`` by account then key,
+    ``mapping_versions`` (each form's mapping version, for field provenance; 1 when absent)
+    by (account, form)."""
+    versions = mapping_versions or {}
     batch = BatchWrite()
     errors: list[ErrorEvent] = []
     contacts: dict[ContactKey, ContactRow] = {}
@@ -198,6 +205,7 @@ def build_batch(
             (account_id, mapped.email), ContactRow(account_id, mapped.email, submitted, {})
         )
         contact.fields.update(mapped.fields)
+        contact.leads.append(_lead_values(raw, context, submitted, mapped, versions))
         contact.submitted_at = max(contact.submitted_at, submitted)
         batch.submissions.append(_submission(record, raw, context, submitted, mapped))
     batch.contacts = list(contacts.values())
@@ -209,6 +217,30 @@ def _account(raw: RawLead) -> int:
     if raw.account_id is None:
         raise ValueError(f"lead {raw.lead.id} names no account")
     return raw.account_id
+
+
+def _lead_values(
+    raw: RawLead,
+    context: FormContext,
+    submitted: datetime,
+    mapped: MappedLead,
+    versions: Mapping[tuple[int, int], int],
+) -> LeadValues:
+    """What the lead writes on its contact, for field provenance; with option 1, the form's
+    mappings now (what a re-applied lead may still write)."""
+    reapply = raw.options.reimport_existing
+    return LeadValues(
+        form_id=context.form_id,
+        lead_id=raw.lead.id,
+        submitted_at=submitted,
+        fields=mapped.fields,
+        sources=mapped.sources,
+        mapping_version=versions.get((_account(raw), context.form_id), 1),
+        reapply=reapply,
+        mapped_now=frozenset((m.field_key, mapping_source(m)) for m in context.mappings)
+        if reapply
+        else frozenset(),
+    )
 
 
 def _submission(
@@ -238,6 +270,7 @@ def _submission(
         origin=raw.origin.value,
         sync_run_id=raw.sync_run_id,
         restart_workflows=raw.options.restart_workflows,
+        reimport=raw.options.reimport_existing,
     )
 
 
@@ -285,6 +318,8 @@ async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> I
                 form_id, _ = raw.lead.form_version()
                 lead_id, origin = raw.lead.id, raw.origin.value
                 errors.append(_unknown_account(record, raw.account_id, form_id, lead_id, origin))
+        # Reconciliation: what the pulls found on LinkedIn (pushes are counted at hydration).
+        await record_sightings(conn, pull_sightings(raw for _, raw in named))
         ledger = await ledger_state(conn, [_lead_key(raw) for _, raw in named])
         erased_keys: set[LeadKey] = {(_account_of(e), e.erase_lead_id) for e in erasures}
         erased_keys.update(key for key, erased in ledger.items() if erased)
@@ -317,7 +352,8 @@ async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> I
             conn,
             {(key[0], m.field_key) for key, context in contexts.items() for m in context.mappings},
         )
-        batch, map_errors = build_batch(leads, contexts, fields)
+        versions = await mappings_store.mapping_versions(conn, {(k[0], k[1]) for k in contexts})
+        batch, map_errors = build_batch(leads, contexts, fields, versions)
         batch.skipped += disabled
         outcome = await write_batch(conn, batch)
         erased = await erase_leads(conn, erasures)

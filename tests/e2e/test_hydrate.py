@@ -109,10 +109,10 @@ def test_a_lead_withdrawn_before_its_fetch_is_in_the_error_log_and_nothing_else(
     assert lead_id in message
     counted = account_rows(
         push_settings,
-        "SELECT errors FROM form_counters WHERE account_id = %s AND form_id = %s",
+        "SELECT errors, linkedin_errors FROM form_counters WHERE account_id = %s AND form_id = %s",
         DELETE_FORM,
     )
-    assert counted == [(1,)]
+    assert counted == [(0, 1)]  # a lead LinkedIn no longer has is LinkedIn's, not a mapping's
 
 
 def test_a_revoked_connection_is_marked_and_its_leads_are_logged_for_the_next_pull(

@@ -104,6 +104,8 @@ ACCOUNT_ROUTES = (
     ("GET", f"/api/runs/{uuid.UUID(int=1)}"),
     ("GET", "/api/errors.csv"),
     ("GET", "/api/forms/1/errors.csv"),
+    ("GET", "/api/errors"),
+    ("GET", "/api/forms/1/errors"),
     ("GET", "/api/contacts"),
     ("GET", f"/api/contacts/{uuid.UUID(int=1)}"),
     ("POST", "/api/linkedin/authorization"),
@@ -247,9 +249,18 @@ async def test_the_forms_list_shows_the_four_status_colours(
         "imported": 3,
         "updated": 1,
         "errors": 0,
+        "errors_by_kind": {
+            "configuration": 0,
+            "connection": 0,
+            "linkedin": 0,
+            "unreadable": 0,
+            "internal": 0,
+        },
         "skipped": 0,
         "reset_at": None,
     }
+    assert (forms[green]["sync_backoff"], forms[green]["retention_warning"]) == (None, None)
+    assert forms[red]["connection_refresh_expires_at"] is None
     # The trigger on form_counters: a counted import is the form's last import, just now.
     last_imported = datetime.fromisoformat(forms[green]["last_imported_at"])
     assert timedelta(0) <= datetime.now(UTC) - last_imported < timedelta(minutes=5)
@@ -323,6 +334,7 @@ async def test_an_unknown_form_is_404_everywhere(client: httpx.AsyncClient) -> N
         ("POST", f"/api/forms/{missing}/imports", {}),
         ("GET", f"/api/forms/{missing}/runs", None),
         ("GET", f"/api/forms/{missing}/errors.csv", None),
+        ("GET", f"/api/forms/{missing}/errors", None),
         ("GET", f"/api/runs/{uuid.uuid4()}", None),
         ("GET", f"/api/contacts/{uuid.uuid4()}", None),
     ):
@@ -491,7 +503,7 @@ def _sync_requests(settings: Settings, account_id: int, form_id: int) -> list[di
     ]
 
 
-async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the_request(
+async def test_a_manual_import_records_the_run_and_publishes_the_request(
     client: httpx.AsyncClient, db: Conn, settings: Settings, account: AccountWithToken
 ) -> None:
     form_id = await _form(db)
@@ -506,9 +518,10 @@ async def test_a_manual_import_records_the_run_resets_counters_and_publishes_the
     assert response.headers["Location"] == f"/api/runs/{run['id']}"
     assert (run["status"], run["trigger"], run["form_id"]) == ("queued", "manual", form_id)
     assert all(run[name] for name in options)
+    # The counters reset when the puller takes the run (test_counters.py), not before.
     assert await _one(
         db, "SELECT imported, updated, errors FROM form_counters WHERE form_id = %s", form_id
-    ) == (0, 0, 0)
+    ) == (5, 2, 1)
     assert await _one(db, "SELECT status FROM sync_runs WHERE id = %s", uuid.UUID(run["id"])) == (
         "queued",
     )
@@ -578,6 +591,9 @@ async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
         )
         async with admin_client(through_proxy, account.token) as client:
             form_id = await _form(db)
+            await db.execute(
+                "UPDATE form_counters SET imported = 6, errors = 2 WHERE form_id = %s", (form_id,)
+            )
             started = time.monotonic()
             response = await client.post(f"/api/forms/{form_id}/imports", json={})
             assert time.monotonic() - started <= QUEUE_WITHIN_S + 0.5
@@ -591,6 +607,14 @@ async def test_a_request_kafka_does_not_take_fails_the_run_and_answers_503(
                 "failed",
                 "not queued: Kafka did not acknowledge the record: Local: Message timed out",
             )
+            # Refused (503): the counters stand, and no backoff (a manual run).
+            assert await _one(
+                db,
+                "SELECT c.imported, c.errors, f.sync_failures FROM form_counters c"
+                " JOIN forms f ON f.account_id = c.account_id AND f.id = c.form_id"
+                " WHERE c.form_id = %s",
+                form_id,
+            ) == (6, 2, 0)
 
             # Failed, not active: the next request may go ahead once Kafka is back, and only
             # it reaches the topic (librdkafka gave up on the first before the 503).
@@ -668,14 +692,16 @@ async def test_the_error_log_downloads_as_injection_safe_csv(
     assert disposition.startswith(f'attachment; filename="leadsync-errors-form-{form_id}-')
     assert disposition.endswith('.csv"')
     lines = response.text.split("\r\n")
-    assert lines[0] == ("time,form id,form name,lead id,stage,code,message,field,origin,sync run")
+    assert lines[0] == (
+        "time,form id,form name,lead id,stage,kind,code,message,field,origin,sync run"
+    )
     assert lines[1] == (
-        f"2026-11-01T10:00:00+00:00,{form_id},'=Evil Form,lead-1,mapping,identity_missing,"
-        '"the lead has no email, ""quoted""",email,push,'
+        f"2026-11-01T10:00:00+00:00,{form_id},'=Evil Form,lead-1,mapping,configuration,"
+        'identity_missing,"the lead has no email, ""quoted""",email,push,'
     )
     assert lines[2] == (
-        f"2026-11-01T11:00:00+00:00,{form_id},'=Evil Form,'-2+3,mapping,invalid_value,"
-        f'"\'=HYPERLINK(""http://evil"")",\'@company,manual,{run_id}'
+        f"2026-11-01T11:00:00+00:00,{form_id},'=Evil Form,'-2+3,mapping,configuration,"
+        f'invalid_value,"\'=HYPERLINK(""http://evil"")",\'@company,manual,{run_id}'
     )
     assert lines[3:] == [""]
 

@@ -23,8 +23,10 @@ from psycopg import AsyncConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.app import create_app
-from harness.processes import leadsync
+from harness.children import free_port
+from harness.processes import Ingress, leadsync
 from harness.sandboxes import Sandbox, serving
+from ingest.connect import approves_without_browser
 from leadsync.settings import Settings
 from tests.integration.admin_client import new_account
 from tests.integration.oauth_browser import (
@@ -491,6 +493,89 @@ async def test_a_browser_is_answered_with_a_page(
     used = await member.get(link, headers=html)
     assert used.status_code == 400
     assert "already used" in used.text
+
+
+# -- connecting again ---------------------------------------------------------------------
+
+FORM = 7234246
+OWNER = "urn:li:sponsoredAccount:1234567"  # the form's ad account
+
+
+async def test_connecting_again_makes_the_accounts_push_subscriptions_again(
+    app_settings: Settings, sandbox: Sandbox, db: Conn
+) -> None:
+    port = free_port()
+    webhook = f"http://127.0.0.1:{port}/linkedin/webhook"
+    settings = app_settings.model_copy(update={"ingress_port": port, "ingress_public_url": webhook})
+    operator = settings.admin_token.get_secret_value()
+
+    def ours() -> list[tuple[str, str]]:
+        hooks = sandbox.control.get("/webhooks").json()["subscriptions"]
+        return [
+            (h["owner"]["sponsoredAccount"], h["leadType"])
+            for h in hooks
+            if h["webhook"] == webhook
+        ]
+
+    # The receiver LinkedIn checks (challenge) before it accepts a subscription.
+    with Ingress(settings):
+        async with (
+            _serving(settings) as app,
+            _api(app, operator) as client,
+            browser(ADMIN, httpx.ASGITransport(app=app)) as member,
+        ):
+            account = await _account(client)
+            first = await member.get(await approve(member, await _link(client, account), CALLBACK))
+            assert first.status_code == 200, first.text
+            # No form has Import on yet: nothing to subscribe.
+            assert (first.json()["push_subscriptions"], first.json()["subscription_failures"]) == (
+                0,
+                [],
+            )
+            assert ours() == []
+            # Import on for a form (in the database: the API would subscribe its owner itself),
+            # as it stood when the connection lapsed.
+            await db.execute(
+                "UPDATE forms f SET import_enabled = true, import_enabled_at = now()"
+                " FROM accounts a WHERE a.id = f.account_id AND a.name = %s AND f.id = %s",
+                (account, FORM),
+            )
+            await db.execute(
+                "UPDATE linkedin_connections c SET status = 'expired'"
+                " FROM accounts a WHERE a.id = c.account_id AND a.name = %s",
+                (account,),
+            )
+            again = await member.get(await approve(member, await _link(client, account), CALLBACK))
+            assert again.status_code == 200, again.text
+            assert (again.json()["push_subscriptions"], again.json()["subscription_failures"]) == (
+                1,
+                [],
+            )
+            assert ours() == [(OWNER, "SPONSORED")]
+            assert await _connections(db, account) == [
+                (sandbox.state.catalog.member_urn, "Demo Member", "active")
+            ]
+            # Once more: found in place, still one.
+            third = await member.get(await approve(member, await _link(client, account), CALLBACK))
+            assert third.json()["push_subscriptions"] == 1
+            assert ours() == [(OWNER, "SPONSORED")]
+
+
+def test_the_sandbox_approves_without_a_browser_where_only_the_sandbox_can_be(
+    settings: Settings,
+) -> None:
+    """Loopback (``make run``) or demo mode (docker-compose's ``http://sandbox:8090``: the
+    demo client is the sandbox's alone); LinkedIn itself needs the member's browser."""
+    base = settings.model_copy(
+        update={"demo": False, "linkedin_oauth_url": "https://www.linkedin.com/oauth/v2"}
+    )
+    compose = base.model_copy(
+        update={"demo": True, "linkedin_oauth_url": "http://sandbox:8090/oauth/v2"}
+    )
+    local = base.model_copy(update={"linkedin_oauth_url": "http://127.0.0.1:8090/oauth/v2"})
+    assert approves_without_browser(compose) is True
+    assert approves_without_browser(local) is True
+    assert approves_without_browser(base) is False
 
 
 # -- the command line's own flow -------------------------------------------------------------

@@ -40,7 +40,7 @@ def test_a_line_round_trips_through_a_csv_reader() -> None:
 
 def test_the_header_names_the_columns() -> None:
     assert csv_line(HEADER) == (
-        "time,form id,form name,lead id,stage,code,message,field,origin,sync run\r\n"
+        "time,form id,form name,lead id,stage,kind,code,message,field,origin,sync run\r\n"
     )
 
 
@@ -48,3 +48,4 @@ def test_file_names_say_what_they_hold() -> None:
     now = datetime(2026, 11, 1, 10, 5, 9, tzinfo=UTC)
     assert filename(7, now) == "leadsync-errors-form-7-20261101-100509.csv"
     assert filename(None, now) == "leadsync-errors-all-forms-20261101-100509.csv"
+    assert filename(7, now, "connection") == "leadsync-errors-form-7-connection-20261101-100509.csv"

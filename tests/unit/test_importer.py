@@ -4,14 +4,18 @@ leads of several accounts."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mapping.apply import auto_mappings
-from schemas.envelopes import EraseRequest, Origin, RawLead
+from schemas.envelopes import EraseRequest, Origin, RawLead, SyncOptions
 from schemas.linkedin import Lead
 from schemas.mappings import ContactField, FormVersionSpec
+from sinks.batch_rows import ContactRow, LeadValues
 from sinks.form_contexts import FormContext
+from sinks.provenance import as_stored, field_origins, reapply
+from sinks.upserts import REPLACE_MARK, _contact_rows
 from streams.lead_batches import NO_ACCOUNT_MESSAGE, build_batch, decode, with_form_content
 from streams.records import Record
 
@@ -258,3 +262,157 @@ def test_a_new_version_with_broken_content_is_registered_from_its_header() -> No
     leads = with_form_content(decoded.leads, known=[])
     assert leads[0] == (ACME, decoded.leads[0][1].lead)
     assert leads[0][1] is decoded.leads[0][1].lead
+
+
+# --- field provenance and re-applying a form (issue #13) ---------------------------------
+
+T1, T2, T3 = (datetime(2026, 11, d, tzinfo=UTC) for d in (1, 2, 3))
+AT = "2026-12-01T00:00:00+00:00"
+FORM, OTHER_FORM = 7234246, 99
+
+
+def test_each_lead_says_what_it_writes_and_with_which_mapping() -> None:
+    plain = _raw(_lead(id="plain", submittedAt=1000))
+    options = SyncOptions(reimport_existing=True)
+    again = RawLead(lead=Lead.model_validate(_lead(id="again", submittedAt=2000)),
+                    origin=Origin.MANUAL, account_id=ACME, options=options)  # fmt: skip
+    batch, errors = build_batch(
+        [plain, (_record(again.to_record(), 1), again)], {VERSION: _context()}, FIELDS,
+        {(ACME, FORM): 4},
+    )  # fmt: skip
+    assert errors == []
+    [contact] = batch.contacts
+    first, second = contact.leads
+    assert (first.lead_id, first.form_id, first.mapping_version, first.reapply) == (
+        "plain", FORM, 4, False,
+    )  # fmt: skip
+    assert (first.fields, first.sources) == (
+        {"first_name": "Kevin"}, {"first_name": "predefined:FIRST_NAME"},
+    )  # fmt: skip
+    assert first.mapped_now == frozenset()  # only a re-applied lead needs the form's mappings
+    assert (second.lead_id, second.reapply) == ("again", True)
+    assert second.mapped_now == {
+        ("email", "predefined:EMAIL"), ("first_name", "predefined:FIRST_NAME"),
+    }  # fmt: skip
+    assert [s.reimport for s in batch.submissions] == [False, True]
+    assert first.provenance("first_name", "Kevin", AT) == {
+        "form_id": FORM, "lead_id": "plain", "mapping_version": 4,
+        "mapping_source": "predefined:FIRST_NAME", "at": AT, "value": "Kevin",
+    }  # fmt: skip
+
+
+def _written(form_id: int, lead_id: str, source: str, value: Any) -> dict[str, Any]:
+    return {"form_id": form_id, "lead_id": lead_id, "mapping_version": 1,
+            "mapping_source": source, "at": "earlier", "value": value}  # fmt: skip
+
+
+def _values(
+    fields: dict[str, Any],
+    sources: dict[str, str],
+    *,
+    form_id: int = FORM,
+    at: datetime = T1,
+    reapply: bool = True,
+    mapped_now: set[tuple[str, str]] | None = None,
+) -> LeadValues:
+    return LeadValues(
+        form_id=form_id, lead_id=f"lead-{form_id}-{at.day}", submitted_at=at, fields=fields,
+        sources=sources, mapping_version=2, reapply=reapply,
+        mapped_now=frozenset(mapped_now or set()),
+    )  # fmt: skip
+
+
+# Company filed as job title by FORM's wrong mapping; the phone by OTHER_FORM; the city by
+# FORM and changed since by another system; a custom field by FORM through a question.
+PRIOR: dict[str, Any] = {
+    "job_title": "ACME", "phone": "+39 1", "city": "Roma (edited)", "company": None,
+    "custom_fields": {"budget": "10k", "kept": "x"},
+    "field_sources": {
+        "job_title": _written(FORM, "l1", "predefined:COMPANY_NAME", "ACME"),
+        "phone": _written(OTHER_FORM, "l9", "predefined:PHONE_NUMBER", "+39 1"),
+        "city": _written(FORM, "l1", "predefined:CITY", "Roma"),
+        "budget": _written(FORM, "l1", "question:5", "10k"),
+    },
+    "linkedin_submitted_at": T3,  # the contact's data is newer than FORM's lead
+}  # fmt: skip
+
+
+def test_reapplying_a_fixed_mapping_moves_the_value_and_clears_only_what_is_still_the_forms() -> (
+    None
+):
+    fixed = _values(
+        {"company": "ACME"}, {"company": "predefined:COMPANY_NAME"},
+        mapped_now={("company", "predefined:COMPANY_NAME")},
+    )  # fmt: skip
+    standard, custom, sources, submitted = reapply(PRIOR, [fixed], {FORM: T1}, AT)
+    assert (standard["company"], standard["job_title"]) == ("ACME", None)  # moved
+    assert standard["phone"] == "+39 1"  # another form's
+    assert standard["city"] == "Roma (edited)"  # unmapped, but another system's since
+    assert custom == {"kept": "x"}  # the question no longer maps to the budget: cleared
+    assert sorted(sources) == ["city", "company", "phone"]
+    assert sources["company"] == fixed.provenance("company", "ACME", AT)
+    assert sources["city"] == PRIOR["field_sources"]["city"]  # still says what leadsync wrote
+    assert submitted == T3
+
+
+def test_a_field_the_form_still_maps_is_kept_when_its_latest_answer_is_empty() -> None:
+    again = _values({}, {}, mapped_now={("job_title", "predefined:COMPANY_NAME")})
+    standard, _, sources, _ = reapply(PRIOR, [again], {FORM: T1}, AT)
+    assert standard["job_title"] == "ACME"
+    assert sources["job_title"] == PRIOR["field_sources"]["job_title"]
+
+
+def test_a_reapplied_lead_overwrites_even_newer_data_but_not_its_forms_newer_submission() -> None:
+    values = {"phone": "+39 2"}, {"phone": "predefined:PHONE_NUMBER"}
+    latest = _values(*values, mapped_now={("phone", "predefined:PHONE_NUMBER")})
+    standard, _, sources, _ = reapply(PRIOR, [latest], {FORM: T1}, AT)
+    assert standard["phone"] == "+39 2"  # older than the contact's data, and still written
+    assert sources["phone"]["form_id"] == FORM
+    # The form's stored submission is newer: this lead is not the form's latest answer.
+    standard, custom, sources, _ = reapply(PRIOR, [latest], {FORM: T2}, AT)
+    assert (standard["phone"], standard["job_title"], custom) == (
+        "+39 1", "ACME", PRIOR["custom_fields"],
+    )  # fmt: skip
+    assert sources == PRIOR["field_sources"]
+
+
+def test_a_lead_not_reapplied_keeps_the_age_guard_in_a_reapplied_contact() -> None:
+    older = _values({"phone": "+1"}, {"phone": "x"}, form_id=OTHER_FORM, at=T2, reapply=False)
+    newer = _values({"gender": "F"}, {"gender": "y"}, form_id=OTHER_FORM, at=T3, reapply=False)
+    standard, _, _, submitted = reapply(PRIOR, [older, newer], {}, AT)
+    assert (standard["phone"], standard["gender"], submitted) == ("+39 1", "F", T3)
+
+
+def test_standard_fields_are_recorded_as_the_text_they_are_stored_as() -> None:
+    assert as_stored("company", 42) == "42"
+    assert as_stored("company", True) == "true"
+    assert as_stored("company", "ACME") == "ACME"
+    assert as_stored("budget", 42) == 42  # custom fields keep their JSON type
+
+
+def test_field_origins_say_linkedin_while_the_value_is_as_written_else_other() -> None:
+    origins = field_origins(PRIOR)
+    assert sorted(origins) == ["budget", "city", "job_title", "kept", "phone"]
+    assert origins["job_title"] == {
+        "source": "linkedin", "value": "ACME", "form_id": FORM, "lead_id": "l1",
+        "mapping_version": 1, "mapping_source": "predefined:COMPANY_NAME",
+        "written_at": "earlier", "written_value": "ACME",
+    }  # fmt: skip
+    assert (origins["city"]["source"], origins["city"]["written_value"]) == ("other", "Roma")
+    assert origins["kept"] == {
+        "source": "other", "value": "x", "form_id": None, "lead_id": None,
+        "mapping_version": None, "mapping_source": None, "written_at": None,
+        "written_value": None,
+    }  # fmt: skip
+
+
+def test_a_contact_whose_only_reapplied_leads_are_superseded_gets_no_row() -> None:
+    older = _values({"phone": "+39 2"}, {"phone": "predefined:PHONE_NUMBER"}, at=T1)
+    contact = ContactRow(ACME, "kevin@example.com", T1, dict(older.fields), [older])
+    prior = {**PRIOR, "field_sources": json.dumps(PRIOR["field_sources"])}  # as locked
+    key = (ACME, "kevin@example.com")
+    # The form's stored submission is newer: the newer one re-syncs the contact, once.
+    assert _contact_rows([contact], {key: prior}, {key: {FORM: T2}}, AT) == ([], set())
+    rows, resynced = _contact_rows([contact], {key: prior}, {key: {FORM: T1}}, AT)
+    assert resynced == {key}
+    assert (rows[0]["phone"], rows[0]["field_sources"][REPLACE_MARK]) == ("+39 2", True)

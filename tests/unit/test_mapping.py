@@ -17,6 +17,7 @@ from mapping.apply import (
     auto_mappings,
     check_mappings,
     map_lead,
+    mapping_source,
     normalise_email,
 )
 from schemas.linkedin import FormQuestion, Lead, LeadForm, Localized
@@ -350,6 +351,26 @@ def test_the_first_mapping_with_a_value_fills_a_field() -> None:
     ]
     assert _map(_lead({1: "a@example.com", 6: "x", 8: "Mars"}), *both).fields["planet"] == "x"
     assert _map(_lead({1: "a@example.com", 8: "Mars"}), *both).fields["planet"] == "Mars"
+
+
+def test_each_field_names_the_mapping_that_filled_it() -> None:
+    # For field provenance: the source as "kind:key", question ids as numbers.
+    mappings = [
+        FieldMapping("question", "0006", "planet"),
+        FieldMapping("predefined", "FAVOURITE_PLANET", "planet"),
+        FieldMapping("hidden", "utm_source", "source"),
+        FieldMapping("question", "5", "colour"),  # no answer: no field, no source
+    ]
+    mapped = _map(_lead({1: "a@example.com", 3: "Kevin", 8: "Mars"}), *mappings)
+    assert mapped.sources == {
+        "first_name": "predefined:FIRST_NAME",
+        "planet": "predefined:FAVOURITE_PLANET",
+        "source": "hidden:utm_source",
+    }
+    assert mapped.sources.keys() == mapped.fields.keys()
+    other = _map(_lead({1: "a@example.com", 6: "x"}), *mappings)
+    assert other.sources["planet"] == "question:6"
+    assert mapping_source(FieldMapping("consent", "07", "privacy")) == "consent:7"
 
 
 def test_the_identity_is_excluded_from_the_fields() -> None:

@@ -18,6 +18,7 @@ BEFORE = {
     "company": None,
     "custom_fields": {"colour": "Red", "gone": 1},
     "sources": ["linkedin"],
+    "field_sources": {"first_name": {"form_id": 7, "lead_id": "lead-0", "value": "Kev"}},
     "linkedin_import_date": NOW,
     "updated_at": NOW,
 }
@@ -27,6 +28,7 @@ AFTER = {
     "company": "ACME",
     "custom_fields": {"colour": "Blue", "new": True},
     "sources": ["crm", "linkedin"],
+    "field_sources": {"first_name": {"form_id": 7, "lead_id": "lead-1", "value": "Kevin"}},
     "updated_at": datetime(2026, 11, 27, 12, 5, tzinfo=UTC),
 }
 REF = SubmissionRef(
@@ -43,7 +45,7 @@ def test_field_changes_name_each_changed_field_and_custom_field() -> None:
         {"field": "custom.colour", "before": "Red", "after": "Blue"},
         {"field": "custom.gone", "before": 1, "after": None},
         {"field": "custom.new", "before": None, "after": True},
-    ]  # bookkeeping columns (updated_at, sources) are not changes
+    ]  # bookkeeping columns (updated_at, sources, field_sources) are not changes
 
 
 def test_a_created_contact_lists_every_field_with_a_value() -> None:
@@ -61,9 +63,10 @@ def test_event_json_is_exactly_what_the_contact_change_model_writes() -> None:
     contact = contact_json(AFTER)
     changes = field_changes(contact_json(BEFORE), contact)
     run = uuid.uuid4()
+    reason = f"synced again by manual import {run} (sync existing contacts, restart workflows)"
     event = change_event(
         ContactEventType.UPDATED, contact, changes, Cause.MANUAL, REF,
-        restart_workflows=True, sync_run_id=run,
+        restart_workflows=True, sync_run_id=run, reason=reason,
     )  # fmt: skip
 
     parsed = ContactChange.model_validate_json(event.payload)  # valid against the contract
@@ -82,6 +85,7 @@ def test_event_json_is_exactly_what_the_contact_change_model_writes() -> None:
                 "submission": REF,
                 "restart_workflows": True,
                 "sync_run_id": run,
+                "reason": reason,
             },
         }
     )
@@ -90,6 +94,8 @@ def test_event_json_is_exactly_what_the_contact_change_model_writes() -> None:
     assert (event.account_id, parsed.leadsyncaccount) == (42, 42)
     assert "account_id" not in {c["field"] for c in changes}  # the account is not a value
     assert json.loads(event.payload)["data"]["submission"]["submitted_at"] == "2026-11-27T12:00:00Z"
+    # Field provenance is the admin API's, not the events'.
+    assert "field_sources" not in json.loads(event.payload)["data"]["contact"]
 
 
 def test_events_without_a_submission_and_each_event_its_own_id() -> None:
@@ -98,4 +104,6 @@ def test_events_without_a_submission_and_each_event_its_own_id() -> None:
     two = change_event(ContactEventType.ERASED, contact, [], Cause.DELETED)
     assert one.event_id != two.event_id
     data = ContactChange.model_validate_json(one.payload).data
-    assert (data.submission, data.changes, data.cause) == (None, [], Cause.DELETED)
+    assert (data.submission, data.changes, data.cause, data.reason) == (
+        None, [], Cause.DELETED, None,
+    )  # fmt: skip
