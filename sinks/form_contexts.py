@@ -26,6 +26,8 @@ class FormContext:
     mappings: list[FieldMapping] = field(default_factory=list)
     # False when only the version's number is known, not its questions.
     known_version: bool = False
+    # The form's mapping set as it stands (forms.mapping_version): field provenance.
+    mapping_version: int = 1
 
     @property
     def form_id(self) -> int:
@@ -71,7 +73,8 @@ async def load_account_contexts(
     contexts: dict[VersionKey, FormContext] = {}
     async with conn.cursor() as cur:
         await cur.execute(
-            "SELECT f.account_id, f.id, v.version_id, f.name, f.import_enabled, f.locale,"
+            "SELECT f.account_id, f.id, v.version_id, f.name, f.import_enabled,"
+            "       f.mapping_version, f.locale,"
             "       v.questions::text, v.consents::text, v.hidden_fields::text"
             " FROM unnest(%s::bigint[], %s::bigint[], %s::int[])"
             "      AS k(account_id, form_id, version_id)"
@@ -81,13 +84,14 @@ async def load_account_contexts(
             ([a for a, _, _ in wanted], [f for _, f, _ in wanted], [v for _, _, v in wanted]),
         )
         for row in await cur.fetchall():
-            account_id, form_id, version_id, name, enabled, locale, *content = row
+            account_id, form_id, version_id, name, enabled, mapping_version, locale, *content = row
             version = _version_spec(form_id, version_id, locale, *content)
             contexts[(account_id, form_id, version_id)] = FormContext(
                 name=name,
                 import_enabled=enabled,
                 version=version,
                 known_version=bool(version.questions),
+                mapping_version=mapping_version,
             )
         forms = sorted({(a, f) for a, f, _ in wanted})
         await cur.execute(

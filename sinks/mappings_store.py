@@ -12,7 +12,7 @@ account's form and mappings only, and new mapping rows take that account.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -87,20 +87,3 @@ async def mapping_version(conn: AsyncConnection[Any], form_id: int) -> int | Non
     cur = await conn.execute("SELECT mapping_version FROM forms WHERE id = %s", (form_id,))
     row = await cur.fetchone()
     return int(row[0]) if row else None
-
-
-async def mapping_versions(
-    conn: AsyncConnection[Any], forms: Iterable[tuple[int, int]]
-) -> dict[tuple[int, int], int]:
-    """The mapping version of each (account, form) that exists; the accounts must be in hand.
-    One statement for a whole import batch."""
-    wanted = sorted(set(forms))
-    if not wanted:
-        return {}
-    cur = await conn.execute(
-        "SELECT f.account_id, f.id, f.mapping_version"
-        " FROM unnest(%s::bigint[], %s::bigint[]) AS k(account_id, form_id)"
-        " JOIN forms f ON f.account_id = k.account_id AND f.id = k.form_id",
-        ([a for a, _ in wanted], [f for _, f in wanted]),
-    )
-    return {(a, f): v for a, f, v in await cur.fetchall()}

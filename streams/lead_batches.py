@@ -30,7 +30,6 @@ from schemas.events import ErrorEvent
 from schemas.linkedin import ImportedLead, Lead
 from schemas.mappings import ContactField
 from sinks import forms as form_store
-from sinks import mappings_store
 from sinks.batch_rows import (
     ACCOUNT_DISABLED,
     BatchOutcome,
@@ -167,13 +166,9 @@ def build_batch(
     leads: list[tuple[Record, RawLead]],
     contexts: Mapping[VersionKey, FormContext],
     fields: Mapping[int, Mapping[str, ContactField]],
-    mapping_versions: Mapping[tuple[int, int], int] | None = None,
 ) -> tuple[BatchWrite, list[ErrorEvent]]:
     """Map every lead and merge those of one contact, an account's email (newest submission
-    wins). ``contexts`` by (account, form, version), ``fields`` by account then key,
-    ``mapping_versions`` (each form's mapping version, for field provenance; 1 when absent)
-    by (account, form)."""
-    versions = mapping_versions or {}
+    wins). ``contexts`` by (account, form, version), ``fields`` by account then key."""
     batch = BatchWrite()
     errors: list[ErrorEvent] = []
     contacts: dict[ContactKey, ContactRow] = {}
@@ -205,7 +200,7 @@ def build_batch(
             (account_id, mapped.email), ContactRow(account_id, mapped.email, submitted, {})
         )
         contact.fields.update(mapped.fields)
-        contact.leads.append(_lead_values(raw, context, submitted, mapped, versions))
+        contact.leads.append(_lead_values(raw, context, submitted, mapped))
         contact.submitted_at = max(contact.submitted_at, submitted)
         batch.submissions.append(_submission(record, raw, context, submitted, mapped))
     batch.contacts = list(contacts.values())
@@ -224,7 +219,6 @@ def _lead_values(
     context: FormContext,
     submitted: datetime,
     mapped: MappedLead,
-    versions: Mapping[tuple[int, int], int],
 ) -> LeadValues:
     """What the lead writes on its contact, for field provenance; with option 1, the form's
     mappings now (what a re-applied lead may still write)."""
@@ -235,7 +229,7 @@ def _lead_values(
         submitted_at=submitted,
         fields=mapped.fields,
         sources=mapped.sources,
-        mapping_version=versions.get((_account(raw), context.form_id), 1),
+        mapping_version=context.mapping_version,
         reapply=reapply,
         mapped_now=frozenset((m.field_key, mapping_source(m)) for m in context.mappings)
         if reapply
@@ -352,8 +346,7 @@ async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> I
             conn,
             {(key[0], m.field_key) for key, context in contexts.items() for m in context.mappings},
         )
-        versions = await mappings_store.mapping_versions(conn, {(k[0], k[1]) for k in contexts})
-        batch, map_errors = build_batch(leads, contexts, fields, versions)
+        batch, map_errors = build_batch(leads, contexts, fields)
         batch.skipped += disabled
         outcome = await write_batch(conn, batch)
         erased = await erase_leads(conn, erasures)

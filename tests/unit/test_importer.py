@@ -38,7 +38,7 @@ def _lead(**changes: Any) -> dict[str, Any]:
     return {**EXAMPLE, **changes}
 
 
-def _context(import_enabled: bool = True) -> FormContext:
+def _context(import_enabled: bool = True, mapping_version: int = 1) -> FormContext:
     lead = Lead.model_validate(EXAMPLE)
     assert lead.form
     assert lead.form.content
@@ -49,6 +49,7 @@ def _context(import_enabled: bool = True) -> FormContext:
         version=FormVersionSpec.from_form(lead.form, 1),
         mappings=auto_mappings(questions),
         known_version=True,
+        mapping_version=mapping_version,
     )
 
 
@@ -277,8 +278,8 @@ def test_each_lead_says_what_it_writes_and_with_which_mapping() -> None:
     again = RawLead(lead=Lead.model_validate(_lead(id="again", submittedAt=2000)),
                     origin=Origin.MANUAL, account_id=ACME, options=options)  # fmt: skip
     batch, errors = build_batch(
-        [plain, (_record(again.to_record(), 1), again)], {VERSION: _context()}, FIELDS,
-        {(ACME, FORM): 4},
+        [plain, (_record(again.to_record(), 1), again)], {VERSION: _context(mapping_version=4)},
+        FIELDS,
     )  # fmt: skip
     assert errors == []
     [contact] = batch.contacts
