@@ -24,13 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from schemas.connection_events import tightest_threshold
+
 Color = Literal["green", "grey", "yellow", "red"]
 BROKEN_CONNECTION = frozenset({"expired", "revoked"})
-
-
-# Warnings before the connection's refresh token ends, in days (the smallest that applies
-# is named).
-TOKEN_WARNINGS_DAYS = (30, 7, 1)
 
 
 @dataclass(frozen=True)
@@ -89,11 +86,8 @@ def form_status(health: FormHealth, now: datetime, stale_after: timedelta) -> St
 
 def token_warning(expires_at: datetime, now: datetime) -> int | None:
     """Which warning (30, 7 or 1 days before the refresh token ends) applies now, if any."""
-    left = expires_at - now
-    if left <= timedelta(0):
-        return None
-    due = [days for days in TOKEN_WARNINGS_DAYS if left <= timedelta(days=days)]
-    return min(due) if due else None
+    left = (expires_at - now).total_seconds()
+    return tightest_threshold(left) if left > 0 else None
 
 
 def _connection_sentence(health: FormHealth) -> str:

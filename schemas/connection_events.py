@@ -28,6 +28,15 @@ CONNECTION_STAGE = "connection"
 # The warnings, in days before the end: each given once per connection and expiry.
 EXPIRY_THRESHOLDS_DAYS = (30, 7, 1)
 
+
+def tightest_threshold(seconds_left: float) -> int | None:
+    """The tightest warning (30, 7 or 1 days) a token ending in ``seconds_left`` is within;
+    None when it ends later than the widest. One rule for the form's status, the API, the
+    metric and the event."""
+    within = [days for days in EXPIRY_THRESHOLDS_DAYS if seconds_left <= days * 86_400]
+    return min(within) if within else None
+
+
 _NAMESPACE = uuid.UUID("0b9f3f9e-6a36-4f55-9d2c-3c1f35d1f0a7")
 
 

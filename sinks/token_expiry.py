@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from psycopg import AsyncConnection
 
 from leadsync.settings import Settings
-from schemas.connection_events import EXPIRY_THRESHOLDS_DAYS, ConnectionExpiring
+from schemas.connection_events import EXPIRY_THRESHOLDS_DAYS, ConnectionExpiring, tightest_threshold
 from sinks.database import Database
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,7 @@ class ConnectionLifetime:
         """The tightest threshold (30, 7, 1) the connection is within, if any."""
         if self.seconds_left is None:
             return None
-        within = [t for t in EXPIRY_THRESHOLDS_DAYS if self.seconds_left <= t * DAY_S]
-        return min(within) if within else None
+        return tightest_threshold(self.seconds_left)
 
     @property
     def warning_level(self) -> str | None:
