@@ -31,6 +31,7 @@ from admin import (
     runs_routes,
 )
 from admin.auth import require_account, require_operator
+from admin.console import install_console
 from admin.error_responses import ErrorBody, install_error_handlers
 from admin.limits import MAX_BODY_BYTES, BodySizeLimit
 from admin.request_publisher import RequestPublisher
@@ -112,4 +113,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(linkedin_routes.callback_router)
     # Prometheus reads the connections' lifetime here, without a token (bounded labels).
     app.include_router(metrics_routes.router)
+    # The console: pages for the accounts' users and the operator, signed in by session.
+    install_console(app)
     return app
