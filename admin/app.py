@@ -1,8 +1,8 @@
 """The admin API application: routers, authentication, limits and the error shape.
 
 ``/api/*`` needs a token (:mod:`admin.auth`): an account's API token for the routes acting
-on its data (forms, mappings, runs, the error log, contacts, its LinkedIn link), the
-operator token for ``/api/accounts`` (accounts only). ``/openapi.json`` and ``/docs`` do
+on its data (forms, mappings, runs, the error log, contacts, audiences, its LinkedIn
+link), the operator token for ``/api/accounts`` (accounts only). ``/openapi.json`` and ``/docs`` do
 not: they describe the API's shape, which is public in this repository anyway, hold no data,
 and Swagger UI must load the document before a token can be entered ("Authorize").
 ``/oauth/linkedin/*`` are the member's browser's pages (a LinkedIn authorization), opened by
@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from admin import (
     accounts_routes,
+    audiences_routes,
     contacts_routes,
     error_log_routes,
     forms_routes,
@@ -95,6 +96,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         runs_routes.router,
         error_log_routes.router,
         contacts_routes.router,
+        audiences_routes.router,
         linkedin_routes.account_router,
         reconciliation_routes.router,
     ):

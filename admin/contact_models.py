@@ -1,13 +1,16 @@
-"""The contact as ``GET /api/contacts/{id}`` shows it: with where each value came from."""
+"""The contacts API's shapes: a contact with where each value came from, the contacts
+query, the dynamic audiences, and what the filters can be set to."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from admin.models import Contact
+from sinks.contacts_query import ContactFilter
 
 
 class FieldOrigin(BaseModel):
@@ -39,3 +42,83 @@ class ContactDetail(Contact):
 class ContactDetailPage(BaseModel):
     contacts: list[ContactDetail]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class ContactsQuery(ContactFilter):
+    """``GET /api/contacts``'s query: the filter, and the page. Any other parameter is
+    refused (422), so that a misspelt filter never silently lists every contact."""
+
+    limit: int = Field(100, ge=1, le=500, description="Contacts per page.")
+    cursor: str | None = Field(None, max_length=200, description="`next_cursor`.")
+
+    def contact_filter(self) -> ContactFilter:
+        return ContactFilter.model_validate(
+            self.model_dump(include=set(ContactFilter.model_fields))
+        )
+
+
+AudienceName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    Field(description="Unique in the account, whatever its case."),
+]
+
+
+class AudienceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: AudienceName
+    filter: ContactFilter = Field(description="Its members: the contacts matching this now.")
+
+
+class AudiencePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: AudienceName | None = None
+    filter: ContactFilter | None = Field(None, description="Replaces the filter as a whole.")
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.name is None and self.filter is None:
+            raise ValueError("give the audience's new name, its new filter, or both")
+        return self
+
+
+class AudienceOut(BaseModel):
+    id: UUID
+    name: str
+    filter: ContactFilter
+    count: int = Field(description="Its members now (contacts matching the filter).")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AudienceList(BaseModel):
+    audiences: list[AudienceOut] = Field(description="By name.")
+
+
+class ConsentChoice(BaseModel):
+    id: int = Field(description="`consent_id`.")
+    text: str = Field(description="In the form's language, as its newest version has it.")
+    required: bool = Field(description="Checked on every submission (LinkedIn requires it).")
+
+
+class FormChoice(BaseModel):
+    id: int
+    name: str
+    owner_urn: str | None
+    owner_name: str | None
+    consents: list[ConsentChoice] = Field(description="Of any of its versions, by id.")
+
+
+class UrnChoice(BaseModel):
+    urn: str
+    name: str | None
+
+
+class ContactFilterChoices(BaseModel):
+    """What the contact filters can be set to in the account."""
+
+    forms: list[FormChoice] = Field(description="`form_id`, `form_name`, `consent_id`.")
+    ad_accounts: list[UrnChoice] = Field(description="`ad_account`: the forms' owners.")
+    campaigns: list[UrnChoice] = Field(description="`campaign`: those of the submissions.")

@@ -1,7 +1,11 @@
-"""``/api/contacts``: the account's contacts by their LinkedIn fields, for filters and
-audiences (row-level security keeps every other account's contacts out of the pages), each
-with ``field_sources``: where each of its values came from (form, lead, mapping version,
-time; or "other" for a value leadsync did not write or that changed since).
+"""``/api/contacts``: the account's contacts by their LinkedIn fields (row-level security
+keeps every other account's contacts out of the pages), each with ``field_sources``: where
+each of its values came from (form, lead, mapping version, time; or "other" for a value
+leadsync did not write or that changed since). ``/api/contacts/filter-choices``: what the
+filters can be set to (the account's forms with their consents, ad accounts, campaigns).
+
+The filter is :class:`sinks.contacts_query.ContactFilter`, the one the dynamic audiences
+keep (:mod:`admin.audiences_routes`) and the console's contacts page submits.
 
 Example: the test leads of form "Test Form" are
 ``GET /api/contacts?form_name=Test%20Form&test_lead=true``.
@@ -12,69 +16,56 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from admin.contact_models import ContactDetail, ContactDetailPage
-from admin.dependencies import AccountScopeDep
+from admin.contact_models import (
+    ContactDetail,
+    ContactDetailPage,
+    ContactFilterChoices,
+    ContactsQuery,
+)
+from admin.dependencies import AccountScope, AccountScopeDep
 from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.models import Contact
-from sinks.contacts_query import ContactFilter, PageAfter, find_contacts
+from sinks.contacts_query import (
+    ContactFilter,
+    PageAfter,
+    filter_choices,
+    find_contact,
+    find_contacts,
+)
 
 router = APIRouter(tags=["contacts"])
-_AD_ACCOUNT = "urn:li:sponsoredAccount:"
-_CAMPAIGN = "urn:li:sponsoredCampaign:"
 
 
 @router.get(
     "/contacts",
     summary="Contacts by their LinkedIn fields (filters combine with AND)",
-    responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses={
+        400: {"model": ErrorBody, "description": "A cursor this API did not give."},
+        422: {"model": ErrorBody, "description": "A filter that cannot be (the message says why)."},
+    },
 )
 async def list_contacts(
-    scope: AccountScopeDep,
-    imported: Annotated[bool | None, Query(description="LinkedIn - Imported.")] = None,
-    imported_from: Annotated[
-        datetime | None, Query(description="LinkedIn - Import date on or after (UTC if naive).")
-    ] = None,
-    imported_to: Annotated[
-        datetime | None, Query(description="LinkedIn - Import date before (UTC if naive).")
-    ] = None,
-    form_id: Annotated[int | None, Query(description="A submission of this form.")] = None,
-    form_name: Annotated[
-        str | None, Query(max_length=500, description="Form name, case-insensitive.")
-    ] = None,
-    ad_account: Annotated[
-        str | None,
-        Query(max_length=200, description="Ad account URN or numeric id (the lead's owner)."),
-    ] = None,
-    campaign: Annotated[
-        str | None, Query(max_length=200, description="Campaign URN or numeric id.")
-    ] = None,
-    test_lead: Annotated[bool | None, Query(description="Submitted as a test lead.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor`.")] = None,
+    scope: AccountScopeDep, query: Annotated[ContactsQuery, Query()]
 ) -> ContactDetailPage:
-    """Submission filters (form, ad account, campaign, test lead) hold on one submission."""
-    where = ContactFilter(
-        imported=imported,
-        imported_from=_utc(imported_from),
-        imported_to=_utc(imported_to),
-        form_id=form_id,
-        form_name=form_name,
-        ad_account=_urn(ad_account, _AD_ACCOUNT),
-        campaign=_urn(campaign, _CAMPAIGN),
-        test_lead=test_lead,
-    )
-    after = decode_cursor(cursor) if cursor else None
+    """Submission filters (form, ad account, campaign, test lead, consent) hold on one
+    submission. Another parameter than these is refused (422)."""
+    return await contacts_page(scope, query.contact_filter(), query.limit, query.cursor)
+
+
+@router.get(
+    "/contacts/filter-choices",
+    summary="What the contact filters can be set to in the account",
+)
+async def get_filter_choices(scope: AccountScopeDep) -> ContactFilterChoices:
     async with scope.connection() as conn:
-        rows = await find_contacts(conn, where, limit + 1, after, with_sources=True)
-    page = [ContactDetail.model_validate(row) for row in rows[:limit]]
-    more = len(rows) > limit
-    return ContactDetailPage(contacts=page, next_cursor=encode_cursor(page[-1]) if more else None)
+        choices = await filter_choices(conn)
+    return ContactFilterChoices.model_validate(choices)
 
 
 @router.get(
@@ -84,10 +75,28 @@ async def list_contacts(
 )
 async def get_contact(contact_id: UUID, scope: AccountScopeDep) -> ContactDetail:
     async with scope.connection() as conn:
-        rows = await find_contacts(conn, ContactFilter(contact_id=contact_id), 1, with_sources=True)
-    if not rows:
+        row = await find_contact(conn, contact_id, with_sources=True)
+    if row is None:
         raise not_found("contact", contact_id)
-    return ContactDetail.model_validate(rows[0])
+    return ContactDetail.model_validate(row)
+
+
+async def contacts_page(
+    scope: AccountScope, where: ContactFilter, limit: int = 100, cursor: str | None = None
+) -> ContactDetailPage:
+    """A page of the contacts matching ``where`` (the API's and the console's)."""
+    after = decode_cursor(cursor) if cursor else None
+    async with scope.connection() as conn:
+        rows = await find_contacts(conn, where, limit + 1, after, with_sources=True)
+    return detail_page(rows, limit)
+
+
+def detail_page(rows: list[dict[str, object]], limit: int) -> ContactDetailPage:
+    """A page of ``limit`` contacts out of ``limit + 1`` rows (the extra one says there is
+    a next page)."""
+    page = [ContactDetail.model_validate(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return ContactDetailPage(contacts=page, next_cursor=encode_cursor(page[-1]) if more else None)
 
 
 def encode_cursor(last: Contact) -> str:
@@ -104,16 +113,3 @@ def decode_cursor(cursor: str) -> PageAfter:
         raise ApiError(
             400, "invalid_cursor", "the cursor is not one this API gave; start again without it"
         ) from None
-
-
-def _urn(value: str | None, prefix: str) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return f"{prefix}{value}" if value.isdigit() else value
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)

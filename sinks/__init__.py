@@ -9,7 +9,7 @@ functions here, on a connection of its process's one pool (``database``).
 - ``sync_runs``: runs from request to end, the schedule; ``connections``: LinkedIn tokens,
   encrypted; ``error_log``: the error log and counters; ``alarms``: the pipeline alarm;
   ``outbox``: contact-change events to relay; ``contacts_query``: contacts by their
-  LinkedIn fields.
+  LinkedIn fields; ``audiences``: saved contact filters (dynamic audiences).
 
 Guarantee: every write is idempotent (replaying a batch changes nothing), an older lead
 never overwrites a newer one, and each committed contact change has exactly one outbox row

@@ -1,10 +1,11 @@
-"""Contacts by their LinkedIn fields, for the console's filters and audiences.
+"""Contacts by their LinkedIn fields: the one filter of the contacts list, the dynamic
+audiences and the console (:class:`ContactFilter`), and the queries on it.
 
 Filters combine with AND. The submission filters (form id or name, ad account, campaign,
-test lead) must all hold for one and the same submission: "test leads of form Test Form"
-means a test-lead submission *of that form*, not a test lead of any form plus a submission
-of Test Form. Pages are keyset-ordered by (created_at, id), so a page never skips or
-repeats a contact while others are being imported.
+test lead, consent) must all hold for one and the same submission: "test leads of form Test
+Form" means a test-lead submission *of that form*, not a test lead of any form plus a
+submission of Test Form. Pages are keyset-ordered by (created_at, id), so a page never skips
+or repeats a contact while others are being imported.
 
 The caller holds the account (``Database.account``): row-level security keeps every other
 account's contacts and submissions out, and the joins pair a contact with its submissions
@@ -14,13 +15,17 @@ within its own account (several accounts in hand never mix theirs).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Self
 from uuid import UUID
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mapping.answers import localized_text
+from schemas.linkedin import Consent
 from sinks.batch_rows import STANDARD_COLUMNS
 from sinks.provenance import field_origins
 
@@ -48,19 +53,108 @@ SUBMISSION_COLUMNS = (
     "submitted_at",
     "imported_at",
 )
+AD_ACCOUNT_URN = "urn:li:sponsoredAccount:"
+CAMPAIGN_URN = "urn:li:sponsoredCampaign:"
 
 
-@dataclass(frozen=True)
-class ContactFilter:
-    contact_id: UUID | None = None
-    imported: bool | None = None
-    imported_from: datetime | None = None  # linkedin_import_date >= this
-    imported_to: datetime | None = None  # linkedin_import_date < this
-    form_id: int | None = None
-    form_name: str | None = None  # exact, case-insensitive
-    ad_account: str | None = None  # owner URN
-    campaign: str | None = None  # campaign URN
-    test_lead: bool | None = None
+class ContactFilter(BaseModel):
+    """Which contacts: by the LinkedIn fields, every given condition at once (an empty
+    filter is every contact). Stored as an audience's definition, so its JSON is a contract:
+    a field is added, never renamed.
+
+    A blank string counts as not given (an empty box of the console's filter form); a
+    datetime without an offset is UTC; an ad account or campaign may be given by its
+    numeric id and is kept as its URN."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    imported: bool | None = Field(None, description="LinkedIn - Imported.")
+    imported_from: datetime | None = Field(
+        None, description="LinkedIn - Import date on or after this (UTC when no offset)."
+    )
+    imported_to: datetime | None = Field(
+        None, description="LinkedIn - Import date before this (UTC when no offset)."
+    )
+    form_id: int | None = Field(None, ge=1, description="Filled this form (LinkedIn id).")
+    form_name: str | None = Field(
+        None, max_length=500, description="Filled a form of this name (case-insensitive)."
+    )
+    ad_account: str | None = Field(
+        None, max_length=200, description="Ad account (the lead's owner): URN or numeric id."
+    )
+    campaign: str | None = Field(None, max_length=200, description="Campaign: URN or numeric id.")
+    test_lead: bool | None = Field(None, description="The submission was a test lead.")
+    consent_given: bool | None = Field(
+        None,
+        description="true: a consent was checked on the submission (that of `consent_id`,"
+        " if given); false: none was (that one was not).",
+    )
+    consent_id: int | None = Field(
+        None,
+        ge=0,
+        description="The consent `consent_given` is about (its id on the form): needs"
+        " `consent_given` and a form (`form_id` or `form_name`).",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_not_given(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator("imported_from", "imported_to")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+    @field_validator("ad_account")
+    @classmethod
+    def _ad_account_urn(cls, value: str | None) -> str | None:
+        return _urn(value, AD_ACCOUNT_URN, "an ad account")
+
+    @field_validator("campaign")
+    @classmethod
+    def _campaign_urn(cls, value: str | None) -> str | None:
+        return _urn(value, CAMPAIGN_URN, "a campaign")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.imported_from and self.imported_to and self.imported_from >= self.imported_to:
+            raise ValueError("imported_from must be before imported_to")
+        if self.consent_id is not None:
+            if self.consent_given is None:
+                raise ValueError(
+                    "consent_id says which consent consent_given is about: give consent_given"
+                    " (true or false) too"
+                )
+            if self.form_id is None and self.form_name is None:
+                raise ValueError(
+                    "consent_id is a consent of one form: give form_id or form_name too"
+                )
+        return self
+
+    def definition(self) -> dict[str, Any]:
+        """The conditions given, as JSON (how an audience keeps its filter)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def query_params(self) -> dict[str, str]:
+        """The conditions given as URL query parameters (``/api/contacts?...``)."""
+        return {
+            name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+            for name, value in self.definition().items()
+        }
+
+
+def _urn(value: str | None, prefix: str, what: str) -> str | None:
+    if value is None or value.startswith("urn:li:"):
+        return value
+    if value.isdigit():
+        return f"{prefix}{value}"
+    raise ValueError(f"{what} is its URN ({prefix}123) or its numeric id")
 
 
 @dataclass(frozen=True)
@@ -82,18 +176,58 @@ async def find_contacts(
     ``with_sources``, each with ``field_sources``: where each field's value came from
     (:func:`sinks.provenance.field_origins`)."""
     conditions, params = _conditions(where)
-    columns = ("account_id", *CONTACT_COLUMNS, *(("field_sources",) if with_sources else ()))
     if after is not None:
         conditions.append(sql.SQL("(c.created_at, c.id) > (%(after_at)s, %(after_id)s)"))
         params |= {"after_at": after.created_at, "after_id": after.id}
+    return await _contacts(conn, conditions, params | {"limit": limit}, with_sources)
+
+
+async def find_contact(
+    conn: AsyncConnection[Any], contact_id: UUID, with_sources: bool = True
+) -> dict[str, Any] | None:
+    """One contact (as :func:`find_contacts` gives it), or None when the accounts in hand
+    have no such contact."""
+    found = await _contacts(
+        conn,
+        [sql.SQL("c.id = %(contact_id)s")],
+        {"contact_id": contact_id, "limit": 1},
+        with_sources,
+    )
+    return found[0] if found else None
+
+
+async def count_contacts(conn: AsyncConnection[Any], where: ContactFilter) -> int:
+    """How many contacts match ``where`` now."""
+    conditions, params = _conditions(where)
+    cur = await conn.execute(
+        sql.SQL("SELECT count(*) FROM contacts c WHERE {}").format(_all(conditions)), params
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def matching(where: ContactFilter) -> tuple[sql.Composable, dict[str, Any]]:
+    """The SQL condition on ``contacts c`` for ``where``, and its parameters (for the
+    other queries of contacts, such as :mod:`sinks.audiences`' export)."""
+    conditions, params = _conditions(where)
+    return _all(conditions), params
+
+
+async def _contacts(
+    conn: AsyncConnection[Any],
+    conditions: list[sql.Composable],
+    params: dict[str, Any],
+    with_sources: bool,
+) -> list[dict[str, Any]]:
+    columns = ("account_id", *CONTACT_COLUMNS, *(("field_sources",) if with_sources else ()))
     query = sql.SQL(
         "SELECT {columns} FROM contacts c WHERE {where} ORDER BY c.created_at, c.id LIMIT %(limit)s"
     ).format(
         columns=sql.SQL(", ").join(sql.Identifier("c", name) for name in columns),
-        where=sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true"),
+        where=_all(conditions),
     )
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params | {"limit": limit})
+        await cur.execute(query, params)
         contacts = await cur.fetchall()
         if not contacts:
             return []
@@ -119,31 +253,46 @@ async def find_contacts(
     return contacts
 
 
+_CONTACT_CONDITIONS = {
+    "imported": "c.linkedin_imported = %(imported)s",
+    "imported_from": "c.linkedin_import_date >= %(imported_from)s",
+    "imported_to": "c.linkedin_import_date < %(imported_to)s",
+}
+_SUBMISSION_CONDITIONS = {
+    "form_id": "s.form_id = %(form_id)s",
+    "form_name": "lower(s.form_name) = lower(%(form_name)s)",
+    "ad_account": "s.owner_urn = %(ad_account)s",
+    "campaign": "s.campaign_urn = %(campaign)s",
+    "test_lead": "s.test_lead = %(test_lead)s",
+}
+
+
 def _conditions(where: ContactFilter) -> tuple[list[sql.Composable], dict[str, Any]]:
     conditions: list[sql.Composable] = []
     params: dict[str, Any] = {}
-    contact = {
-        "contact_id": "c.id = %(contact_id)s",
-        "imported": "c.linkedin_imported = %(imported)s",
-        "imported_from": "c.linkedin_import_date >= %(imported_from)s",
-        "imported_to": "c.linkedin_import_date < %(imported_to)s",
-    }
-    submission = {
-        "form_id": "s.form_id = %(form_id)s",
-        "form_name": "lower(s.form_name) = lower(%(form_name)s)",
-        "ad_account": "s.owner_urn = %(ad_account)s",
-        "campaign": "s.campaign_urn = %(campaign)s",
-        "test_lead": "s.test_lead = %(test_lead)s",
-    }
-    for name, condition in contact.items():
+    for name, condition in _CONTACT_CONDITIONS.items():
         if getattr(where, name) is not None:
             conditions.append(sql.SQL(condition))
             params[name] = getattr(where, name)
-    on_submission = []
-    for name, condition in submission.items():
+    on_submission: list[sql.Composable] = []
+    for name, condition in _SUBMISSION_CONDITIONS.items():
         if getattr(where, name) is not None:
             on_submission.append(sql.SQL(condition))
             params[name] = getattr(where, name)
+    if where.consent_given is not None:
+        # form_submissions.consents holds the lead's consent responses as received
+        # (mapping.answers.resolve_consents): [{"consentId": 0, "accepted": true, ...}].
+        accepted: dict[str, Any] = {"accepted": True}
+        if where.consent_id is not None:
+            accepted["consentId"] = where.consent_id
+        on_submission.append(
+            sql.SQL(
+                "s.consents @> %(consent)s"
+                if where.consent_given
+                else "NOT s.consents @> %(consent)s"
+            )
+        )
+        params["consent"] = Jsonb([accepted])
     if on_submission:
         conditions.append(
             sql.SQL(
@@ -152,3 +301,63 @@ def _conditions(where: ContactFilter) -> tuple[list[sql.Composable], dict[str, A
             ).format(sql.SQL(" AND ").join(on_submission))
         )
     return conditions, params
+
+
+def _all(conditions: list[sql.Composable]) -> sql.Composable:
+    return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
+
+
+_FORMS = """
+SELECT f.id, f.name, f.owner_urn, f.owner_name, f.locale,
+       coalesce((SELECT jsonb_agg(v.consents ORDER BY v.version_id DESC) FROM form_versions v
+                 WHERE v.account_id = f.account_id AND v.form_id = f.id), '[]') AS versions
+FROM forms f
+ORDER BY lower(f.name), f.id
+"""
+# campaign_name rides in the index (0013), so this reads the index, not the submissions.
+_CAMPAIGNS = """
+SELECT s.campaign_urn AS urn, max(s.campaign_name) AS name
+FROM form_submissions s
+WHERE s.campaign_urn IS NOT NULL
+GROUP BY s.campaign_urn
+ORDER BY lower(max(s.campaign_name)), s.campaign_urn
+"""
+
+
+async def filter_choices(conn: AsyncConnection[Any]) -> dict[str, list[dict[str, Any]]]:
+    """What the filters can be set to in the accounts in hand: ``forms`` (id, name, owner,
+    and ``consents``: each consent id of any version with its text, the newest version's),
+    ``ad_accounts`` (the forms' owners: urn, name) and ``campaigns`` (those of the
+    submissions: urn, name)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_FORMS)
+        forms = await cur.fetchall()
+        await cur.execute(_CAMPAIGNS)
+        campaigns = await cur.fetchall()
+    owners: dict[str, str | None] = {}
+    for form in forms:
+        versions = form.pop("versions")
+        locale = form.pop("locale")
+        form["consents"] = _consents(versions, locale)
+        if form["owner_urn"]:
+            owners[form["owner_urn"]] = owners.get(form["owner_urn"]) or form["owner_name"]
+    ad_accounts = [{"urn": urn, "name": name} for urn, name in owners.items()]
+    ad_accounts.sort(key=lambda a: ((a["name"] or "").lower(), a["urn"]))
+    return {"forms": forms, "ad_accounts": ad_accounts, "campaigns": campaigns}
+
+
+def _consents(versions: list[list[dict[str, Any]]], locale: str | None) -> list[dict[str, Any]]:
+    """A form's consents over its versions (newest first), each id once, by id."""
+    found: dict[int, dict[str, Any]] = {}
+    for consents in versions:
+        for raw in consents:
+            consent = Consent.model_validate(raw)
+            found.setdefault(
+                consent.id,
+                {
+                    "id": consent.id,
+                    "text": localized_text(consent.consent, locale),
+                    "required": consent.check_required,
+                },
+            )
+    return [found[key] for key in sorted(found)]

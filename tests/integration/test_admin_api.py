@@ -108,6 +108,14 @@ ACCOUNT_ROUTES = (
     ("GET", "/api/forms/1/errors"),
     ("GET", "/api/contacts"),
     ("GET", f"/api/contacts/{uuid.UUID(int=1)}"),
+    ("GET", "/api/contacts/filter-choices"),
+    ("GET", "/api/audiences"),
+    ("POST", "/api/audiences"),
+    ("GET", f"/api/audiences/{uuid.UUID(int=1)}"),
+    ("PATCH", f"/api/audiences/{uuid.UUID(int=1)}"),
+    ("DELETE", f"/api/audiences/{uuid.UUID(int=1)}"),
+    ("GET", f"/api/audiences/{uuid.UUID(int=1)}/members"),
+    ("GET", f"/api/audiences/{uuid.UUID(int=1)}/members.csv"),
     ("POST", "/api/linkedin/authorization"),
 )
 
