@@ -150,21 +150,16 @@ async def load_contact_fields(conn: AsyncConnection[Any]) -> dict[str, ContactFi
     return {row[0]: _contact_field(*row) for row in await cur.fetchall()}
 
 
-async def load_accounts_contact_fields(
-    conn: AsyncConnection[Any], keys: Iterable[tuple[int, str]]
+async def load_registries(
+    conn: AsyncConnection[Any], account_ids: Iterable[int]
 ) -> dict[int, dict[str, ContactField]]:
-    """The fields named by (account, field key), by account then key; deleted fields
-    included. A key the account lacks is absent, as it is from the whole registry: mapping
-    needs only the fields its mappings name, and a batch of many accounts would otherwise
-    read every account's registry."""
-    wanted = sorted(set(keys))
+    """The whole field registry of each account (deleted fields included), by account then
+    key; an account without fields is absent. The accounts must be in hand."""
     fields: dict[int, dict[str, ContactField]] = {}
-    if not wanted:
-        return fields
     cur = await conn.execute(
         f"SELECT account_id, {_FIELD_COLUMNS} FROM contact_fields"
-        " WHERE (account_id, key) IN (SELECT * FROM unnest(%s::bigint[], %s::text[]))",
-        ([a for a, _ in wanted], [k for _, k in wanted]),
+        " WHERE account_id = ANY(%s::bigint[])",
+        (sorted(set(account_ids)),),
     )
     for account_id, *row in await cur.fetchall():
         fields.setdefault(account_id, {})[row[0]] = _contact_field(*row)

@@ -31,6 +31,7 @@ from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
 from schemas.events import ErrorEvent
 from sinks.alarms import active_alarm, raise_alarm
+from sinks.context_cache import ContextCache
 from sinks.database import Database
 from sinks.error_log import accounts_of, record_errors
 from streams.failure_window import FailureWindow
@@ -63,6 +64,8 @@ class BatchImporter:
         self.errors_topic = app.topic(
             settings.topics.errors, value_type=bytes, value_serializer="raw"
         )
+        # Forms' import contexts between batches (checked against the database each time).
+        self.contexts = ContextCache()
         self.window = FailureWindow(
             settings.alarm_window_records,
             settings.alarm_failure_ratio,
@@ -90,7 +93,7 @@ class BatchImporter:
     async def _import(self, records: list[Record]) -> list[ErrorEvent]:
         try:
             result: ImportResult = await self.retry(
-                lambda: self._with_conn(lambda c: import_records(c, records))
+                lambda: self._with_conn(lambda c: import_records(c, records, self.contexts))
             )
             return result.errors
         except Exception as exc:  # unavailability never gets here: it is retried above

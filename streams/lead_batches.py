@@ -41,13 +41,12 @@ from sinks.batch_rows import (
     SkippedRow,
     SubmissionRow,
 )
+from sinks.context_cache import ContextCache
 from sinks.database import hold_accounts
 from sinks.erase import erase_leads
 from sinks.form_contexts import (
     FormContext,
     VersionKey,
-    load_account_contexts,
-    load_accounts_contact_fields,
 )
 from sinks.reconciliation import pull_sightings, record_sightings
 from sinks.upserts import account_statuses, ledger_state, write_batch
@@ -286,9 +285,13 @@ def _display_name(info: Any) -> str | None:
     return None
 
 
-async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> ImportResult:
+async def import_records(
+    conn: AsyncConnection[Any], records: list[Record], cache: ContextCache | None = None
+) -> ImportResult:
     """Import a batch in one transaction, with every account it names in hand. Raises only
-    for database trouble."""
+    for database trouble. ``cache``: the forms' contexts read by earlier batches (a worker
+    keeps one), each reused only while the database still holds it as it was read."""
+    cache = cache or ContextCache()
     decoded = decode(records)
     errors = list(decoded.errors)
     async with conn.transaction():
@@ -335,14 +338,14 @@ async def import_records(conn: AsyncConnection[Any], records: list[Record]) -> I
             else:
                 leads.append((record, raw))
         keys = {(_account(raw), *raw.lead.form_version()) for _, raw in leads}
-        contexts = await load_account_contexts(conn, keys)
+        contexts = await cache.contexts(conn, keys)
         known = [key for key, context in contexts.items() if context.known_version]
         await form_store.register_forms(
             conn, with_form_content(leads, known), auto_mappings, contexts
         )
         if len(known) < len(keys):  # versions registered just now
-            contexts = await load_account_contexts(conn, keys)
-        fields = await load_accounts_contact_fields(
+            contexts = await cache.contexts(conn, keys)
+        fields = await cache.fields(
             conn,
             {(key[0], m.field_key) for key, context in contexts.items() for m in context.mappings},
         )
