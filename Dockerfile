@@ -1,4 +1,12 @@
 # One image for every leadsync process; the command picks the process (see docker-compose.yml).
+
+# The console's JavaScript (htmx) from the npm registry, pinned by package-lock.json; only
+# the runtime dependencies (axe-core is for the browser tests).
+FROM node:20-slim AS console-assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 RUN pip install --no-cache-dir uv
@@ -17,6 +25,8 @@ COPY sandbox sandbox
 COPY admin admin
 COPY cli cli
 COPY examples examples
+# admin/console/assets.py serves htmx from /app/node_modules.
+COPY --from=console-assets /assets/node_modules node_modules
 RUN uv sync --frozen --no-dev
 ENV PATH="/app/.venv/bin:$PATH"
 # The processes run as an unprivileged user in a directory it may write; the code in /app

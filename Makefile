@@ -18,7 +18,13 @@ RUN_ENV := LEADSYNC_DEMO=true LEADSYNC_DATABASE_APP_PASSWORD=leadsync_app \
 	LEADSYNC_LINKEDIN_API_URL=http://127.0.0.1:8090/rest \
 	LEADSYNC_LINKEDIN_OAUTH_URL=http://127.0.0.1:8090/oauth/v2
 
-.PHONY: help install services run stop status test check lint typecheck layers unit format
+# The console's browser tests drive Debian's chromium (stack-notes: never `playwright
+# install`, which downloads a browser build this machine cannot fetch).
+CHROMIUM := /usr/bin/chromium
+NPM_STAMP := node_modules/.installed
+
+.PHONY: help install services run stop status test check lint typecheck layers unit format \
+	browser chromium
 
 help:
 	@echo "make run   - start Kafka, PostgreSQL and leadsync locally (demo mode)"
@@ -33,7 +39,34 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	PYTHONPATH=.cache/tools $(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-install: $(VENV)/.installed
+# The console's JavaScript from the npm registry: htmx for the pages, axe-core for the
+# browser tests' accessibility scan; package-lock.json pins them. `npm ci` starts from an
+# empty node_modules, so it runs only when the lock (or package.json) changes.
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is missing; the console needs htmx from the" \
+		"npm registry: install Node.js and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(VENV)/.installed $(NPM_STAMP)
+
+# Installed only when missing, with apt-get update first when the package lists are stale.
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "make: $@ is missing and this is not a Debian" \
+		"machine: install chromium so that $@ exists (the browser tests need it)" >&2; exit 1; }
+	@sudo=; if [ "$$(id -u)" -ne 0 ]; then \
+		command -v sudo >/dev/null || { echo "make: $@ is missing and installing it needs root:" \
+			"run \`apt-get install chromium\` as root (the browser tests need it)" >&2; exit 1; }; \
+		sudo=sudo; fi; \
+	echo "make: installing Debian's chromium (apt-get install chromium)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y -qq chromium >/dev/null 2>&1 \
+		|| { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium; } \
+		|| { echo "make: could not install Debian's chromium (apt-get install chromium);" \
+			"the browser tests need $@" >&2; exit 1; }
+	@test -x $@ || { echo "make: the chromium package did not provide $@" >&2; exit 1; }
+
+chromium: $(CHROMIUM)
 
 services: install
 	bash stack/postgres.sh start
@@ -95,5 +128,11 @@ check: lint typecheck layers
 unit: install
 	$(VENV)/bin/pytest tests/unit
 
-test: services check
+test: services check chromium
 	$(VENV)/bin/pytest
+
+# The console's browser tests alone (Playwright driving chromium against the whole stack);
+# `make browser BROWSER_TESTS=tests/browser/test_sign_in.py` for one module.
+BROWSER_TESTS ?= tests/browser
+browser: services chromium
+	$(VENV)/bin/pytest $(BROWSER_TESTS)

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from cli import accounts, linkedin, operations, processes
+from cli import accounts, linkedin, operations, processes, users
 from cli.context import AccountOption, Invocation, remember_invocation
 from cli.sync import sync
 from leadsync.settings import ConfigurationError
@@ -36,6 +36,7 @@ app.command()(operations.tail)
 app.command("schemas")(operations.schemas_export)
 app.command()(operations.keygen)
 app.add_typer(accounts.accounts_app, name="accounts")
+app.add_typer(users.users_app, name="users")
 app.add_typer(linkedin.linkedin_app, name="linkedin")
 app.add_typer(linkedin.forms_app, name="forms")
 app.add_typer(operations.alarm_app, name="alarm")

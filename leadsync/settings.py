@@ -168,6 +168,18 @@ class Settings(BaseSettings):
     # Hydration: concurrent LinkedIn calls while fetching the leads of one batch.
     hydrate_concurrency: int = Field(default=8, ge=1, le=64)
 
+    # Console sessions end after this long without a request, and this long after sign-in
+    # whatever their use: a cookie left in a shared browser or copied does not live forever.
+    console_session_idle_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    console_session_max_hours: int = Field(default=12, ge=1, le=30 * 24)
+    # Sign-in throttling: within the window, an email that failed this many times, or a
+    # client address that failed this many times (whatever the emails), gets no password
+    # checked until its oldest counted failure leaves the window. Per email stops guessing
+    # one user's password; per address stops one client trying a few passwords on many.
+    console_sign_in_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    console_sign_in_failures_per_email: int = Field(default=5, ge=1, le=1000)
+    console_sign_in_failures_per_client: int = Field(default=20, ge=1, le=10_000)
+
     # Consumer timeouts. A crashed worker's partitions move to another one after the session
     # timeout, so it bounds the stall after a crash; tests lower it further.
     kafka_session_timeout_s: float = Field(default=10.0, gt=0)

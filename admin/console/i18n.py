@@ -46,6 +46,8 @@ def negotiate(accept_language: str | None) -> str:
                 q = float(params.strip()[2:])
             except ValueError:
                 q = 0.0
+        if q <= 0:
+            continue  # q=0: "not this one"
         ranked.append((-q, position, tag.strip().lower().split("-")[0]))
     for _q, _position, primary in sorted(ranked):
         if primary in LANGUAGES:

@@ -1,15 +1,75 @@
-"""The console's routers, one per page module (``admin/console/<page>_pages.py``)."""
+"""The console's routers, one per page module (``admin/console/<page>_pages.py``), and what
+every console answer shares: its headers (:mod:`admin.console.headers`), the refusals the
+session dependencies raise, and the 404 page for a console URL that does not exist."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import inspect
 
-from admin.console import assets
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
-ROUTERS: tuple[APIRouter, ...] = ()
+from admin.console import (
+    assets,
+    audiences_pages,
+    auth_pages,
+    contacts_pages,
+    errors_pages,
+    form_pages,
+    forms_pages,
+    mapping_pages,
+    users_pages,
+)
+from admin.console.headers import ConsoleHeaders
+from admin.console.session import (
+    COOKIE_PATH,
+    PageRefused,
+    current_session,
+    language,
+    page_for,
+)
+from admin.console.templating import render
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth_pages.router,
+    users_pages.router,
+    mapping_pages.router,
+    forms_pages.router,
+    errors_pages.router,
+    form_pages.router,
+    contacts_pages.router,
+    audiences_pages.router,
+)
 
 
 def install(app: FastAPI) -> None:
     assets.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(ConsoleHeaders)
+    app.add_exception_handler(PageRefused, _refused)  # type: ignore[arg-type]  # narrower type
+    _console_not_found(app)
+
+
+async def _refused(_request: Request, exc: PageRefused) -> Response:
+    return exc.response
+
+
+def _console_not_found(app: FastAPI) -> None:
+    """A console URL that matches no page answers the 404 page; everything else keeps the
+    API's JSON error shape (the handler installed before, by admin.error_responses)."""
+    api_handler = app.exception_handlers.get(HTTPException)
+
+    async def handle(request: Request, exc: HTTPException) -> Response:
+        path = request.url.path
+        if exc.status_code == 404 and (path == COOKIE_PATH or path.startswith(COOKIE_PATH + "/")):
+            found = await current_session(request)
+            if found is not None:  # signed in: the page with their menu
+                return page_for(request, found).render("not_found.html", status_code=404)
+            return render(request, "not_found.html", status_code=404, lang=language(request))
+        assert api_handler is not None, "admin.error_responses installs its handlers first"
+        response = api_handler(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+    app.add_exception_handler(HTTPException, handle)  # type: ignore[arg-type]  # as above

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 # Tables that name an account but are not an account's data: looked up before the account is
 # known (a token, an OAuth state), by the process that authenticates.
-GLOBAL_WITH_ACCOUNT = {"account_tokens", "oauth_states"}
+GLOBAL_WITH_ACCOUNT = {"account_tokens", "oauth_states", "console_users"}
 # Every account table's policy, as PostgreSQL prints it.
 IN_HAND = "(account_id = ANY (( SELECT leadsync_accounts() AS leadsync_accounts)::bigint[]))"
 
