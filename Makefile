@@ -83,8 +83,11 @@ run: services .env
 	$(RUN_ENV) $(LEADSYNC) accounts create demo --demo-token
 	@# Connect the sandbox's demo member (OAuth) for it and discover its forms; idempotent.
 	$(RUN_ENV) $(LEADSYNC) linkedin connect --account demo
+	@# A console user, Test Form's leads and an audience for the demo account; idempotent.
+	$(RUN_ENV) bash stack/demo-data.sh
 	@echo
 	@echo "leadsync is running (demo mode). Where to look:"
+	@echo "  console:     http://127.0.0.1:8000/console/   (demo@leadsync.example / leadsync-demo-password)"
 	@echo "  processes:   bash stack/processes.sh status   (logs in .cache/logs/)"
 	@echo "  admin API:   http://127.0.0.1:8000/docs   (operator token: leadsync-demo-admin-token)"
 	@echo "  account:     demo   ($(LEADSYNC) accounts list; its API token is printed above;"

@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
@@ -63,6 +63,7 @@ from leadsync.errors import LeadsyncError
 from leadsync.settings import Settings
 from sinks.accounts import UnknownAccount, account_by_name
 from sinks.connections import TokenCipher, save_connection
+from sinks.console_users import ConsoleUserRow
 from sinks.database import Database
 from sinks.oauth_states import (
     STATE_TTL_S,
@@ -335,6 +336,7 @@ async def oauth_callback(
     error: str = "",
     error_description: str = "",
 ) -> Response:
+    console_user = await _console_user(request)
     async with db.connection() as conn:
         found = await _usable(conn, _linkedin_key(state) if state else None)
         if isinstance(found, OAuthState):
@@ -343,6 +345,11 @@ async def oauth_callback(
             unbound = _binding_problem(request, state)
             if unbound:
                 return _refused(request, unbound)
+            if console_user is not None and console_user.account_id not in (
+                None,
+                found.account_id,
+            ):
+                return _other_account(request, found, console_user.account_name)
             await spend_state(conn, _linkedin_key(state))
     if not isinstance(found, OAuthState):
         return _refused(request, found)
@@ -372,7 +379,44 @@ async def oauth_callback(
         push_subscriptions=len(subscribed.created) + len(subscribed.existing),
         subscription_failures=subscribed.failed,
     )
+    if console_user is not None and console_user.account_id == found.account_id:
+        # A user of the account, signed in to the console: back to its LinkedIn page.
+        return _finished(_to_console(request, connected), settings, state)
     return _finished(_connected_answer(request, connected), settings, state)
+
+
+async def _console_user(request: Request) -> ConsoleUserRow | None:
+    """Who this browser is signed in to the console as, if anyone (the session cookie is
+    sent to the callback too)."""
+    # Imported here: the console's LinkedIn page imports this module.
+    from admin.console.session import current_session
+
+    signed_in = await current_session(request)
+    return signed_in.session.user if signed_in else None
+
+
+def _other_account(request: Request, found: OAuthState, signed_in_account: str | None) -> Response:
+    """The browser is signed in to the console for another account than the one the
+    authorization was made for: a link for someone else's account, sent to this user, must
+    not connect their LinkedIn member to it (issue #12). Nothing is spent: signed out, the
+    same browser may still finish it on purpose."""
+    message = (
+        f"this LinkedIn connection request is for the account {found.account}, but this"
+        f" browser is signed in to leadsync's console for the account {signed_in_account}:"
+        " nothing was connected. Connect LinkedIn from your account's console page, or sign"
+        " out of the console first if you do mean to connect the other account"
+    )
+    return refusal(request, 403, "other_account", message)
+
+
+def _to_console(request: Request, connected: Connected) -> Response:
+    if not wants_html(request):
+        return JSONResponse(connected.model_dump(mode="json"))
+    return RedirectResponse(
+        f"/console/linkedin?connected={connected.connection_id}",
+        303,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
 
 
 async def _resubscribe(settings: Settings, db: Database, account_id: int) -> SubscribeResult:

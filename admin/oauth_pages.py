@@ -4,7 +4,8 @@ browser and the API's JSON error shape for any other client.
 
 The pages are the admin process's only HTML. They load nothing, run no script and may not
 be framed (a Continue button in someone else's frame could be clicked for the member); they
-are not cached and send no Referer (their URL holds the link's state).
+are not cached and send their URL (it holds the link's state) as a Referer to nobody but
+the admin process itself.
 """
 
 from __future__ import annotations
@@ -27,10 +28,14 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it a browser posts Continue with "Origin: null", which the
+    # origin check refuses. same-origin tells nobody else the page's URL (the link's state).
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
+# The way to LinkedIn: not even the URL of the page the member left.
+_TO_LINKEDIN_HEADERS = {**_HEADERS, "Referrer-Policy": "no-referrer"}
 
 
 def wants_html(request: Request) -> bool:
@@ -51,7 +56,7 @@ def page(title: str, body_html: str, status: int = 200) -> HTMLResponse:
 
 def to_linkedin(url: str) -> RedirectResponse:
     """Continue's answer: on to LinkedIn, telling it nothing of the page the member left."""
-    return RedirectResponse(url, 303, headers=_HEADERS)
+    return RedirectResponse(url, 303, headers=_TO_LINKEDIN_HEADERS)
 
 
 def refusal(request: Request, status: int, code: str, message: str) -> Response:

@@ -63,6 +63,9 @@ def parse_filter(params: Mapping[str, str]) -> tuple[ContactFilter, list[str]]:
 
     A page keeps what it can rather than refusing the whole filter."""
     given = {name: params[name] for name in FILTER_FIELDS if params.get(name, "").strip()}
+    if "consent_id" in given and "consent_given" not in given:
+        # Picking one consent of the form means "who gave it" until "Consent given" says no.
+        given["consent_given"] = "true"
     left_out: list[str] = []
     while True:
         try:

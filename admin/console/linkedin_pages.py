@@ -44,6 +44,7 @@ class ConnectionView:
     status_text: str
     countdown: str | None  # "341 days left", "6 days and 5 hours left", "Ended"
     ends_on: str | None  # the end's date and time, UTC
+    ended: bool
     warning: str | None
     reach: ConnectionReach
     just_connected: bool
@@ -54,13 +55,14 @@ class ConnectionView:
 
 
 @router.get("/console/linkedin", response_class=HTMLResponse)
-async def linkedin_page(page: AccountPageDep, connected: int | None = None) -> HTMLResponse:
+async def linkedin_page(page: AccountPageDep, connected: str = "") -> HTMLResponse:
     listed = await linkedin_routes.get_connections(page.scope)
     async with page.scope.connection() as conn:
         reaches = await connection_reach(conn)
     now = datetime.now(UTC)
     views = [
-        _view(page, c, reaches.get(c.id, ConnectionReach()), now, c.id == connected)
+        # ?connected= names the connection LinkedIn's callback just made (another's: no notice).
+        _view(page, c, reaches.get(c.id, ConnectionReach()), now, str(c.id) == connected)
         for c in listed.connections
     ]
     newly = next((v for v in views if v.just_connected), None)
@@ -100,6 +102,7 @@ def _view(
         status_text=status_text,
         countdown=_countdown(page, seconds_left),
         ends_on=_utc(connection.expires_at),
+        ended=seconds_left is not None and seconds_left <= 0,
         warning=warning,
         reach=reach,
         just_connected=just_connected,

@@ -47,7 +47,7 @@ from admin.mapping_validation import mapping_problems
 from admin.models import Form
 from mapping.checks import IDENTITY_FIELD
 from mapping.errors import MappingProblem
-from schemas.mappings import ContactField, FieldMapping, FormVersionSpec
+from schemas.mappings import ContactField, FieldMapping, FieldType, FormVersionSpec
 from sinks.answer_examples import RecentLead, recent_leads
 from sinks.contact_fields import CUSTOM_FIELD_TYPES, create_contact_field, field_key_for
 from sinks.form_contexts import load_contact_fields
@@ -62,7 +62,7 @@ from sinks.mappings_store import (
 router = APIRouter()
 
 # A new field's types as the select names them (English: the catalog's keys).
-TYPE_LABELS = {
+TYPE_LABELS: dict[FieldType, str] = {
     "text": "Text",
     "email": "Email address",
     "phone": "Phone number",
@@ -73,6 +73,7 @@ TYPE_LABELS = {
     "single_choice": "Single choice",
     "multiple_choice": "Multiple choice",
 }
+# A type a person may give a new field must have its label here (checked at import).
 assert set(TYPE_LABELS) == set(CUSTOM_FIELD_TYPES)
 
 

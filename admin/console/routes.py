@@ -18,7 +18,9 @@ from admin.console import (
     errors_pages,
     form_pages,
     forms_pages,
+    linkedin_pages,
     mapping_pages,
+    operator_pages,
     users_pages,
 )
 from admin.console.headers import ConsoleHeaders
@@ -40,6 +42,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     form_pages.router,
     contacts_pages.router,
     audiences_pages.router,
+    linkedin_pages.router,
+    operator_pages.router,
 )
 
 

@@ -45,6 +45,11 @@ from sinks.database import Database
 SESSION_COOKIE = "leadsync_session"
 LANGUAGE_COOKIE = "leadsync_lang"
 COOKIE_PATH = "/console"
+# The session cookie goes to the whole site, not only to /console: LinkedIn's callback
+# (/oauth/linkedin/callback, admin.linkedin_routes) must know who is signed in, to refuse a
+# link made for another account and to bring the account's user back to the console. The
+# API ignores it (it takes Bearer tokens only).
+SESSION_COOKIE_PATH = "/"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SIGN_IN_PATH = "/console/sign-in"
@@ -111,7 +116,7 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
         token,
         # The cookie may outlive the browser's session; the server ends it anyway.
         max_age=settings.console_session_max_hours * 3600,
-        path=COOKIE_PATH,
+        path=SESSION_COOKIE_PATH,
         secure=is_https(request),
         httponly=True,
         samesite="lax",
@@ -120,7 +125,11 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
 
 def clear_session_cookie(response: Response, request: Request) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path=COOKIE_PATH, secure=is_https(request), httponly=True, samesite="lax"
+        SESSION_COOKIE,
+        path=SESSION_COOKIE_PATH,
+        secure=is_https(request),
+        httponly=True,
+        samesite="lax",
     )
 
 

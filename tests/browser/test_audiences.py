@@ -20,9 +20,9 @@ from tests.browser.stack import (
     BrowserStack,
     ConsoleAccount,
     create_leads,
-    enable_import,
     wait_for_leads,
 )
+from tests.browser.test_contacts import enable_test_form
 
 AUDIENCE_URL = re.compile(r"/console/audiences/[0-9a-f-]{36}$")
 # The page polls its count every 3 s; a pushed lead takes a few seconds to be imported.
@@ -54,9 +54,10 @@ def push_test_leads(stack: BrowserStack, account: ConsoleAccount, count: int) ->
 def test_an_audience_grows_live_exports_csv_and_is_renamed_and_deleted(
     stack: BrowserStack, account: ConsoleAccount, page: Page
 ) -> None:
-    enable_import(stack, account, TEST_FORM_ID)
+    enable_test_form(stack, account)
     push_test_leads(stack, account, 2)
-    create_leads(stack, TEST_FORM_ID, 1, testLead=False, invalidAnswers=False)
+    real = create_leads(stack, TEST_FORM_ID, 1, testLead=False, invalidAnswers=False)
+    wait_for_leads(stack, account, real)
     members = member_emails(stack, account)
     test_form = account.forms[TEST_FORM_ID]
 

@@ -112,7 +112,7 @@ def test_the_list_shows_each_form_s_status_and_counters_and_filters_by_state(
     )
     assert archived, "the sandbox's member has an archived form"
     page.get_by_label("LinkedIn state").select_option(label="Archived")
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name="Apply filters").click()
     expect(page).to_have_url(re.compile(r"/console/forms\?.*state=ARCHIVED"))
     expect(page.locator("table.forms tbody tr")).to_have_count(len(archived))
     assert sorted(listed(page)) == archived
@@ -122,7 +122,7 @@ def test_the_list_shows_each_form_s_status_and_counters_and_filters_by_state(
     # Then by status, state cleared: only the working form.
     page.get_by_label("LinkedIn state").select_option(label="All states")
     page.get_by_label("Status", exact=True).select_option(label="Working")
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name="Apply filters").click()
     assert listed(page) == [account.forms[TEST_FORM_ID]]
     axe_check(page)
     page.get_by_role("link", name="Clear filters").click()

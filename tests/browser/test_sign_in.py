@@ -105,14 +105,13 @@ def test_a_user_signs_in_where_they_were_going_sees_their_account_and_signs_out(
     expect(page).to_have_url(SIGN_IN_URL)
 
 
-def test_the_session_cookie_is_http_only_same_site_and_kept_to_the_console(
-    account_page: Page,
-) -> None:
+def test_the_session_cookie_is_http_only_and_same_site(account_page: Page) -> None:
     cookie = session_cookie(account_page.context)
     assert cookie is not None
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Lax"
-    assert cookie["path"] == "/console"
+    # The whole site: LinkedIn's callback (/oauth/linkedin/callback) reads it too.
+    assert cookie["path"] == "/"
     # No script of the page can read it.
     assert SESSION_COOKIE not in account_page.evaluate("() => document.cookie")
 

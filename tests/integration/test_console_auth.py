@@ -101,7 +101,8 @@ async def test_the_right_password_opens_a_session_kept_only_as_its_hash(
         assert signed_in.headers["location"] == "/console/"
         cookie = _set_cookie(signed_in, "leadsync_session")
         flags = {part.strip().lower() for part in cookie.split(";")[1:]}
-        assert {"httponly", "path=/console", "samesite=lax"} <= flags
+        # The whole site: LinkedIn's callback (/oauth/linkedin/callback) reads it too.
+        assert {"httponly", "path=/", "samesite=lax"} <= flags
         assert "secure" not in flags  # plain http: a Secure cookie would never come back
 
         token = http.cookies["leadsync_session"]

@@ -236,6 +236,8 @@ async def test_every_linkedin_field_filters_the_contacts(mine: Side) -> None:
         "elsewhere@example.com"
     }
     assert await emails(f"form_id={form}&consent_given=false") == {"plain@example.com"}
+    # Picking one consent alone means "who gave it".
+    assert await emails(f"form_id={form}&consent_id=0") == {"elsewhere@example.com"}
     assert await emails("imported_from=2026-01-01&imported_to=2026-02-01") == {
         "elsewhere@example.com"
     }
@@ -272,6 +274,7 @@ async def test_htmx_gets_the_results_and_the_chips_only(mine: Side) -> None:
     assert "<html" not in part
     assert 'id="results"' in part
     assert 'id="quick-filters" aria-label="Quick filters" hx-swap-oob="true"' in part
+    assert 'id="consent-filters" hx-swap-oob="true"' in part
     assert _emails(part) == {"live@example.com"}
 
 
@@ -475,10 +478,14 @@ async def test_another_accounts_audience_is_not_found(mine: Side, theirs: Side) 
     audience = await _saved(theirs, "Private audience", form_id=str(form))
 
     assert "Private audience" not in await _page(mine, "/console/audiences")
-    for path in ("", ".csv", "/count"):
+    for path in ("", ".csv"):
         response = await mine.http.get(f"/console/audiences/{audience}{path}")
-        assert response.status_code in (404, 286), path
+        assert response.status_code == 404, path
+        assert "Page not found" in response.text
         assert "private@example.com" not in response.text
+    # The live count answers as for a deleted audience: htmx stops polling, nothing shown.
+    count = await mine.http.get(f"/console/audiences/{audience}/count")
+    assert (count.status_code, count.text) == (286, "Deleted")
     for action, data in (("rename", {"name": "Mine now"}), ("delete", {})):
         response = await mine.http.post(
             f"/console/audiences/{audience}/{action}", data=mine.console.form(**data)

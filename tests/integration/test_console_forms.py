@@ -297,7 +297,7 @@ async def test_the_error_log_shows_the_lines_and_filters_them_by_kind(
     assert kinds == ["Configuration", "Configuration", "Connection"]
     assert any("=invalid_value of lead-2 (field email) invalid_value" in line
                for line in lines), lines  # fmt: skip
-    assert "Total errors 2 (configuration) Connection 1 LinkedIn 0" in _text(page)
+    assert "Total errors (configuration) 2 Connection 1 LinkedIn 0" in _text(page)
 
     only = (await console.http.get(f"/console/forms/{forms.green}/errors?kind=connection")).text
     tbody = only.split("<tbody>")[1].split("</tbody>")[0]

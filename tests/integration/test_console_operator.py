@@ -15,7 +15,6 @@ import pytest
 from fastapi import FastAPI
 from psycopg import AsyncConnection
 
-from admin.console import contacts_pages, linkedin_pages, operator_pages, routes
 from leadsync.settings import Settings
 from tests.integration.admin_client import AccountWithToken, hold_for_session, new_account
 from tests.integration.console_client import (
@@ -32,9 +31,6 @@ _TOKEN = re.compile(r'id="new-token"[^>]* value="(lsk_[A-Za-z0-9_-]+)"')
 @pytest.fixture(scope="module")
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     async with console_app(settings) as running:
-        for module in (operator_pages, linkedin_pages, contacts_pages):
-            if module.router not in routes.ROUTERS:  # until the lead registers them
-                running.include_router(module.router)
         yield running
 
 

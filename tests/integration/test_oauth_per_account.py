@@ -430,7 +430,8 @@ async def test_the_pages_cookies_are_httponly_samesite_and_scoped_to_the_oauth_p
     # The page cannot be framed, cached, or leak its URL (the state) as a Referer.
     assert "frame-ancestors 'none'" in opened.headers["content-security-policy"]
     assert opened.headers["x-frame-options"] == "DENY"
-    assert opened.headers["referrer-policy"] == "no-referrer"
+    # same-origin, not no-referrer: under no-referrer a browser's Continue says "Origin: null".
+    assert opened.headers["referrer-policy"] == "same-origin"
     assert opened.headers["cache-control"] == "no-store"
     sent = await press_continue(member, await open_link(member, link))
     assert sent.headers["referrer-policy"] == "no-referrer"  # LinkedIn is not told the link
