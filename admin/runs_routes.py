@@ -18,7 +18,9 @@ from fastapi import APIRouter, Body, Query, Response
 from admin.dependencies import AccountScope, AccountScopeDep, RequestPublisherDep, SettingsDep
 from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.models import Run, RunList
+from admin.request_publisher import RequestPublisher
 from ingest.sync_requests import RequestNotQueued, request_manual_import
+from leadsync.settings import Settings
 from schemas.envelopes import SyncOptions
 from sinks.forms import form_exists
 from sinks.sync_runs import ImportDisabled, RunAlreadyActive, UnknownForm, get_run
@@ -49,6 +51,21 @@ async def start_import(
     options: Annotated[SyncOptions, Body()] = SyncOptions(),  # noqa: B008 - immutable
 ) -> Run:
     """Follow the run at the ``Location`` answered (``GET /api/runs/{id}``)."""
+    run = await start_run(scope, settings, request_publisher, form_id, options, REQUESTED_BY)
+    response.headers["Location"] = f"/api/runs/{run.id}"
+    return run
+
+
+async def start_run(
+    scope: AccountScope,
+    settings: Settings,
+    request_publisher: RequestPublisher,
+    form_id: int,
+    options: SyncOptions,
+    requested_by: str,
+) -> Run:
+    """A manual import of ``form_id`` for whoever ``requested_by`` names (the API, or a
+    console user); :class:`ApiError` says why when it cannot start."""
     try:
         run_id = await request_manual_import(
             settings,
@@ -56,7 +73,7 @@ async def start_import(
             request_publisher.publisher(),
             form_id,
             options,
-            REQUESTED_BY,
+            requested_by,
             account_id=scope.id,
         )
     except UnknownForm:
@@ -85,7 +102,6 @@ async def start_import(
             [{"run_id": str(exc.run_id)}],
             headers={"Retry-After": "10"},
         ) from None
-    response.headers["Location"] = f"/api/runs/{run_id}"
     return await _read_run(scope, run_id)
 
 

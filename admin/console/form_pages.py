@@ -171,8 +171,14 @@ async def start_manual_import(
         all_submissions=all_submissions,
     )
     try:
-        await runs_routes.start_import(
-            form_id, Response(), page.scope, page.settings, request_publisher, options
+        # Recorded as this user's run (sync_runs.requested_by), not the API's.
+        await runs_routes.start_run(
+            page.scope,
+            page.settings,
+            request_publisher,
+            form_id,
+            options,
+            f"console:{page.user.email}",
         )
     except ApiError as exc:
         if exc.status == 404:

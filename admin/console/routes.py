@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
@@ -61,19 +62,38 @@ async def _refused(_request: Request, exc: PageRefused) -> Response:
 
 
 def _console_not_found(app: FastAPI) -> None:
-    """A console URL that matches no page answers the 404 page; everything else keeps the
-    API's JSON error shape (the handler installed before, by admin.error_responses)."""
-    api_handler = app.exception_handlers.get(HTTPException)
+    """A console URL that matches no page, or names no page with a malformed id (say
+    ``/console/forms/abc``), answers the 404 page; everything else keeps the API's JSON
+    error shape (the handlers installed before, by admin.error_responses)."""
+    api_http_handler = app.exception_handlers.get(HTTPException)
+    api_validation_handler = app.exception_handlers.get(RequestValidationError)
+
+    async def not_found(request: Request) -> Response:
+        found = await current_session(request)
+        if found is not None:  # signed in: the page with their menu
+            return page_for(request, found).render("not_found.html", status_code=404)
+        return render(request, "not_found.html", status_code=404, lang=language(request))
 
     async def handle(request: Request, exc: HTTPException) -> Response:
-        path = request.url.path
-        if exc.status_code == 404 and (path == COOKIE_PATH or path.startswith(COOKIE_PATH + "/")):
-            found = await current_session(request)
-            if found is not None:  # signed in: the page with their menu
-                return page_for(request, found).render("not_found.html", status_code=404)
-            return render(request, "not_found.html", status_code=404, lang=language(request))
-        assert api_handler is not None, "admin.error_responses installs its handlers first"
-        response = api_handler(request, exc)
+        if exc.status_code == 404 and _in_console(request):
+            return await not_found(request)
+        assert api_http_handler is not None, "admin.error_responses installs its handlers first"
+        response = api_http_handler(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Console pages read their forms themselves (and say what is wrong beside the
+        # field): what FastAPI refuses here is a path id that cannot be one.
+        if _in_console(request) and all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+            return await not_found(request)
+        assert api_validation_handler is not None, "admin.error_responses installs it first"
+        response = api_validation_handler(request, exc)
         return await response if inspect.isawaitable(response) else response
 
     app.add_exception_handler(HTTPException, handle)  # type: ignore[arg-type]  # as above
+    app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
+
+
+def _in_console(request: Request) -> bool:
+    path = request.url.path
+    return path == COOKIE_PATH or path.startswith(COOKIE_PATH + "/")

@@ -125,8 +125,8 @@ async def _settings_row(db: Conn, form_id: int) -> tuple[Any, ...]:
 
 async def _runs(db: Conn, form_id: int) -> list[tuple[Any, ...]]:
     cur = await db.execute(
-        "SELECT id, status, reimport_existing, restart_workflows, all_submissions, trigger"
-        " FROM sync_runs WHERE account_id = leadsync_account() AND form_id = %s"
+        "SELECT id, status, reimport_existing, restart_workflows, all_submissions, trigger,"
+        " requested_by FROM sync_runs WHERE account_id = leadsync_account() AND form_id = %s"
         " ORDER BY requested_at",
         (form_id,),
     )
@@ -249,8 +249,9 @@ async def test_start_manual_import_creates_a_run_with_the_options_chosen(
         },
     )
     assert response.status_code == 303, response.text
-    ((run_id, status, *options, trigger),) = await _runs(db, form_id)
+    ((run_id, status, *options, trigger, requested_by),) = await _runs(db, form_id)
     assert (status, options, trigger) == ("queued", [True, True, True], "manual")
+    assert requested_by.startswith("console:") and "@" in requested_by  # the user, not the API
     # The page follows it: the run's card polls its fragment; another import must wait.
     page = (await client.get(response.headers["location"])).text
     assert "Manual import started" in page
@@ -272,7 +273,7 @@ async def test_the_second_option_counts_only_with_the_first(
         data={"csrf_token": csrf, "restart_workflows": "true"},
     )
     assert response.status_code == 303, response.text
-    ((_id, _status, *options, _trigger),) = await _runs(db, form_id)
+    ((_id, _status, *options, _trigger, _by),) = await _runs(db, form_id)
     assert options == [False, False, False]
 
 

@@ -338,7 +338,14 @@ async def test_another_account_s_form_is_the_404_page(
     user = await new_console_user(settings, other.id)
     async with console_client(settings, user.email, user.password, app=app) as console:
         theirs = f"/console/forms/{forms.green}"
-        for path in (f"{theirs}/errors", f"{theirs}/errors.csv", "/console/forms/1/errors"):
+        # Another account's form, one that does not exist, and an id that cannot be one.
+        for path in (
+            f"{theirs}/errors",
+            f"{theirs}/errors.csv",
+            "/console/forms/1/errors",
+            "/console/forms/abc/errors",
+            "/console/forms/abc",
+        ):
             response = await console.http.get(path)
             assert response.status_code == 404, path
             assert response.headers["content-type"].startswith("text/html")
