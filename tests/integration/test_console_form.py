@@ -251,7 +251,8 @@ async def test_start_manual_import_creates_a_run_with_the_options_chosen(
     assert response.status_code == 303, response.text
     ((run_id, status, *options, trigger, requested_by),) = await _runs(db, form_id)
     assert (status, options, trigger) == ("queued", [True, True, True], "manual")
-    assert requested_by.startswith("console:") and "@" in requested_by  # the user, not the API
+    assert requested_by.startswith("console:")  # the user's run, not the API's
+    assert "@" in requested_by
     # The page follows it: the run's card polls its fragment; another import must wait.
     page = (await client.get(response.headers["location"])).text
     assert "Manual import started" in page
