@@ -18,13 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from admin import audiences_routes
-from admin.console.contacts_pages import (
-    filter_choices,
-    filter_context,
-    not_found,
-    parse_filter,
-    render_contacts,
-)
+from admin.console.contact_filters import filter_choices, filter_context, parse_filter
+from admin.console.contacts_pages import not_found, render_contacts
 from admin.console.page import AccountPage
 from admin.console.session import AccountPageDep
 from admin.contact_models import AudienceIn, AudienceOut, AudiencePatch
