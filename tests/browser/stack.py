@@ -41,6 +41,7 @@ from harness.sandboxes import Sandbox, serving
 from harness.scratch import remove_leftovers, run_database
 from leadsync.kafka.topics import ensure_topics
 from leadsync.settings import Settings
+from sandbox.config import GenerationConfig
 
 # The reference form of the sandbox (seed 7): "Test Form" of ad account 1234567, whose
 # version 1 has the reference's three Italian questions.
@@ -122,7 +123,12 @@ def running_stack(base: Settings) -> Iterator[BrowserStack]:
     """The stack on a database and a topic prefix of its own, stopped and removed after."""
     prefix = f"{base.topic_prefix}-console-{uuid.uuid4().hex[:6]}"
     admin_port, ingress_port = free_port(), free_port()
-    with serving(base) as sandbox, run_database(base.database_conninfo()) as database_url:
+    # Every generated lead is a new person, so "N leads" means N contacts in a test.
+    distinct_people = GenerationConfig(duplicate_person_rate=0)
+    with (
+        serving(base, generation=distinct_people) as sandbox,
+        run_database(base.database_conninfo()) as database_url,
+    ):
         settings = base.model_copy(
             update={
                 "database_url": SecretStr(database_url),
@@ -135,6 +141,10 @@ def running_stack(base: Settings) -> Iterator[BrowserStack]:
                 "ingress_public_url": f"http://127.0.0.1:{ingress_port}/linkedin/webhook",
                 # Runs requested from a page start within a second.
                 "scheduler_tick_s": 1.0,
+                # Tests share the sandbox's Test Form, each with a fresh account: the first
+                # pull after Import goes on starts at that moment, not an hour before, so an
+                # account gets only the leads of its own test (earlier tests' leads are older).
+                "pull_overlap_minutes": 0,
             }
         )
         migrate(settings)
