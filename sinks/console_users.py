@@ -25,8 +25,10 @@ from sinks.accounts import Account
 Role = Literal["admin", "member", "operator"]
 ACCOUNT_ROLES: tuple[Role, ...] = ("admin", "member")
 # Loose on purpose: the address is an identifier typed by its owner, not a mailbox we write
-# to; this only catches what cannot be an address.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# to; this only catches what cannot be an address. No control characters either: PostgreSQL
+# refuses a NUL in text, and no address has one.
+_NOT_IN_EMAIL = r"@\s\x00-\x1f\x7f"
+_EMAIL = re.compile(rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$")
 MAX_EMAIL_LENGTH = 254
 # A session's last_seen_at is written at most this often: a page that loads a few fragments
 # makes one write, not one per request.
@@ -209,12 +211,20 @@ async def start_session(
 
 
 async def session(
-    conn: AsyncConnection[Any], token_sha256: bytes, idle: timedelta, lifetime: timedelta
+    conn: AsyncConnection[Any],
+    token_sha256: bytes,
+    idle: timedelta,
+    lifetime: timedelta,
+    *,
+    touch: bool = True,
 ) -> SignedInSession | None:
-    """The live session with this token (by hash), marking it used; None when there is
-    none, it was idle longer than ``idle``, began more than ``lifetime`` ago, or its user or
-    account is disabled. Expiry is on PostgreSQL's clock, the one the rows were written
-    with."""
+    """The live session with this token (by hash); None when there is none, it was idle
+    longer than ``idle``, began more than ``lifetime`` ago, or its user or account is
+    disabled. Expiry is on PostgreSQL's clock, the one the rows were written with.
+
+    ``touch``: the request is the user's own doing, so the session is marked used (idle
+    from now). A page's automatic refresh (htmx polling) passes False: a tab left open on
+    a polling page must not keep its session alive for ever."""
     cur = await conn.execute(
         f"SELECT {_USER_COLUMNS}, a.id, a.name, a.status, a.created_at, a.disabled_at,"
         " s.csrf_token, s.last_seen_at < now() - make_interval(secs => %s)"
@@ -229,7 +239,7 @@ async def session(
         return None
     user = _user(row[:8])
     account = Account(*row[8:13]) if row[8] is not None else None
-    if row[14]:
+    if touch and row[14]:
         await conn.execute(
             "UPDATE console_sessions SET last_seen_at = now() WHERE token_sha256 = %s",
             (token_sha256,),
@@ -252,14 +262,31 @@ async def forget_expired_sessions(
     )
 
 
-async def record_sign_in_failure(
-    conn: AsyncConnection[Any], email_sha256: bytes, client: str, keep: timedelta
-) -> None:
-    """One more refused sign-in; failures older than ``keep`` are forgotten meanwhile."""
-    await conn.execute(
-        "INSERT INTO console_sign_in_failures (email_sha256, client) VALUES (%s, %s)",
+async def record_sign_in_attempt(
+    conn: AsyncConnection[Any], email_sha256: bytes, client: str
+) -> int:
+    """A sign-in about to be checked, counted as failed until :func:`forget_sign_in_attempt`
+    says otherwise; its id. The caller commits it before it counts the failures
+    (:func:`sign_in_blocked_until`), so that attempts made at the same moment see each
+    other: checking first and recording afterwards would let a burst of parallel guesses
+    through before the first of them was recorded."""
+    cur = await conn.execute(
+        "INSERT INTO console_sign_in_failures (email_sha256, client) VALUES (%s, %s) RETURNING id",
         (email_sha256, client),
     )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def forget_sign_in_attempt(conn: AsyncConnection[Any], attempt_id: int) -> None:
+    """The attempt was no failure: it signed in, or it was refused before its password was
+    checked (a blocked attempt that counted would push the end of the block ever later)."""
+    await conn.execute("DELETE FROM console_sign_in_failures WHERE id = %s", (attempt_id,))
+
+
+async def forget_old_sign_in_failures(conn: AsyncConnection[Any], keep: timedelta) -> None:
+    """Failures older than ``keep`` no longer count: delete them (housekeeping)."""
     await conn.execute(
         "DELETE FROM console_sign_in_failures WHERE failed_at < now() - make_interval(secs => %s)",
         (keep.total_seconds(),),
@@ -273,21 +300,24 @@ async def sign_in_blocked_until(
     window: timedelta,
     per_email: int,
     per_client: int,
+    attempt_id: int,
 ) -> datetime | None:
-    """When sign-in may be tried again for this email from this client, if it is blocked
-    now: once fewer than ``per_email`` failures of the email and fewer than ``per_client``
-    failures of the client remain within ``window``. None: not blocked."""
+    """When sign-in may be tried again for this email from this client, if the attempt
+    ``attempt_id`` (recorded, see :func:`record_sign_in_attempt`) is blocked: the email
+    already has ``per_email`` failures, or the client ``per_client``, within ``window``,
+    counting every other attempt recorded so far (those still being checked too). It may
+    try again once fewer remain. None: not blocked."""
     cur = await conn.execute(
         # The n-th most recent failure of each: while it is within the window there are
         # n of them; the moment it leaves, n - 1.
         "SELECT max(until) FROM ("
         " (SELECT failed_at + make_interval(secs => %(window)s) AS until"
-        "  FROM console_sign_in_failures WHERE email_sha256 = %(email)s"
+        "  FROM console_sign_in_failures WHERE email_sha256 = %(email)s AND id <> %(attempt)s"
         "  AND failed_at > now() - make_interval(secs => %(window)s)"
         "  ORDER BY failed_at DESC OFFSET %(email_n)s LIMIT 1)"
         " UNION ALL"
         " (SELECT failed_at + make_interval(secs => %(window)s)"
-        "  FROM console_sign_in_failures WHERE client = %(client)s"
+        "  FROM console_sign_in_failures WHERE client = %(client)s AND id <> %(attempt)s"
         "  AND failed_at > now() - make_interval(secs => %(window)s)"
         "  ORDER BY failed_at DESC OFFSET %(client_n)s LIMIT 1)"
         ") AS blocks",
@@ -297,6 +327,7 @@ async def sign_in_blocked_until(
             "client": client,
             "email_n": per_email - 1,
             "client_n": per_client - 1,
+            "attempt": attempt_id,
         },
     )
     row = await cur.fetchone()

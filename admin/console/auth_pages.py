@@ -6,9 +6,14 @@ form does not tell who has an account. Before any password is checked, the throt
 ``LEADSYNC_CONSOLE_SIGN_IN_WINDOW_MINUTES`` (15), an email with
 ``..._FAILURES_PER_EMAIL`` (5) failures, or a client address with ``..._FAILURES_PER_CLIENT``
 (20), gets 429 and the time when it may try again; a successful sign-in clears nobody's
-count. The form itself is protected by a double-submit token (a cookie for the sign-in path
-and the same value in a hidden field), so another site cannot sign a browser in to an
-account of its choosing.
+count. Each attempt is recorded (and committed) as a failure *before* the count, and
+forgotten once it signs in or is refused unchecked: guesses sent in parallel count each
+other, so no burst gets more passwords checked than the limit. The form itself is protected
+by a double-submit token (a cookie for the sign-in path and the same value in a hidden
+field), so another site cannot sign a browser in to an account of its choosing.
+
+Signing in ends the session the browser had (its cookie's), so a session token planted in
+the browser before sign-in, or kept from an earlier sign-in, opens nothing afterwards.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.console import passwords
 from admin.console.session import (
+    SESSION_COOKIE,
     SIGN_IN_PATH,
     check_csrf,
     clear_session_cookie,
@@ -43,7 +49,9 @@ from sinks.console_users import (
     credentials,
     end_session,
     forget_expired_sessions,
-    record_sign_in_failure,
+    forget_old_sign_in_failures,
+    forget_sign_in_attempt,
+    record_sign_in_attempt,
     set_password_hash,
     sign_in_blocked_until,
     start_session,
@@ -101,6 +109,9 @@ async def sign_in(
     email_sha256 = hashlib.sha256(email.strip().lower().encode()).digest()
     client = request.client.host if request.client else "unknown"
     async with db.connection() as conn:
+        attempt = await record_sign_in_attempt(conn, email_sha256, client)
+        # Committed before counting: an attempt running at the same moment sees this one.
+        await conn.commit()
         blocked_until = await sign_in_blocked_until(
             conn,
             email_sha256,
@@ -108,8 +119,13 @@ async def sign_in(
             window,
             settings.console_sign_in_failures_per_email,
             settings.console_sign_in_failures_per_client,
+            attempt,
         )
-        found = await credentials(conn, email) if blocked_until is None else None
+        if blocked_until is None:
+            found = await credentials(conn, email)
+        else:
+            found = None
+            await forget_sign_in_attempt(conn, attempt)  # refused unchecked: no failure
     if blocked_until is not None:
         wait_s = max(1, math.ceil((blocked_until - datetime.now(UTC)).total_seconds()))
         response = _sign_in_page(
@@ -131,16 +147,23 @@ async def sign_in(
         password[: passwords.MAX_LENGTH],
     )
     if found is None or too_long or not verified.ok:
+        # The attempt's row stays: it is the failure.
         async with db.connection() as conn:
-            await record_sign_in_failure(conn, email_sha256, client, keep=2 * window)
+            await forget_old_sign_in_failures(conn, keep=2 * window)
         return _sign_in_page(request, next=target, email=email, error=WRONG_CREDENTIALS, status=401)
 
     session_token = secrets.token_urlsafe(32)
     idle = timedelta(minutes=settings.console_session_idle_minutes)
     lifetime = timedelta(hours=settings.console_session_max_hours)
+    previous = request.cookies.get(SESSION_COOKIE)
     async with db.connection() as conn:
+        await forget_sign_in_attempt(conn, attempt)
         if verified.rehashed:
             await set_password_hash(conn, found.user_id, verified.rehashed)
+        if previous:
+            # The session this browser had, if any, ends: a token planted in it before
+            # sign-in, or kept from an earlier one, opens nothing from now on.
+            await end_session(conn, token_sha256(previous))
         await start_session(
             conn, token_sha256(session_token), found.user_id, secrets.token_urlsafe(32)
         )

@@ -4,7 +4,10 @@ A signed-in browser holds the cookie ``leadsync_session``: 256 random bits, of w
 database keeps only the SHA-256 (:mod:`sinks.console_users`). The cookie is HttpOnly (no
 script reads it), SameSite=Lax (another site's form posts arrive without it), limited to
 ``/console`` and Secure when the browser reached us over https. A session ends when idle or
-old (the settings), at sign-out, and at once when its user or their account is disabled.
+old (the settings), at sign-out, when the browser signs in again, and at once when its user
+or their account is disabled. A page's automatic refresh (htmx polling, which sends
+``X-Poll: 1``) is no sign of a user: it reads the session without making it any less idle,
+so a tab left open on a live page still ends when its user has gone.
 
 Page handlers take one of:
 
@@ -52,6 +55,8 @@ COOKIE_PATH = "/console"
 SESSION_COOKIE_PATH = "/"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+# Sent by the polling elements' hx-headers (audiences, a followed run): not the user's doing.
+POLL_HEADER = "X-Poll"
 SIGN_IN_PATH = "/console/sign-in"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -162,14 +167,16 @@ def _lifetimes(settings: Settings) -> tuple[timedelta, timedelta]:
 
 
 async def current_session(request: Request) -> SignedIn | None:
-    """The request's live session, if its cookie names one (no refusal, no CSRF check)."""
+    """The request's live session, if its cookie names one (no refusal, no CSRF check).
+    It counts as used (idle from now) unless the request is a poll (:data:`POLL_HEADER`)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 100:
         return None
     idle, lifetime = _lifetimes(settings_of(request))
     digest = token_sha256(token)
+    polled = request.headers.get(POLL_HEADER) == "1"
     async with database_of(request).connection() as conn:  # a global table
-        found = await session(conn, digest, idle, lifetime)
+        found = await session(conn, digest, idle, lifetime, touch=not polled)
     return SignedIn(found, digest, language(request)) if found else None
 
 

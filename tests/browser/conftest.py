@@ -60,6 +60,7 @@ _HERE = Path(__file__).parent
 MakeAccount = Callable[..., ConsoleAccount]
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture scope
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark this folder's tests, and run them after every other test of the session.
 

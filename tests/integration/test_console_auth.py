@@ -7,10 +7,13 @@ their own pages; the command line makes users whose passwords are argon2id hashe
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
+import re
 import subprocess
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -152,6 +155,20 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(
     ) == [(0,)]
 
 
+@pytest.mark.parametrize("email", ["nul\x00@example.com", "\x00", "tab\tin@example.com\x01"])
+async def test_an_email_no_address_can_be_gets_the_usual_refusal(
+    app: FastAPI, admin: ConsoleUserCredentials, email: str
+) -> None:
+    async with browser(app, client_address=_address()) as http:
+        refused = await sign_in(http, email, admin.password)
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("text/html")
+        assert WRONG in refused.text
+        # The account's own email with a NUL inside is no way in either.
+        spliced = admin.email.replace("@", "\x00@")
+        assert (await sign_in(http, spliced, admin.password)).status_code == 401
+
+
 async def test_the_password_is_stored_as_an_argon2id_hash(
     admin: ConsoleUserCredentials, db: Conn
 ) -> None:
@@ -233,6 +250,33 @@ async def test_repeated_failures_are_throttled_per_email_then_allowed_after_the_
     )
     async with browser(app, client_address=address) as http:
         assert (await sign_in(http, admin.email, admin.password)).status_code == 303
+
+
+async def test_parallel_wrong_passwords_get_no_more_checks_than_the_throttle_allows(
+    app: FastAPI, settings: Settings, admin: ConsoleUserCredentials, db: Conn
+) -> None:
+    """A burst of guesses sent at once: each is counted before its password is checked,
+    so no more than the limit are ever checked, the others are refused unchecked."""
+    limit = settings.console_sign_in_failures_per_email
+    async with browser(app, client_address=_address()) as http:
+        form_page = await http.get("/console/sign-in")
+        [token] = re.findall(r'name="csrf_token" value="([^"]+)"', form_page.text)
+        guesses = [
+            {"email": admin.email, "password": f"guess number {n}!", "csrf_token": token}
+            for n in range(30)
+        ]
+        answers = await asyncio.gather(
+            *(http.post("/console/sign-in", data=guess) for guess in guesses)
+        )
+    statuses = Counter(answer.status_code for answer in answers)
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses[401] <= limit, statuses
+    assert all("Too many failed sign-ins" in a.text for a in answers if a.status_code == 429)
+    # Each checked guess, and only those, is a failure on record.
+    email_sha256 = hashlib.sha256(admin.email.encode()).digest()
+    assert await _rows(
+        db, "SELECT count(*) FROM console_sign_in_failures WHERE email_sha256 = %s", email_sha256
+    ) == [(statuses[401],)]
 
 
 async def test_one_address_failing_on_many_emails_is_throttled(
