@@ -1,11 +1,12 @@
 # One image for every leadsync process; the command picks the process (see docker-compose.yml).
 
-# The console's JavaScript (htmx) from the npm registry, pinned by package-lock.json; only
-# the runtime dependencies (axe-core is for the browser tests).
+# The console's JavaScript (htmx, and Swagger UI for /docs) from the npm registry, pinned by
+# package-lock.json; only the runtime dependencies (axe-core is for the browser tests), and no
+# install scripts (one of Swagger UI's dependencies would send usage analytics).
 FROM node:20-slim AS console-assets
 WORKDIR /assets
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy

@@ -39,13 +39,14 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	PYTHONPATH=.cache/tools $(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-# The console's JavaScript from the npm registry: htmx for the pages, axe-core for the
-# browser tests' accessibility scan; package-lock.json pins them. `npm ci` starts from an
+# The console's JavaScript from the npm registry: htmx for the pages, Swagger UI for /docs,
+# axe-core for the browser tests' accessibility scan; package-lock.json pins them, and no
+# install script runs (one of Swagger UI's dependencies would send usage analytics). `npm ci` starts from an
 # empty node_modules, so it runs only when the lock (or package.json) changes.
 $(NPM_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "make: npm is missing; the console needs htmx from the" \
 		"npm registry: install Node.js and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
-	npm ci --no-audit --no-fund
+	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
 install: $(VENV)/.installed $(NPM_STAMP)

@@ -4,7 +4,9 @@
 on its data (forms, mappings, runs, the error log, contacts, audiences, its LinkedIn
 link), the operator token for ``/api/accounts`` (accounts only). ``/openapi.json`` and ``/docs`` do
 not: they describe the API's shape, which is public in this repository anyway, hold no data,
-and Swagger UI must load the document before a token can be entered ("Authorize").
+and Swagger UI must load the document before a token can be entered ("Authorize"). ``/docs``
+is served from this origin only (:mod:`admin.api_docs`); the console's pages are not in the
+document.
 ``/oauth/linkedin/*`` are the member's browser's pages (a LinkedIn authorization), opened by
 single-use states instead of a token. The server listens on 127.0.0.1 only
 (:mod:`admin.server`).
@@ -21,6 +23,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from admin import (
     accounts_routes,
+    api_docs,
     audiences_routes,
     contacts_routes,
     error_log_routes,
@@ -78,6 +81,11 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             " token). Errors are JSON `{error, message, details}`."
         ),
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc load unpinned scripts from a CDN (admin.api_docs serves
+        # Swagger UI from here instead); no OAuth2 flow, so no redirect page either.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.database = db
@@ -115,6 +123,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(linkedin_routes.callback_router)
     # Prometheus reads the connections' lifetime here, without a token (bounded labels).
     app.include_router(metrics_routes.router)
+    app.include_router(api_docs.router)
     # The console: pages for the accounts' users and the operator, signed in by session.
     install_console(app)
     return app

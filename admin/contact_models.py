@@ -7,10 +7,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from admin.models import Contact
-from sinks.contacts_query import ContactFilter
+from sinks.contacts_query import ContactFilter, without_nul
 
 
 class FieldOrigin(BaseModel):
@@ -60,7 +67,8 @@ class ContactsQuery(ContactFilter):
 AudienceName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    Field(description="Unique in the account, whatever its case."),
+    AfterValidator(without_nul),
+    Field(description="Unique in the account, whatever its case; no NUL character."),
 ]
 
 

@@ -49,9 +49,9 @@ def serve(settings: Settings) -> None:
         log_config=log_config(),
         # The default server header names the software; nothing gains from it.
         server_header=False,
-        # It listens on loopback only: a TLS proxy in front of it is local, and only it is
-        # believed about the browser's scheme (the Secure cookie) and address (the sign-in
-        # throttle); without this, every client would share the proxy's address.
+        # Only the TLS proxy in front of it (loopback by default; in a container, the bridge's
+        # gateway) is believed about the browser's scheme (the Secure cookie) and address
+        # (the sign-in throttle); without this, every client would share the proxy's address.
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=settings.admin_forwarded_allow_ips,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 from typing import Annotated, Self
 
@@ -163,6 +164,12 @@ class Settings(BaseSettings):
     # operators, for the admin API). 0.0.0.0 only inside a container.
     ingress_host: str = "127.0.0.1"
     admin_host: str = "127.0.0.1"
+    # The proxies (addresses or networks, comma-separated; "*" any) whose X-Forwarded-For and
+    # X-Forwarded-Proto the admin believes: the browser's address (the sign-in throttle counts
+    # failures per address) and https (the Secure cookie). Loopback by default, the local TLS
+    # proxy; in a container every client arrives from the bridge's gateway, where the host's
+    # proxy is (docker-compose.yml), and without trusting it all would share one address.
+    admin_forwarded_allow_ips: str = "127.0.0.1"
     ingress_ack_timeout_s: float = Field(default=2.0, gt=0, le=30)
     ingress_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     # Hydration: concurrent LinkedIn calls while fetching the leads of one batch.
@@ -232,6 +239,23 @@ class Settings(BaseSettings):
                 " `leadsync keygen`"
             )
         return value
+
+    @field_validator("admin_forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items:
+            raise ValueError("expected addresses or networks, e.g. 127.0.0.1,172.16.0.0/12")
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is no IP address or network (e.g. 127.0.0.1, 172.16.0.0/12, *)"
+                ) from None
+        return ",".join(items)
 
     @field_validator("topic_prefix")
     @classmethod

@@ -14,6 +14,7 @@ within its own account (several accounts in hand never mix theirs).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -64,7 +65,8 @@ class ContactFilter(BaseModel):
 
     A blank string counts as not given (an empty box of the console's filter form); a
     datetime without an offset is UTC; an ad account or campaign may be given by its
-    numeric id and is kept as its URN."""
+    numeric id and is kept as its URN; a NUL character is refused (PostgreSQL's text cannot
+    hold one)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -100,7 +102,7 @@ class ContactFilter(BaseModel):
     @classmethod
     def _blank_is_not_given(cls, value: Any) -> Any:
         if isinstance(value, str):
-            value = value.strip()
+            value = without_nul(value).strip()
             return value or None
         return value
 
@@ -147,6 +149,14 @@ class ContactFilter(BaseModel):
             name: ("true" if value else "false") if isinstance(value, bool) else str(value)
             for name, value in self.definition().items()
         }
+
+
+def without_nul(value: str) -> str:
+    """``value``, refused (ValueError, a pydantic validator's refusal) when it holds a NUL
+    character: PostgreSQL's text cannot store one, and no name or filter needs it."""
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (\\x00)")
+    return value
 
 
 def _urn(value: str | None, prefix: str, what: str) -> str | None:
@@ -198,18 +208,32 @@ async def find_contact(
 
 async def count_contacts(conn: AsyncConnection[Any], where: ContactFilter) -> int:
     """How many contacts match ``where`` now."""
-    conditions, params = _conditions(where)
-    cur = await conn.execute(
-        sql.SQL("SELECT count(*) FROM contacts c WHERE {}").format(_all(conditions)), params
-    )
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    return (await count_each(conn, [where]))[0]
 
 
-def matching(where: ContactFilter) -> tuple[sql.Composable, dict[str, Any]]:
+async def count_each(conn: AsyncConnection[Any], filters: Sequence[ContactFilter]) -> list[int]:
+    """How many contacts match each of ``filters`` now, in one statement (one round trip
+    however many; each count is planned on its own, with the indexes its filter can use)."""
+    if not filters:
+        return []
+    counts: list[sql.Composable] = []
+    params: dict[str, Any] = {}
+    for index, where in enumerate(filters):
+        condition, own = matching(where, f"_{index}")
+        counts.append(
+            sql.SQL("SELECT {}, count(*) FROM contacts c WHERE {}").format(index, condition)
+        )
+        params |= own
+    # UNION ALL rather than one column per count: a select list holds at most 1664 columns.
+    cur = await conn.execute(sql.SQL(" UNION ALL ").join(counts) + sql.SQL(" ORDER BY 1"), params)
+    return [int(count) for _index, count in await cur.fetchall()]
+
+
+def matching(where: ContactFilter, key: str = "") -> tuple[sql.Composable, dict[str, Any]]:
     """The SQL condition on ``contacts c`` for ``where``, and its parameters (for the
-    other queries of contacts, such as :mod:`sinks.audiences`' export)."""
-    conditions, params = _conditions(where)
+    other queries of contacts, such as :mod:`sinks.audiences`' export). ``key`` ends every
+    parameter's name, so that several filters' conditions can share one statement."""
+    conditions, params = _conditions(where, key)
     return _all(conditions), params
 
 
@@ -253,46 +277,44 @@ async def _contacts(
     return contacts
 
 
+# Each condition with "{}" where its parameter goes (named after the filter's field).
 _CONTACT_CONDITIONS = {
-    "imported": "c.linkedin_imported = %(imported)s",
-    "imported_from": "c.linkedin_import_date >= %(imported_from)s",
-    "imported_to": "c.linkedin_import_date < %(imported_to)s",
+    "imported": "c.linkedin_imported = {}",
+    "imported_from": "c.linkedin_import_date >= {}",
+    "imported_to": "c.linkedin_import_date < {}",
 }
 _SUBMISSION_CONDITIONS = {
-    "form_id": "s.form_id = %(form_id)s",
-    "form_name": "lower(s.form_name) = lower(%(form_name)s)",
-    "ad_account": "s.owner_urn = %(ad_account)s",
-    "campaign": "s.campaign_urn = %(campaign)s",
-    "test_lead": "s.test_lead = %(test_lead)s",
+    "form_id": "s.form_id = {}",
+    "form_name": "lower(s.form_name) = lower({})",
+    "ad_account": "s.owner_urn = {}",
+    "campaign": "s.campaign_urn = {}",
+    "test_lead": "s.test_lead = {}",
 }
 
 
-def _conditions(where: ContactFilter) -> tuple[list[sql.Composable], dict[str, Any]]:
+def _conditions(where: ContactFilter, key: str = "") -> tuple[list[sql.Composable], dict[str, Any]]:
     conditions: list[sql.Composable] = []
     params: dict[str, Any] = {}
-    for name, condition in _CONTACT_CONDITIONS.items():
+
+    def condition(template: str, name: str, value: Any) -> sql.Composable:
+        params[name + key] = value
+        return sql.SQL(template).format(sql.Placeholder(name + key))
+
+    for name, template in _CONTACT_CONDITIONS.items():
         if getattr(where, name) is not None:
-            conditions.append(sql.SQL(condition))
-            params[name] = getattr(where, name)
+            conditions.append(condition(template, name, getattr(where, name)))
     on_submission: list[sql.Composable] = []
-    for name, condition in _SUBMISSION_CONDITIONS.items():
+    for name, template in _SUBMISSION_CONDITIONS.items():
         if getattr(where, name) is not None:
-            on_submission.append(sql.SQL(condition))
-            params[name] = getattr(where, name)
+            on_submission.append(condition(template, name, getattr(where, name)))
     if where.consent_given is not None:
         # form_submissions.consents holds the lead's consent responses as received
         # (mapping.answers.resolve_consents): [{"consentId": 0, "accepted": true, ...}].
         accepted: dict[str, Any] = {"accepted": True}
         if where.consent_id is not None:
             accepted["consentId"] = where.consent_id
-        on_submission.append(
-            sql.SQL(
-                "s.consents @> %(consent)s"
-                if where.consent_given
-                else "NOT s.consents @> %(consent)s"
-            )
-        )
-        params["consent"] = Jsonb([accepted])
+        template = "s.consents @> {}" if where.consent_given else "NOT s.consents @> {}"
+        on_submission.append(condition(template, "consent", Jsonb([accepted])))
     if on_submission:
         conditions.append(
             sql.SQL(
@@ -344,6 +366,17 @@ async def filter_choices(conn: AsyncConnection[Any]) -> dict[str, list[dict[str,
     ad_accounts = [{"urn": urn, "name": name} for urn, name in owners.items()]
     ad_accounts.sort(key=lambda a: ((a["name"] or "").lower(), a["urn"]))
     return {"forms": forms, "ad_accounts": ad_accounts, "campaigns": campaigns}
+
+
+async def recently_imported_forms(conn: AsyncConnection[Any], limit: int) -> list[int]:
+    """The ids of the ``limit`` forms in hand whose leads were imported most recently
+    (the console's quick filters), newest first."""
+    cur = await conn.execute(
+        "SELECT form_id FROM form_counters WHERE last_imported_at IS NOT NULL"
+        " ORDER BY last_imported_at DESC, form_id LIMIT %s",
+        (limit,),
+    )
+    return [int(form_id) for (form_id,) in await cur.fetchall()]
 
 
 def _consents(versions: list[list[dict[str, Any]]], locale: str | None) -> list[dict[str, Any]]:

@@ -25,13 +25,14 @@ from admin.console.session import AccountPageDep
 from admin.contact_models import AudienceIn, AudienceOut, AudiencePatch
 from admin.error_responses import ApiError
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 MEMBERS_PAGE_SIZE = 50
-LIST_REFRESH_S = 10  # the list's counts (one count per audience)
+LIST_REFRESH_S = 10  # the list's counts (all in one statement)
 COUNT_REFRESH_S = 3  # one audience's count
 NAME_TAKEN = "An audience named “{name}” exists already: choose another name."
 NAME_MISSING = "Give the audience a name (up to 200 characters)."
+NAME_NUL = "A name cannot contain the NUL character (\\0): it was taken out, check the name."
 
 
 @router.get("/console/audiences", response_class=HTMLResponse)
@@ -65,9 +66,12 @@ async def save_audience(request: Request, page: AccountPageDep) -> Response:
             AudienceIn(name=name, filter=where), page.scope
         )
     except ValidationError:
-        problem = page.t(NAME_MISSING)
         return await render_contacts(
-            page, where, problem=problem, audience_name=name, status_code=422
+            page,
+            where,
+            problem=_name_problem(page, name),
+            audience_name=name.replace("\x00", ""),
+            status_code=422,
         )
     except ApiError as exc:
         if exc.status != 409:
@@ -121,9 +125,12 @@ async def rename_audience(audience_id: str, request: Request, page: AccountPageD
     try:
         await audiences_routes.patch_audience(audience.id, AudiencePatch(name=name), page.scope)
     except ValidationError:
-        problem = page.t(NAME_MISSING)
         return await _render_audience(
-            page, audience, problem=problem, new_name=name, status_code=422
+            page,
+            audience,
+            problem=_name_problem(page, name),
+            new_name=name.replace("\x00", ""),
+            status_code=422,
         )
     except ApiError as exc:
         if exc.status == 404:  # deleted meanwhile
@@ -195,6 +202,11 @@ async def _audience(page: AccountPage, audience_id: str) -> AudienceOut | None:
         return await audiences_routes.get_one_audience(found, page.scope)
     except ApiError:
         return None
+
+
+def _name_problem(page: AccountPage, name: str) -> str:
+    """Why the API's model refused ``name`` (its only rules: present, short, no NUL)."""
+    return page.t(NAME_NUL if "\x00" in name else NAME_MISSING)
 
 
 def _uuid(text: str) -> UUID | None:

@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
-from admin import contacts_routes, forms_routes
 from admin.console.page import AccountPage
-from admin.contact_models import ConsentChoice, FormChoice, UrnChoice
+from admin.contact_models import ConsentChoice, ContactFilterChoices, FormChoice, UrnChoice
+from sinks import contacts_query
 from sinks.contacts_query import ContactFilter
 
 Translate = Callable[..., str]
@@ -136,17 +136,16 @@ def owner_label(urn: str, t: Translate) -> str:
 
 
 async def filter_choices(page: AccountPage) -> FilterChoices:
-    choices = await contacts_routes.get_filter_choices(page.scope)
-    # The quick filters: the forms whose leads came in most recently (the form list's
-    # last import), named as the filter's choices name them.
-    forms = (await forms_routes.list_forms(page.scope, page.settings)).forms
-    recent = sorted(
-        (f for f in forms if f.last_imported_at is not None),
-        key=lambda f: f.last_imported_at or datetime.min.replace(tzinfo=UTC),
-        reverse=True,
-    )[:QUICK_FORMS]
+    """What the filter form offers, read on one connection (the audiences list asks every
+    few seconds): the API's choices, and the ids of the quick filters' forms."""
+    async with page.scope.connection() as conn:
+        found = await contacts_query.filter_choices(conn)
+        # The quick filters: the forms whose leads came in most recently (the form list's
+        # last import), named as the filter's choices name them.
+        recent = await contacts_query.recently_imported_forms(conn, QUICK_FORMS)
+    choices = ContactFilterChoices.model_validate(found)
     by_id = {f.id: f for f in choices.forms}
-    quick = [by_id[f.id] for f in recent if f.id in by_id]
+    quick = [by_id[form_id] for form_id in recent if form_id in by_id]
     return FilterChoices(
         forms=choices.forms,
         ad_accounts=choices.ad_accounts,

@@ -33,7 +33,7 @@ from admin.console.session import AccountPageDep
 from admin.error_responses import ApiError
 from sinks.contacts_query import ContactFilter, count_contacts
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 

@@ -20,7 +20,7 @@ from admin.console.session import AccountPageDep
 from admin.error_responses import ApiError
 from admin.models import ErrorKind
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 # How many lines the page shows; the download has them all.
 PAGE_LINES = 200

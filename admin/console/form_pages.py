@@ -6,10 +6,11 @@ the reconciliation and retention figures, the history of runs, and "Start manual
 Every read and write is the JSON API's own route function called with the signed-in
 user's :class:`~admin.dependencies.AccountScope` (``forms_routes.change_form``,
 ``runs_routes.start_import``...): the same rules, the same refusals, and another account's
-form or run is the 404 page. The run's progress is a fragment (``/console/runs/{id}``)
-that htmx polls every second; it answers 286 once the run is done, its leads imported
-(:mod:`admin.console.run_progress`), which stops the polling. Without JavaScript,
-reloading the page shows the same figures.
+form or run is the 404 page. (The history reads the runs with their figures straight from
+:mod:`sinks.sync_runs`, in one statement: the API lists runs without figures.) The run's
+progress is a fragment (``/console/runs/{id}``) that htmx polls every second; it answers
+286 once the run is done, its leads imported (:mod:`admin.console.run_progress`), which
+stops the polling. Without JavaScript, reloading the page shows the same figures.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from admin.models import Form as FormOut
 from admin.models import FormSettingsChange, IntervalHours, Run
 from admin.reconciliation_routes import Reconciliation
 from schemas.envelopes import SyncOptions
+from sinks import sync_runs
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 HISTORY_RUNS = 10
 RECONCILIATION_DAYS = 30
@@ -259,8 +261,9 @@ async def _render(
 async def _status_and_history(page: AccountPageDep, form: FormOut) -> dict[str, Any]:
     """What the status card and the history show: the latest runs with what each imported
     (the list alone has no figures), and the next scheduled run."""
-    listed = await runs_routes.list_runs(form.id, page.scope, HISTORY_RUNS)
-    runs = [await runs_routes.get_sync_run(run.id, page.scope) for run in listed.runs]
+    async with page.scope.connection() as conn:  # one statement, figures included
+        rows = await sync_runs.list_runs(conn, form.id, HISTORY_RUNS, with_stats=True)
+    runs = [Run.model_validate(row) for row in rows]
     active = any(run.status not in ENDED for run in runs)
     return {
         "runs": runs,

@@ -22,7 +22,7 @@ from admin.models import Form
 from admin.status import Color
 from sinks.connection_reach import connection_reach
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 # The status indicator's colours as a word beside the icon (a colour is never alone); the
 # API's reason says why, on hover and to screen readers.

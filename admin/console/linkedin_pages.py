@@ -25,7 +25,7 @@ from admin.console.page import AccountPage
 from admin.console.session import AccountPageDep
 from sinks.connection_reach import ConnectionReach, connection_reach
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 _HOUR_S = 3600
 _DAY_S = 86_400

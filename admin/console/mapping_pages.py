@@ -59,7 +59,7 @@ from sinks.mappings_store import (
     replace_mappings,
 )
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 # A new field's types as the select names them (English: the catalog's keys).
 TYPE_LABELS: dict[FieldType, str] = {

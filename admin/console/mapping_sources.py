@@ -217,6 +217,8 @@ def _new_field(
         return Message("Give the new contact field a name.")
     if len(choice.new_name) > MAX_FIELD_NAME:
         return Message("A field name has at most {count} characters.", {"count": MAX_FIELD_NAME})
+    if "\x00" in choice.new_name:  # PostgreSQL's text cannot hold it
+        return Message("A field name cannot contain the NUL character (\\0).")
     if choice.new_type not in CUSTOM_FIELD_TYPES:
         return Message("Choose the new field's type.")
     key = field_key_for(choice.new_name)

@@ -16,7 +16,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from admin import accounts_routes
 from admin.console.page import OperatorPage
@@ -24,7 +24,7 @@ from admin.console.session import OperatorPageDep
 from admin.error_responses import ApiError
 from sinks.account_volume import AccountVolume, account_volumes
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,16 @@ async def create_account(page: OperatorPageDep, name: Annotated[str, Form()] = "
     return await _render(page, status_code=201, created=created)
 
 
-@router.post("/console/operator/accounts/{name}/disable")
-async def disable_account(page: OperatorPageDep, name: str) -> RedirectResponse:
-    # Unknown names answer the JSON API's 404 (raised as ApiError): only a hand-made request
-    # names an account the page did not list.
-    await accounts_routes.post_disable(name, page.db)
+@router.post("/console/operator/accounts/{name}/disable", response_class=HTMLResponse)
+async def disable_account(page: OperatorPageDep, name: str) -> Response:
+    try:
+        await accounts_routes.post_disable(name, page.db)
+    except ApiError as exc:
+        # Only a hand-made request names an account the page did not list: the 404 page,
+        # as for any console URL that names nothing.
+        if exc.status != 404:
+            raise
+        return page.render("not_found.html", status_code=404, nav="operator")
     return RedirectResponse(f"/console/operator?disabled={quote(name)}", status_code=303)
 
 

@@ -1,6 +1,9 @@
 """The console's routers, one per page module (``admin/console/<page>_pages.py``), and what
 every console answer shares: its headers (:mod:`admin.console.headers`), the refusals the
-session dependencies raise, and the 404 page for a console URL that does not exist."""
+session dependencies raise, the 404 page for a console URL that does not exist, and the 400
+page for one whose query holds a value the page cannot use.
+
+The pages are not part of the API: none of them is in ``/openapi.json``."""
 
 from __future__ import annotations
 
@@ -51,7 +54,8 @@ ROUTERS: tuple[APIRouter, ...] = (
 def install(app: FastAPI) -> None:
     assets.install(app)
     for router in ROUTERS:
-        app.include_router(router)
+        # Each page module's router says so too; this holds for any page added later.
+        app.include_router(router, include_in_schema=False)
     app.add_middleware(ConsoleHeaders)
     app.add_exception_handler(PageRefused, _refused)  # type: ignore[arg-type]  # narrower type
     _console_not_found(app)
@@ -63,16 +67,20 @@ async def _refused(_request: Request, exc: PageRefused) -> Response:
 
 def _console_not_found(app: FastAPI) -> None:
     """A console URL that matches no page, or names no page with a malformed id (say
-    ``/console/forms/abc``), answers the 404 page; everything else keeps the API's JSON
+    ``/console/forms/abc``), answers the 404 page; one with a query value its page cannot
+    read (``/console/users?added=x``) the 400 page. Everything else keeps the API's JSON
     error shape (the handlers installed before, by admin.error_responses)."""
     api_http_handler = app.exception_handlers.get(HTTPException)
     api_validation_handler = app.exception_handlers.get(RequestValidationError)
 
-    async def not_found(request: Request) -> Response:
+    async def error_page(request: Request, template: str, status_code: int) -> Response:
         found = await current_session(request)
         if found is not None:  # signed in: the page with their menu
-            return page_for(request, found).render("not_found.html", status_code=404)
-        return render(request, "not_found.html", status_code=404, lang=language(request))
+            return page_for(request, found).render(template, status_code=status_code)
+        return render(request, template, status_code=status_code, lang=language(request))
+
+    async def not_found(request: Request) -> Response:
+        return await error_page(request, "not_found.html", 404)
 
     async def handle(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404 and _in_console(request):
@@ -83,9 +91,13 @@ def _console_not_found(app: FastAPI) -> None:
 
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         # Console pages read their forms themselves (and say what is wrong beside the
-        # field): what FastAPI refuses here is a path id that cannot be one.
-        if _in_console(request) and all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
-            return await not_found(request)
+        # field): what FastAPI refuses here is a path id that cannot be one (nothing is
+        # there, whatever the query says), or a query value that cannot be one (a link
+        # edited by hand).
+        if _in_console(request):
+            if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+                return await not_found(request)
+            return await error_page(request, "bad_request.html", 400)
         assert api_validation_handler is not None, "admin.error_responses installs it first"
         response = api_validation_handler(request, exc)
         return await response if inspect.isawaitable(response) else response

@@ -14,7 +14,7 @@ The page is stateless between polls: each answer carries the count it saw and si
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -50,7 +50,10 @@ class RunProgress:
 def run_phase(
     run: Run, processed: int, now: datetime, seen: int | None, since: datetime | None
 ) -> tuple[Phase, int, datetime]:
-    """The run's phase, and the count and moment the next poll carries."""
+    """The run's phase, and the count and moment the next poll carries (``since`` without
+    an offset is UTC: the page sends back what it was given, but a URL can be edited)."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
     if run.status in ("queued", "running"):
         return run.status, processed, now
     if processed >= run.leads_published:

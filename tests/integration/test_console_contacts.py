@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -53,6 +54,7 @@ class Side:
     console: SignedInClient
     db: Conn
     account_id: int
+    token: str  # the account's API token
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -76,7 +78,16 @@ async def _side(settings: Settings, app: FastAPI, prefix: str) -> AsyncIterator[
         await AsyncConnection.connect(settings.database_conninfo(), autocommit=True) as db,
     ):
         await hold_for_session(db, account.id)
-        yield Side(console, db, account.id)
+        yield Side(console, db, account.id, account.token)
+
+
+def _api(app: FastAPI, token: str) -> httpx.AsyncClient:
+    """The JSON API as a client holding the account's ``token``."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://admin.test",
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 @pytest.fixture
@@ -263,6 +274,33 @@ async def test_a_filter_that_cannot_be_is_left_out_and_said(mine: Side) -> None:
     assert "left out: Test lead, Imported before" in page
 
 
+async def test_a_nul_character_in_a_filter_is_left_out_and_said(mine: Side) -> None:
+    form = await _form(mine.db, "Nul")
+    await _contact(mine.db, "nul@example.com", form, "Nul")
+    await _contact(mine.db, "elsewhere@example.com")
+    page = await _page(
+        mine, f"/console/contacts?form_id={form}&ad_account=%00&campaign=12%0034&test_lead=%00"
+    )
+    assert _emails(page) == {"nul@example.com"}  # the form filter stays
+    assert "left out: Ad account, Campaign, Test lead." in page
+    alone = await _page(mine, "/console/contacts?form_name=Nul%00")
+    assert _emails(alone) >= {"nul@example.com", "elsewhere@example.com"}
+    assert "left out: Form filled." in alone
+
+
+async def test_the_api_refuses_a_nul_character_in_a_filter_with_422(
+    app: FastAPI, mine: Side
+) -> None:
+    async with _api(app, mine.token) as api:
+        for name, value in (("form_name", "\x00"), ("campaign", "1\x002"), ("imported", "\x00")):
+            answer = await api.get("/api/contacts", params={name: value})
+            assert answer.status_code == 422, (name, answer.text)
+            body = answer.json()
+            assert body["error"] == "invalid_request"
+            assert [d["location"] for d in body["details"]] == [f"query.{name}"]
+            assert "NUL" in body["message"]
+
+
 async def test_htmx_gets_the_results_and_the_chips_only(mine: Side) -> None:
     form = await _form(mine.db, "Live")
     await _contact(mine.db, "live@example.com", form, "Live", test_lead=True)
@@ -276,6 +314,16 @@ async def test_htmx_gets_the_results_and_the_chips_only(mine: Side) -> None:
     assert 'id="quick-filters" aria-label="Quick filters" hx-swap-oob="true"' in part
     assert 'id="consent-filters" hx-swap-oob="true"' in part
     assert _emails(part) == {"live@example.com"}
+
+
+async def test_htmx_keeps_no_copy_of_the_pages_for_the_back_button(mine: Side) -> None:
+    # The filter pushes each result's URL into the history; with a history cache htmx would
+    # keep each page (a contact's details) in sessionStorage, where it outlives sign-out.
+    page = await _page(mine, "/console/contacts")
+    meta = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", page)
+    assert meta, "no htmx-config"
+    assert json.loads(meta[1])["historyCacheSize"] == 0
+    assert "hx-push-url" in page
 
 
 async def test_contacts_come_in_pages_of_fifty_without_repeats(mine: Side) -> None:
@@ -396,6 +444,71 @@ async def test_saving_a_filter_needs_the_csrf_token_and_a_free_name(mine: Side) 
     assert f'href="/console/audiences/{audience}">Test leads</a>' in listing
     assert "Contacts who filled “Saved”, as a test lead" in listing
     assert "No token" not in listing
+
+
+async def test_a_nul_character_in_an_audience_name_is_refused_with_a_message(
+    app: FastAPI, mine: Side
+) -> None:
+    form = await _form(mine.db, "Named")
+    refused = await _save(mine, "Bad\x00name", form_id=str(form))
+    assert refused.status_code == 422
+    text = html.unescape(refused.text)
+    assert "A name cannot contain the NUL character (\\0): it was taken out" in text
+    assert 'value="Badname"' in refused.text  # offered again without it
+    assert "Bad" not in html.unescape(await _page(mine, "/console/audiences"))
+    audience = await _saved(mine, "Good name", form_id=str(form))
+    renamed = await mine.http.post(
+        f"/console/audiences/{audience}/rename", data=mine.console.form(name="\x00")
+    )
+    assert renamed.status_code == 422
+    assert "A name cannot contain the NUL character" in html.unescape(renamed.text)
+    assert "<h1>Good name</h1>" in renamed.text  # not renamed
+
+    async with _api(app, mine.token) as api:
+        answer = await api.post("/api/audiences", json={"name": "a\x00b", "filter": {}})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["details"][0]["location"] == "body.name"
+        assert "NUL" in answer.json()["message"]
+        names = [a["name"] for a in (await api.get("/api/audiences")).json()["audiences"]]
+    assert names == ["Good name"]
+
+
+async def test_the_audience_list_counts_every_audience(app: FastAPI, mine: Side) -> None:
+    spring, autumn = await _form(mine.db, "Spring"), await _form(mine.db, "Autumn")
+    await _contact(mine.db, "a@example.com", spring, "Spring", test_lead=True, consent=True)
+    await _contact(mine.db, "b@example.com", spring, "Spring", consent=False)
+    await _contact(mine.db, "c@example.com", autumn, "Autumn", campaign=OTHER_CAMPAIGN)
+    await _contact(
+        mine.db, "d@example.com", import_date=datetime(2026, 1, 15, tzinfo=UTC)
+    )  # no submission
+    expected = {
+        "Everyone": ({}, 4),
+        "Spring tests": ({"form_id": str(spring), "test_lead": "true"}, 1),
+        "Spring by name": ({"form_name": "spring"}, 2),
+        "Consenting": ({"form_id": str(spring), "consent_id": "0"}, 1),
+        "Other campaign": ({"campaign": OTHER_CAMPAIGN}, 1),
+        "January": ({"imported_from": "2026-01-01", "imported_to": "2026-02-01"}, 1),
+        "Nobody": ({"form_id": str(autumn), "test_lead": "true"}, 0),
+    }
+    for name, (where, _count) in expected.items():
+        await _saved(mine, name, **where)
+
+    rows = await _page(mine, "/console/audiences", headers=HTMX_ROWS)
+    shown = dict(
+        re.findall(
+            r'<a href="/console/audiences/[0-9a-f-]{36}">([^<]+)</a></td>\s*'
+            r'<td class="numeric">(\d+)</td>',
+            rows,
+        )
+    )
+    assert shown == {name: str(count) for name, (_where, count) in expected.items()}
+    # The API lists the same counts, by name.
+    async with _api(app, mine.token) as api:
+        listed = (await api.get("/api/audiences")).json()["audiences"]
+    assert [(a["name"], a["count"]) for a in listed] == sorted(
+        ((name, count) for name, (_where, count) in expected.items()),
+        key=lambda pair: pair[0].lower(),
+    )
 
 
 async def test_an_audience_counts_its_members_live(mine: Side) -> None:

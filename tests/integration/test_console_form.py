@@ -17,6 +17,7 @@ from uuid import UUID
 import httpx
 import pytest
 from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
 
 from admin.app import create_app
 from admin.console import form_pages, routes
@@ -381,6 +382,71 @@ async def test_a_run_whose_leads_are_still_being_imported_is_followed_until_they
         f"/console/runs/{run_id}", params={"seen": 0, "since": since}, headers=htmx
     )
     assert settled.status_code == 286
+
+
+async def test_a_since_without_an_offset_is_read_as_utc(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form_id = await _form(db, enabled=True)
+    run_id = await _finished_run(db, form_id, published=3)  # and no worker imports them
+    htmx = {"HX-Request": "true"}
+    naive_now = datetime.now(UTC).replace(tzinfo=None)
+    still = await client.get(
+        f"/console/runs/{run_id}",
+        params={"seen": 0, "since": naive_now.isoformat()},
+        headers=htmx,
+    )
+    assert still.status_code == 200, still.text
+    assert "importing the leads: 0 of 3 done" in still.text
+    settled_since = naive_now - SETTLE_IDLE - timedelta(seconds=1)
+    settled = await client.get(
+        f"/console/runs/{run_id}",
+        params={"seen": 0, "since": settled_since.isoformat()},
+        headers=htmx,
+    )
+    assert settled.status_code == 286
+
+
+async def test_the_history_shows_what_each_run_imported(
+    client: httpx.AsyncClient, db: Conn
+) -> None:
+    form_id = await _form(db, enabled=True)
+    first = await _finished_run(db, form_id, published=4)
+    second = await _finished_run(db, form_id, published=1)
+    for run_id, created, updated, errors in ((first, 2, 1, 1), (second, 1, 0, 0)):
+        for event, times in (("created", created), ("updated", updated)):
+            for _ in range(times):
+                # Published already: a relay running in this session leaves them be.
+                await db.execute(
+                    "INSERT INTO outbox (contact_id, event_type, payload, published_at)"
+                    " VALUES (gen_random_uuid(), %s, %s, now())",
+                    (
+                        f"com.leadsync.contact.{event}",
+                        Jsonb({"data": {"sync_run_id": str(run_id)}}),
+                    ),
+                )
+        for _ in range(errors):
+            await db.execute(
+                "INSERT INTO error_log (form_id, stage, code, message, sync_run_id)"
+                " VALUES (%s, 'import', 'invalid_value', 'test', %s)",
+                (form_id, run_id),
+            )
+    page = await client.get(f"/console/forms/{form_id}")
+    assert page.status_code == 200
+
+    def figures(run_id: UUID) -> dict[str, str]:
+        row = re.search(rf'<tr data-run="{run_id}">(.*?)</tr>', page.text, re.S)
+        assert row, f"no history row for {run_id}"
+        return dict(re.findall(r'data-figure="(\w+)">(\d+)<', row[1]))
+
+    assert figures(first) == {
+        "pages": "1", "leads": "4", "imported": "2", "updated": "1", "errors": "1"
+    }  # fmt: skip
+    assert figures(second) == {
+        "pages": "1", "leads": "1", "imported": "1", "updated": "0", "errors": "0"
+    }  # fmt: skip
+    # Newest first.
+    assert page.text.index(f'data-run="{second}"') < page.text.index(f'data-run="{first}"')
 
 
 def _run(status: str, published: int, finished_ago: timedelta | None = None) -> Run:

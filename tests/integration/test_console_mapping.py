@@ -251,6 +251,30 @@ async def test_a_new_contact_field_is_created_on_save_and_only_then(
     assert "already exists: choose it in the list" in response.text
 
 
+async def test_a_nul_character_in_a_new_field_name_is_said_beside_it(
+    client: httpx.AsyncClient, db: Conn, worker: Worker, settings: Settings,
+    account: AccountWithToken,
+) -> None:  # fmt: skip
+    form_id = await _form_with_leads(db, worker, settings, account.id)
+    mappings = await _mappings(db, form_id)
+    page = (await client.get(f"/console/forms/{form_id}/mapping")).text
+    colour = _rows(page)[f"question:{COLOUR_Q}"]
+    data = {
+        **_posted(page, {f"question:{COLOUR_Q}": "__new__"}),
+        f"new_name_{colour}": "Colour\x00",
+        f"new_type_{colour}": "text",
+    }
+    response = await client.post(f"/console/forms/{form_id}/mapping", data=data)
+    assert response.status_code == 422
+    assert "A field name cannot contain the NUL character (\\0)." in response.text
+    assert await _mappings(db, form_id) == mappings
+    cur = await db.execute(
+        "SELECT count(*) FROM contact_fields WHERE account_id = leadsync_account()"
+        " AND key = 'colour'"
+    )
+    assert await cur.fetchone() == (0,)
+
+
 async def test_the_preview_shows_what_the_edited_mapping_would_write_and_writes_nothing(
     client: httpx.AsyncClient, db: Conn, worker: Worker, settings: Settings,
     account: AccountWithToken,

@@ -203,11 +203,16 @@ async def test_no_state_change_without_the_csrf_token(
     assert await cur.fetchone() == (0,)
 
 
-async def test_disabling_an_unknown_account_is_404(operator: SignedInClient) -> None:
+async def test_disabling_an_unknown_account_is_the_404_page(operator: SignedInClient) -> None:
     answer = await operator.http.post(
         "/console/operator/accounts/no-such-account/disable", data=operator.form()
     )
     assert answer.status_code == 404
+    # The console's page with the operator's menu, not the API's JSON error.
+    assert answer.headers["content-type"].startswith("text/html")
+    text = _text(answer.text)
+    assert "Page not found" in text
+    assert 'href="/console/operator" aria-current="page"' in answer.text
 
 
 @pytest.mark.parametrize("path", ["/console/contacts", "/console/linkedin"])

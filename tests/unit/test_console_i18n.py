@@ -19,7 +19,14 @@ CONSOLE = Path(i18n.__file__).parent
 ITALIAN = sorted((CONSOLE / "locales" / "it").glob("*.json"))
 # The pages of the sign-in, error and users modules, and the files their texts come from.
 OWN_CATALOGS = ("base.json", "auth.json", "users.json")
-OWN_TEMPLATES = ("base.html", "sign_in.html", "not_found.html", "forbidden.html", "users")
+OWN_TEMPLATES = (
+    "base.html",
+    "sign_in.html",
+    "not_found.html",
+    "forbidden.html",
+    "bad_request.html",
+    "users",
+)
 OWN_MODULES = ("session.py", "auth_pages.py", "users_pages.py", "passwords.py")
 _TEMPLATE_TEXT = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 
