@@ -8,12 +8,13 @@ worker keeps what it read, and each batch asks PostgreSQL only for *stamps* of i
 batch's own transaction: a context is reused when its stamp is the one it was read with,
 read again otherwise. Reuse can therefore never serve what the transaction would not see.
 
-Stamps are the rows' ``xmin`` (the transaction that wrote the row version): the form row,
-the version row, and for the sets (a form's mappings, an account's contact fields) their
-count and the sum of their xmins. A set that gains, loses or rewrites a row gets a new xmin
-into the sum; the sum coming out equal after a change would need the new rows' transaction
-ids to add up exactly to the removed ones', which the deletion-then-insertion of one save
-(every new row carries the same, newer id) cannot do.
+Stamps are the rows' ``xmin`` (the transaction that wrote the row version): the form row
+and the version row. A form's mappings are covered by its row: every statement that writes
+mappings rewrites the forms rows it touched (migration 0014's trigger). An account's contact
+fields are stamped by their count and the sum of their xmins: a set that gains, loses or
+rewrites a row gets a new xmin into the sum; the sum coming out equal after a change would
+need the new rows' transaction ids to add up exactly to the removed ones', which one
+transaction's writes (every new row carries the same, newer id) cannot do.
 """
 
 from __future__ import annotations
@@ -36,11 +37,7 @@ MAX_CONTEXTS = 50_000
 MAX_ACCOUNTS = 20_000
 
 _CONTEXT_STAMPS = """
-SELECT k.account_id, k.form_id, k.version_id,
-       f.xmin::text || '/' || v.xmin::text || '/' || (
-           SELECT count(*) || ':' || coalesce(sum(m.xmin::text::bigint), 0)
-           FROM field_mappings m
-           WHERE m.account_id = k.account_id AND m.form_id = k.form_id)
+SELECT k.account_id, k.form_id, k.version_id, f.xmin::text || '/' || v.xmin::text
 FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS k(account_id, form_id, version_id)
 JOIN forms f ON f.account_id = k.account_id AND f.id = k.form_id
 JOIN form_versions v ON v.account_id = k.account_id AND v.form_id = k.form_id

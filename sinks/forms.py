@@ -100,6 +100,14 @@ async def register_forms(
                 sorted(forms),
             )
         if version_rows:
+            # The forms rows first, in key order: writing the mappings rewrites them
+            # (migration 0014), and the admin's mapping saves lock them first too.
+            await cur.execute(
+                "SELECT 1 FROM forms WHERE (account_id, id) IN"
+                " (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))"
+                " ORDER BY account_id, id FOR UPDATE",
+                ([a for a, _, _, *_ in version_rows], [f for _, f, *_ in version_rows]),
+            )
             # A version first seen without its questions gets them from a later, fuller lead.
             await cur.executemany(
                 "INSERT INTO form_versions"
