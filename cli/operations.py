@@ -123,12 +123,18 @@ def alarm_clear(
 
 def schemas_export(
     directory: Annotated[Path | None, typer.Argument(help="Where to write them.")] = None,
+    asyncapi: Annotated[
+        Path | None, typer.Option(help="Where to write the AsyncAPI document.")
+    ] = None,
 ) -> None:
-    """Write the JSON Schema files of the published events (default: schemas/json/)."""
+    """Write the JSON Schema files of the published events (default: schemas/json/) and the
+    AsyncAPI document of the public topics built from them (default: schemas/asyncapi.json)."""
+    from schemas.asyncapi import ASYNCAPI_PATH, write_document
     from schemas.export import JSON_DIR, export
 
     for path in export(directory or JSON_DIR):
         typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {write_document(asyncapi or ASYNCAPI_PATH)}")
 
 
 def tail(

@@ -1,6 +1,6 @@
 """The JSON Schema files published for consumers, generated from the pydantic models.
 
-``leadsync schemas export`` writes them to ``schemas/json/``; a unit test fails when the
+``leadsync schemas`` writes them to ``schemas/json/``; a unit test fails when the
 committed files drift from the models.
 """
 
