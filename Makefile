@@ -11,6 +11,13 @@ VENV := .venv
 LEADSYNC := $(VENV)/bin/leadsync
 
 # The local stack's defaults; leadsync/settings.py uses the same ones.
+# `make run KAFKA_BROKERS=3`: a three-broker Kafka cluster (stack/kafka.sh), every process
+# bootstrapping from all three, topics with three replicas (and so min.insync.replicas 2).
+export KAFKA_BROKERS ?= 1
+ifneq ($(KAFKA_BROKERS),1)
+export LEADSYNC_KAFKA_BOOTSTRAP_SERVERS ?= $(shell KAFKA_BROKERS=$(KAFKA_BROKERS) bash stack/kafka.sh bootstrap)
+export LEADSYNC_TOPIC_REPLICATION_FACTOR ?= $(shell echo $$(( $(KAFKA_BROKERS) < 3 ? $(KAFKA_BROKERS) : 3 )))
+endif
 export LEADSYNC_KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:29092
 export LEADSYNC_DATABASE_URL ?= postgresql://leadsync:leadsync@127.0.0.1:25432/leadsync
 # `make run` talks to the bundled LinkedIn sandbox, never to linkedin.com.

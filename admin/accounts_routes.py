@@ -7,9 +7,9 @@ its SHA-256. Disabling an account stops its tokens at once and keeps its data.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from admin.dependencies import DatabaseDep
@@ -17,6 +17,7 @@ from admin.error_responses import ApiError, ErrorBody
 from admin.models import RequestBody
 from leadsync.api_tokens import new_token, token_hash
 from sinks.accounts import (
+    NAME,
     Account,
     AccountNameTaken,
     InvalidAccountName,
@@ -27,6 +28,13 @@ from sinks.accounts import (
 )
 
 router = APIRouter(tags=["accounts"])
+
+# An account's name in a path: only what an account can be named (422 otherwise, like any
+# malformed path id). Anything else names no account, and one holding NUL could not even be
+# looked up: PostgreSQL's text refuses that character (psycopg raised, the API answered 500).
+AccountName = Annotated[
+    str, Path(pattern=NAME.pattern, description="The account's name (as it was created).")
+]
 
 
 class NewAccount(RequestBody):
@@ -87,7 +95,7 @@ async def get_accounts(db: DatabaseDep) -> AccountList:
     summary="Disable an account: its tokens stop working at once, its data stays",
     responses={404: {"model": ErrorBody}},
 )
-async def post_disable(name: str, db: DatabaseDep) -> AccountOut:
+async def post_disable(name: AccountName, db: DatabaseDep) -> AccountOut:
     try:
         async with db.connection() as conn:
             account = await disable_account(conn, name)

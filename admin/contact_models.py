@@ -58,10 +58,27 @@ class ContactsQuery(ContactFilter):
     limit: int = Field(100, ge=1, le=500, description="Contacts per page.")
     cursor: str | None = Field(None, max_length=200, description="`next_cursor`.")
 
+    @model_validator(mode="after")
+    def _readable(self) -> Self:
+        self.contact_filter()  # refused here (422) as read_back says, not later (500)
+        return self
+
     def contact_filter(self) -> ContactFilter:
         return ContactFilter.model_validate(
             self.model_dump(include=set(ContactFilter.model_fields))
         )
+
+
+def read_back(where: ContactFilter) -> ContactFilter:
+    """``where`` as it reads back once stored: a filter valid only as given is refused (422)
+    here, not a 500 later. A numeric ad account or campaign id is kept as its URN, which can
+    pass the field's length limit the id was within (and an audience's stored filter that
+    fails validation would break every later read of the account's audiences)."""
+    return ContactFilter.model_validate(where.definition())
+
+
+# An audience's filter, refused unless it reads back as stored.
+StoredFilter = Annotated[ContactFilter, AfterValidator(read_back)]
 
 
 AudienceName = Annotated[
@@ -76,14 +93,14 @@ class AudienceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: AudienceName
-    filter: ContactFilter = Field(description="Its members: the contacts matching this now.")
+    filter: StoredFilter = Field(description="Its members: the contacts matching this now.")
 
 
 class AudiencePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: AudienceName | None = None
-    filter: ContactFilter | None = Field(None, description="Replaces the filter as a whole.")
+    filter: StoredFilter | None = Field(None, description="Replaces the filter as a whole.")
 
     @model_validator(mode="after")
     def _something(self) -> Self:

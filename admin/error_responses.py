@@ -8,8 +8,10 @@ Exception tree::
 
     ApiError                 raised by routes: status, code, message, details (a
                              leadsync.errors.PermanentError: the same request fails the same way)
-    fastapi.HTTPException    starlette's (unknown route, wrong method), and admin.limits'
-                             translation of leadsync.body_limit.BodyTooLarge (body too large)
+    fastapi.HTTPException    starlette's (unknown route, wrong method: 405 with an ``Allow``
+                             naming every method of the path), FastAPI's 400 for a JSON body it
+                             cannot read (-> 422, as for a body that is not JSON), and
+                             admin.limits' translation of leadsync.body_limit.BodyTooLarge
     RequestValidationError   a request that does not match its schema -> 422
     psycopg.OperationalError, PoolTimeout
                              PostgreSQL unreachable -> 503 (retrying later can help)
@@ -30,6 +32,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Mount
 
 from leadsync.errors import PermanentError
 
@@ -82,6 +85,8 @@ def error_response(
 
 # Stable codes for the statuses starlette raises itself (phrases differ between Pythons).
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "content_too_large"}
+# The methods an ``Allow`` header can name (OPTIONS is answered by no route).
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -100,11 +105,43 @@ async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    if exc.status_code == 400 and _declares_json(request):
+        return _unreadable_json()
+    headers = exc.headers
+    allowed = _allowed_methods(request) if exc.status_code == 405 else []
+    if allowed:  # none: a mount's own 405 (static files), which says what it allows itself
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
     phrase = HTTPStatus(exc.status_code).phrase
     code = _HTTP_CODES.get(exc.status_code) or phrase.lower().replace(" ", "_").replace("-", "_")
     message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else phrase
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+def _declares_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _unreadable_json() -> JSONResponse:
+    """FastAPI's 400 for a JSON body it could not even decode (not UTF-8, nested past
+    Python's recursion limit): the routes raise no HTTPException of their own, and a body
+    that decodes but is not JSON is already a 422, so both get that one documented answer."""
+    detail = {"location": "body", "message": "not JSON text in UTF-8", "type": "json_invalid"}
+    return error_response(422, "invalid_request", "body: not JSON text in UTF-8", [detail])
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the request's path has. Starlette's 405 names the methods of the first
+    route matching the path only, and each method of a path is a route of its own here (GET
+    and PATCH ``/api/forms/{form_id}``), so its ``Allow`` left out methods the API documents.
+    Asked of the routes themselves (their ``matches``), so included routers count too."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -41,6 +41,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
+from admin.accounts_routes import AccountName
 from admin.dependencies import AccountScopeDep, DatabaseDep, SettingsDep
 from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.oauth_pages import (
@@ -137,7 +138,9 @@ class LinkedInConnections(BaseModel):
     summary="A link where a LinkedIn member approves leadsync for this account",
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
-async def post_authorization(name: str, db: DatabaseDep, settings: SettingsDep) -> Authorization:
+async def post_authorization(
+    name: AccountName, db: DatabaseDep, settings: SettingsDep
+) -> Authorization:
     async with db.connection() as conn:
         try:
             account = await account_by_name(conn, name)
@@ -198,6 +201,19 @@ _MESSAGES: dict[str, str] = {
         " press Continue there"
     ),
 }
+
+
+# The OAuth pages' refusals (oauth_pages.refusal): a page for a browser (``Accept:
+# text/html``), the error body as JSON otherwise. Both documented by hand: FastAPI lists a
+# response's model under the route's own media type only (text/html for the start page).
+_REFUSAL: dict[str, Any] = {
+    "description": "Refused: a page for a browser, else the error as JSON",
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}},
+        "text/html": {"schema": {"type": "string"}},
+    },
+}
+_PAGE: dict[str, Any] = {"content": {"text/html": {"schema": {"type": "string"}}}}
 
 
 def _refused(request: Request, problem: str) -> Response:
@@ -265,7 +281,7 @@ def _connection(lifetime: ConnectionLifetime) -> LinkedInConnection:
     "/oauth/linkedin/start",
     summary="The page where the member confirms the account before going to LinkedIn",
     response_class=HTMLResponse,
-    responses={400: {"model": ErrorBody}},
+    responses={400: _REFUSAL},
 )
 async def start_page(
     request: Request, db: DatabaseDep, settings: SettingsDep, state: str = ""
@@ -285,7 +301,7 @@ async def start_page(
     "/oauth/linkedin/start",
     summary="Continue: bind this browser to the authorization and go to LinkedIn",
     status_code=303,
-    responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+    responses={400: _REFUSAL, 403: _REFUSAL},
 )
 async def start_continue(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
@@ -325,7 +341,8 @@ def _from_our_page(request: Request, settings: Settings, presented: str) -> bool
     "/oauth/linkedin/callback",
     summary="Where LinkedIn sends the member back (LEADSYNC_OAUTH_REDIRECT_URL)",
     response_model=Connected,
-    responses={400: {"model": ErrorBody}},
+    # 200: the page for a browser; 303: to the console's LinkedIn page for its signed-in user.
+    responses={200: _PAGE, 303: {"description": "To the console"}, 400: _REFUSAL, 403: _REFUSAL},
 )
 async def oauth_callback(
     request: Request,

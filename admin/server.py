@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import logging
-from typing import Any
 
 import uvicorn
-from uvicorn.config import LOGGING_CONFIG
 
 from admin.app import create_app
 from leadsync.settings import Settings
@@ -30,15 +27,15 @@ class HideOAuthQuery(logging.Filter):
         return True
 
 
-def log_config() -> dict[str, Any]:
-    """uvicorn's own logging, with :class:`HideOAuthQuery` on its access log."""
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["hide_oauth_query"] = {"()": HideOAuthQuery}
-    config["loggers"]["uvicorn.access"]["filters"] = ["hide_oauth_query"]
-    return config
+def hide_oauth_queries() -> None:
+    """Put :class:`HideOAuthQuery` on uvicorn's access log (once, however often called)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, HideOAuthQuery) for f in access.filters):
+        access.addFilter(HideOAuthQuery())
 
 
 def serve(settings: Settings) -> None:
+    hide_oauth_queries()
     uvicorn.run(
         create_app(settings),
         # Loopback by default: the API changes what gets imported; expose it through a
@@ -46,7 +43,9 @@ def serve(settings: Settings) -> None:
         host=settings.admin_host,
         port=settings.admin_port,
         log_level=settings.log_level,
-        log_config=log_config(),
+        # The process's logging is leadsync.logs' (JSON lines): uvicorn's loggers go through
+        # it, with the OAuth pages' queries taken out of the access log.
+        log_config=None,
         # The default server header names the software; nothing gains from it.
         server_header=False,
         # Only the TLS proxy in front of it (loopback by default; in a container, the bridge's

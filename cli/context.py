@@ -4,13 +4,13 @@ a process's start-up, and the database driven from synchronous command code."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 import typer
 
+from leadsync.logs import configure_logging
 from leadsync.settings import ConfigurationError, Settings, load_settings
 from sinks.accounts import Account, UnknownAccount, account_by_name
 from sinks.database import Database
@@ -78,14 +78,12 @@ def account_or_exit(settings: Settings, name: str | None = None, *, refused: str
         raise typer.Exit(2) from None
 
 
-def process_settings(*, database: bool, kafka: bool) -> Settings:
-    """The settings of a long-running process, with its logging set up, once its services
-    are ready: the schema migrated (``database``), the topics created (``kafka``)."""
+def process_settings(process: str, *, database: bool, kafka: bool) -> Settings:
+    """The settings of a long-running process (``leadsync <process>``), with its logging set
+    up (:mod:`leadsync.logs`), once its services are ready: the schema migrated
+    (``database``), the topics created (``kafka``)."""
     settings = settings_or_exit()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings, process)
     if database:
         from sinks.migrate import upgrade_when_reachable
 

@@ -17,7 +17,7 @@ from typing import ClassVar, Self
 import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from harness.children import spawn, stop_process, tail, wait_for_http
+from harness.children import free_port, spawn, stop_process, tail, wait_for_http
 from leadsync.settings import Settings
 
 READY_TIMEOUT_S = 60.0  # for a server to answer
@@ -78,6 +78,10 @@ class LeadsyncProcess:
     file unless given); it can be started again after it ended (the log goes on)."""
 
     command: ClassVar[str]
+    # The setting of the port its /metrics, /healthz and /readyz are on, for the processes
+    # that serve them on a port of their own: each instance gets a free one, so that two
+    # workers (or a test's and a developer's) never fight over the default.
+    metrics_port_setting: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -87,6 +91,8 @@ class LeadsyncProcess:
         profile: Path | None = None,
         stop_signal: signal.Signals = signal.SIGTERM,
     ) -> None:
+        if self.metrics_port_setting is not None:
+            settings = settings.model_copy(update={self.metrics_port_setting: free_port()})
         self.settings = settings
         self.log_path = log_path or Path(
             tempfile.mkstemp(prefix=f"leadsync-{self.command}-", suffix=".log")[1]
@@ -122,6 +128,23 @@ class LeadsyncProcess:
     def wait_ready(self) -> None:
         """Until it serves; the processes that serve nothing are ready at once."""
 
+    @property
+    def ops_url(self) -> str:
+        """Where its /metrics, /healthz and /readyz are (the receiver and the admin: on
+        their own port)."""
+        if self.metrics_port_setting is None:
+            raise RuntimeError(f"leadsync {self.command} serves no /metrics")
+        return f"http://127.0.0.1:{getattr(self.settings, self.metrics_port_setting)}"
+
+    def wait_until_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Until its ``/readyz`` answers 200 (for the worker: Kafka, PostgreSQL and its
+        partitions); fails with the log's tail if it does not in time."""
+        if not wait_for_http(f"{self.ops_url}/readyz", timeout_s, self.running):
+            self.check_running()
+            raise AssertionError(
+                f"leadsync {self.command} not ready in {timeout_s:.0f} s:\n{self.log_tail()}"
+            )
+
     def stop(self) -> None:
         """The stop signal (SIGTERM unless told), SIGKILL if it does not end in 30 s."""
         if self.process is not None:
@@ -151,6 +174,7 @@ class Scheduler(LeadsyncProcess):
     """``leadsync scheduler``."""
 
     command = "scheduler"
+    metrics_port_setting = "scheduler_metrics_port"
 
 
 class Ingress(LeadsyncProcess):
@@ -162,6 +186,10 @@ class Ingress(LeadsyncProcess):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.ingress_port}"
+
+    @property
+    def ops_url(self) -> str:
+        return self.url
 
     def wait_ready(self) -> None:
         if not wait_for_http(f"{self.url}/healthz", READY_TIMEOUT_S, self.running):
@@ -177,6 +205,10 @@ class Admin(LeadsyncProcess):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.admin_port}"
 
+    @property
+    def ops_url(self) -> str:
+        return self.url
+
     def wait_ready(self) -> None:
         if not wait_for_http(f"{self.url}/openapi.json", READY_TIMEOUT_S, self.running):
             raise AssertionError(f"leadsync admin did not start:\n{self.log_tail()}")
@@ -186,6 +218,7 @@ class Worker(LeadsyncProcess):
     """``leadsync worker``, and ways to wait until it has dealt with what was published."""
 
     command = "worker"
+    metrics_port_setting = "worker_metrics_port"
 
     def wait_caught_up(self, topic: str, timeout_s: float = 90) -> None:
         """Wait until the worker's group has committed every record of ``topic``."""

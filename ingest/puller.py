@@ -18,6 +18,9 @@ Errors (drawn as the client's tree, see linkedin.errors):
   after a pause, a bounded number of times (``RUN_RETRY``), then fails (the next tick or
   request tries again);
 - any other ``LinkedInError``: the run fails with LinkedIn's message.
+
+A run is a trace (leadsync.tracing): its log lines carry the trace id, and every record it
+publishes carries the run's ``traceparent`` header, so its leads' later stages log in it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ingest.pull_window import FormPullState, Window, next_watermark, plan_window
+from leadsync import metrics, tracing
 from leadsync.errors import PermanentError
 from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.retry import RetryPolicy
@@ -124,7 +128,7 @@ class Puller:
         """Run the request to its end, recording everything on its sync run."""
         settings, db = self.settings, self.db
         account_id = request.account_id
-        with _fewer_collections():
+        with _fewer_collections(), tracing.traced(tracing.Trace.start()):
             async with db.account(account_id) as conn:
                 status = await sync_runs.run_status(conn, request.run_id)
                 form = await form_to_pull(conn, request.form_id)
@@ -135,6 +139,7 @@ class Puller:
             except RunRefused as exc:
                 async with db.account(account_id) as conn:
                     await sync_runs.finish_run(conn, request.run_id, str(exc))
+                _count_run(request, "refused")
                 return
             window = plan_window(
                 target.state,
@@ -146,12 +151,21 @@ class Puller:
             )
             async with db.account(account_id) as conn:
                 await sync_runs.start_run(conn, request.run_id, window.start, window.end)
+            log.info(
+                "sync run %s of form %s (account %s) started: %s to %s",
+                request.run_id,
+                request.form_id,
+                account_id,
+                window.start.isoformat(),
+                window.end.isoformat(),
+            )
             error = await self._attempts(request, target, window, on_progress)
             async with db.account(account_id) as conn, conn.transaction():
                 if error is None:
                     watermark = next_watermark(target.state.watermark, window)
                     await advance_watermark(conn, request.form_id, watermark)
                 await sync_runs.finish_run(conn, request.run_id, error)
+            _count_run(request, "failed" if error else "succeeded")
             log.info(
                 "sync run %s of form %s (account %s): %s",
                 request.run_id,
@@ -195,7 +209,7 @@ class Puller:
         on_progress: Callable[[Progress], None] | None,
     ) -> None:
         settings = self.settings
-        origin = "schedule" if request.trigger is SyncTrigger.SCHEDULE else "manual"
+        origin = _origin(request)
         progress = Progress()
         start_ms, end_ms = window.epoch_ms()
         owner = target.owner()
@@ -237,6 +251,7 @@ class Puller:
         del queued[0]
         progress.pages += 1
         progress.published += published
+        metrics.LEADS_PUBLISHED_TOTAL.labels(_origin(request)).inc(published)
         progress.total = page.total
         async with self.db.account(request.account_id) as conn:
             await sync_runs.record_progress(
@@ -266,7 +281,11 @@ class Puller:
             )
             records.append((lead_key(request.account_id, lead.id), raw.to_record()))
         topics = self.settings.topics
-        acknowledged: asyncio.Future[Any] = self.publisher.send_all(topics.leads_raw, records)
+        trace = tracing.current()
+        headers = trace.headers() if trace is not None else None
+        acknowledged: asyncio.Future[Any] = self.publisher.send_all(
+            topics.leads_raw, records, headers
+        )
         # A lead LinkedIn sent but leadsync cannot read is an error event, never only a log
         # line; the page counts as published once Kafka has those too.
         errors = [
@@ -277,6 +296,7 @@ class Puller:
             for r in page.rejected
             if _rejected_form(r) in (None, request.form_id)
         ]
+        metrics.LEADS_RECEIVED_TOTAL.labels(origin).inc(len(records) + len(errors))
         if errors:
             log.error(
                 "sync run %s: %d unreadable leads on page %d",
@@ -285,9 +305,18 @@ class Puller:
                 page.number,
             )
             acknowledged = asyncio.gather(
-                acknowledged, self.publisher.send_all(topics.errors, errors)
+                acknowledged, self.publisher.send_all(topics.errors, errors, headers)
             )
         return acknowledged, len(records)
+
+
+def _origin(request: SyncRequest) -> str:
+    """The origin of the leads a run publishes."""
+    return "schedule" if request.trigger is SyncTrigger.SCHEDULE else "manual"
+
+
+def _count_run(request: SyncRequest, outcome: str) -> None:
+    metrics.SYNC_RUNS_TOTAL.labels(_origin(request), outcome).inc()
 
 
 @contextlib.contextmanager
@@ -322,8 +351,14 @@ def _unreadable(rejected: Rejected, request: SyncRequest, origin: str) -> ErrorE
         lead_id=lead_id,
         origin=origin,
         sync_run_id=request.run_id,
-        raw_ref={"bytes": text},
+        raw_ref={"bytes": text, **_trace_ref()},
     )
+
+
+def _trace_ref() -> dict[str, str]:
+    """The run's ``traceparent`` for an error event's ``raw_ref``."""
+    trace = tracing.current()
+    return {tracing.TRACEPARENT: trace.traceparent} if trace is not None else {}
 
 
 def _rejected_form(rejected: Rejected) -> int | None:

@@ -26,12 +26,16 @@ from confluent_kafka import Consumer, Message
 from ingest.puller import Puller
 from ingest.subscriptions import ensure_subscriptions
 from ingest.sync_requests import publish_request
+from leadsync import metrics
 from leadsync.kafka.async_publisher import AsyncPublisher
+from leadsync.kafka.reachability import KafkaProbe
+from leadsync.ops_server import Check, ops_app, serve_ops
 from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
 from schemas.envelopes import SyncOptions, SyncRequest, SyncTrigger
 from sinks import sync_runs
 from sinks.database import Database
+from sinks.reachability import database_answers
 from sinks.token_expiry import warn_expiring
 
 log = logging.getLogger(__name__)
@@ -137,6 +141,27 @@ async def pull_forever(settings: Settings, puller: Puller) -> None:
         await asyncio.to_thread(consumer.close)
 
 
+async def serve_health(settings: Settings) -> None:
+    """``/metrics``, ``/healthz``, ``/readyz`` on ``LEADSYNC_SCHEDULER_METRICS_PORT``: ready
+    when Kafka (the topics it reads and writes) and PostgreSQL answer; a scheduler that is
+    not the leader is ready too (it pulls, and stands by to lead)."""
+    topics = settings.topics
+    checks: dict[str, Check] = {
+        "kafka": KafkaProbe(
+            settings,
+            [topics.sync_requests, topics.leads_raw, topics.errors],
+            settings.readiness_timeout_s,
+        ),
+        "postgresql": lambda: database_answers(settings),
+    }
+
+    async def render() -> bytes:
+        return metrics.exposition(metrics.REGISTRY, metrics.PROCESS)
+
+    app = ops_app(checks, settings.readiness_timeout_s, render)
+    await serve_ops(app, settings.metrics_host, settings.scheduler_metrics_port)
+
+
 async def run_scheduler(settings: Settings) -> None:
     publisher = AsyncPublisher(settings)
     async with Database.from_settings(settings) as db:
@@ -144,6 +169,7 @@ async def run_scheduler(settings: Settings) -> None:
             await asyncio.gather(
                 schedule_forever(settings, db, publisher),
                 pull_forever(settings, Puller(settings, db, publisher)),
+                serve_health(settings),
             )
         finally:
             publisher.close()

@@ -16,7 +16,7 @@ import base64
 import binascii
 import ipaddress
 import re
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from psycopg.conninfo import make_conninfo
 from pydantic import (
@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     ingress_port: Port = 8080
     admin_port: Port = 8000
     sandbox_port: Port = 8090
+    # /metrics, /healthz and /readyz of the two processes that serve no HTTP otherwise
+    # (leadsync.ops_server); 0 turns a server off. Two on one host need a port each.
+    # Loopback by default, like the others: no token guards them (0.0.0.0 in a container).
+    worker_metrics_port: int = Field(default=9101, ge=0, le=65535)
+    scheduler_metrics_port: int = Field(default=9102, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # How long each /readyz check (Kafka, PostgreSQL) may take before it counts as failed.
+    readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     # Topic names are "<prefix>.notifications", "<prefix>.leads.raw", ...; the faust
     # application id (its consumer group and internal topics) derives from it as well.
@@ -126,6 +134,11 @@ class Settings(BaseSettings):
     # of the faust tables, so it is read once when topics are created.
     topic_partitions: int = Field(default=6, ge=1, le=1000)
     topic_replication_factor: int = Field(default=1, ge=1, le=10)
+    # Replicas that must have a record before acks=all answers. Unset, it follows the
+    # replication factor (leadsync.kafka.topics.min_insync_replicas): 2 from 3 replicas up,
+    # so one broker can be down while producing and an acknowledged record still survives
+    # the loss of another; 1 below that, where 2 would stop every write when a broker dies.
+    topic_min_insync_replicas: int | None = Field(default=None, ge=1, le=10)
 
     # Import agent batching: one database transaction per batch (stack-notes: faust's
     # per-event overhead sets the ceiling, so the database work happens once per batch).
@@ -195,6 +208,9 @@ class Settings(BaseSettings):
     kafka_commit_interval_s: float = Field(default=2.8, gt=0)
 
     log_level: str = "info"
+    # One JSON object per line (time, level, logger, message, process, trace ids): what
+    # compose, log pipelines and `grep <trace id>` read; "text" for a developer's terminal.
+    log_format: Literal["json", "text"] = "json"
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
@@ -271,6 +287,18 @@ class Settings(BaseSettings):
         if level not in {"debug", "info", "warning", "error"}:
             raise ValueError("expected debug, info, warning or error")
         return level
+
+    @model_validator(mode="after")
+    def _min_insync_within_replicas(self) -> Self:
+        wanted = self.topic_min_insync_replicas
+        if wanted is not None and wanted > self.topic_replication_factor:
+            # Kafka would accept such a topic and then refuse every acks=all write to it.
+            raise ValueError(
+                f"LEADSYNC_TOPIC_MIN_INSYNC_REPLICAS ({wanted}) exceeds"
+                f" LEADSYNC_TOPIC_REPLICATION_FACTOR ({self.topic_replication_factor}):"
+                " no write could ever be acknowledged"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secrets_present(self) -> Self:

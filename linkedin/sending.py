@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from leadsync.retry import RetryPolicy
+from linkedin.call_metrics import count_call
 from linkedin.clock import Clock
 from linkedin.errors import LinkedInError, Unavailable, error_from_response
 from linkedin.pacing import RETRY_STATUSES, RateLimiter, parse_retry_after
@@ -112,7 +113,9 @@ class Sender:
             response = await self.http.send(request)
             await response.aread()
         except httpx.TransportError as exc:
+            count_call(request, None)
             return type(exc)
+        count_call(request, response.status_code)
         return response
 
 

@@ -111,6 +111,9 @@ class SubmissionRow:
     restart_workflows: bool = False
     # Manual import option 1 (the lead is applied again even if already imported).
     reimport: bool = False
+    # The W3C traceparent of the record the lead came in (leadsync.tracing): its contact's
+    # change event carries it on.
+    traceparent: str | None = None
 
     @property
     def contact_key(self) -> ContactKey:

@@ -162,7 +162,7 @@ def without_nul(value: str) -> str:
 def _urn(value: str | None, prefix: str, what: str) -> str | None:
     if value is None or value.startswith("urn:li:"):
         return value
-    if value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) <= 19:  # LinkedIn ids are 64-bit
         return f"{prefix}{value}"
     raise ValueError(f"{what} is its URN ({prefix}123) or its numeric id")
 

@@ -4,6 +4,10 @@ Guarantee: an outbox row is written in the same transaction as the contact chang
 describes, so every committed change has exactly one row and no row exists for a change that
 was rolled back. The relay (:mod:`streams.relay`) publishes each row at least once; the
 event id is fixed when the row is written, so a re-published event is recognisable.
+
+A row keeps the W3C ``traceparent`` of the lead that caused the change (migration 0015):
+the relay publishes the event with it as a record header, so the contact change ends the
+lead's trace (leadsync.tracing). Rows of changes no lead caused, or written before, have none.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class OutboxEvent:
     contact_id: UUID
     event_type: ContactEventType
     payload: str
+    # The lead's trace, published as the record's ``traceparent`` header.
+    traceparent: str | None = None
 
 
 def change_event(
@@ -76,6 +82,7 @@ def change_event(
     restart_workflows: bool = False,
     sync_run_id: UUID | None = None,
     reason: str | None = None,
+    traceparent: str | None = None,
 ) -> OutboxEvent:
     """The event of one change. ``contact`` as :func:`contact_json` gives it.
 
@@ -106,7 +113,9 @@ def change_event(
             "reason": reason,
         },
     }
-    return OutboxEvent(event_id, account_id, contact_id, event_type, to_json(event).decode())
+    return OutboxEvent(
+        event_id, account_id, contact_id, event_type, to_json(event).decode(), traceparent
+    )
 
 
 async def write_events(conn: AsyncConnection[Any], events: Sequence[OutboxEvent]) -> None:
@@ -115,10 +124,12 @@ async def write_events(conn: AsyncConnection[Any], events: Sequence[OutboxEvent]
     # Columns as arrays sent in binary: PostgreSQL parses each event's JSON text once, into
     # its jsonb column, and nothing else (a JSON document of rows was parsed twice).
     await conn.execute(
-        "INSERT INTO outbox (event_id, account_id, contact_id, event_type, payload)"
-        " SELECT x.event_id, x.account_id, x.contact_id, x.event_type, x.payload::jsonb"
-        " FROM unnest(%b::uuid[], %b::int8[], %b::uuid[], %b::text[], %b::text[])"
-        "  WITH ORDINALITY AS x(event_id, account_id, contact_id, event_type, payload, n)"
+        "INSERT INTO outbox (event_id, account_id, contact_id, event_type, payload, traceparent)"
+        " SELECT x.event_id, x.account_id, x.contact_id, x.event_type, x.payload::jsonb,"
+        "  x.traceparent"
+        " FROM unnest(%b::uuid[], %b::int8[], %b::uuid[], %b::text[], %b::text[], %b::text[])"
+        "  WITH ORDINALITY"
+        "  AS x(event_id, account_id, contact_id, event_type, payload, traceparent, n)"
         # Ids follow the order of the changes, and the relay publishes in id order.
         " ORDER BY x.n",
         (
@@ -127,6 +138,7 @@ async def write_events(conn: AsyncConnection[Any], events: Sequence[OutboxEvent]
             [e.contact_id for e in events],
             [e.event_type.value for e in events],
             [e.payload for e in events],
+            [e.traceparent for e in events],
         ),
     )
 
@@ -138,19 +150,29 @@ async def try_become_relay(conn: AsyncConnection[Any]) -> bool:
     return bool(row and row[0])
 
 
-async def unpublished(conn: AsyncConnection[Any], limit: int) -> list[tuple[int, str, str]]:
-    """The oldest unpublished rows of the accounts in hand: (id, record key, CloudEvent as
-    JSON text). The key is "<account>:<contact id>": one contact's events, one partition.
+@dataclass(frozen=True, slots=True)
+class Unpublished:
+    """An outbox row to publish: its id, its record key ("<account>:<contact id>": one
+    contact's events, one partition), the CloudEvent as JSON text, its lead's trace."""
+
+    id: int
+    key: str
+    event: str
+    traceparent: str | None
+
+
+async def unpublished(conn: AsyncConnection[Any], limit: int) -> list[Unpublished]:
+    """The oldest unpublished rows of the accounts in hand.
 
     The event is published as PostgreSQL renders it: decoding and re-encoding it would
     change nothing but the cost.
     """
     cur = await conn.execute(
-        "SELECT id, account_id || ':' || contact_id, payload::text FROM outbox"
+        "SELECT id, account_id || ':' || contact_id, payload::text, traceparent FROM outbox"
         " WHERE published_at IS NULL ORDER BY id LIMIT %s",
         (limit,),
     )
-    return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+    return [Unpublished(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
 
 
 async def mark_published(conn: AsyncConnection[Any], ids: list[int]) -> None:

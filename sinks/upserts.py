@@ -327,6 +327,7 @@ def _change_events(
                 restart_workflows=sub.restart_workflows and not created,
                 sync_run_id=sub.sync_run_id,
                 reason=resync_reason(sub) if again else None,
+                traceparent=sub.traceparent,
             )
         )  # fmt: skip
     return events

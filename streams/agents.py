@@ -27,6 +27,7 @@ import faust
 import psycopg
 from pydantic import ValidationError
 
+from leadsync import metrics, tracing
 from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
 from schemas.events import ErrorEvent
@@ -36,7 +37,7 @@ from sinks.database import Database
 from sinks.error_log import accounts_of, record_errors
 from streams.failure_window import FailureWindow
 from streams.lead_batches import UNEXPECTED_CODES, ImportResult, decode, import_records
-from streams.records import Record
+from streams.records import Record, error_headers
 from streams.relay import run_relay
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,9 @@ class BatchImporter:
     async def publish_errors(self, errors: list[ErrorEvent]) -> None:
         pending = [
             await self.errors_topic.send(
-                key=str(e.form_id or "").encode(), value=e.model_dump_json().encode()
+                key=str(e.form_id or "").encode(),
+                value=e.model_dump_json().encode(),
+                headers=error_headers(e),
             )
             for e in errors
         ]
@@ -134,6 +137,15 @@ class BatchImporter:
                     record.error("errors", "undecodable_error_event", message, with_bytes=True)
                 )
         await self.retry(lambda: self._record(events))
+        log.info(
+            "recorded %d error events: %s",
+            len(events),
+            ", ".join(sorted({f"{e.stage}/{e.code}" for e in events})),
+            extra={"trace_ids": sorted({r.trace.trace_id for r in records if r.trace})},
+        )
+        for event in events:
+            stage, code = metrics.bounded(event.stage), metrics.bounded(event.code)
+            metrics.ERRORS_RECORDED_TOTAL.labels(stage, code).inc()
 
     async def _record(self, events: list[ErrorEvent]) -> int:
         """Into the log of each event's account, all of them in hand, in one transaction."""
@@ -181,12 +193,19 @@ def register(app: faust.App, settings: Settings, db: Database) -> None:
 
 async def batches(stream: faust.StreamT[bytes], settings: Settings) -> AsyncIterator[list[Record]]:
     """The stream's records in batches of up to ``import_batch_size``, each with where it
-    came from; a batch waits at most ``import_batch_window_s`` to fill."""
+    came from and its span of the trace its headers carry; a batch waits at most
+    ``import_batch_window_s`` to fill."""
     # take_events (faust >= 0.10) is missing from faust's StreamT type.
     async for events in stream.take_events(  # type: ignore[attr-defined]
         settings.import_batch_size, within=settings.import_batch_window_s
     ):
         yield [
-            Record(e.message.value, e.message.topic, e.message.partition, e.message.offset)
+            Record(
+                e.message.value,
+                e.message.topic,
+                e.message.partition,
+                e.message.offset,
+                tracing.following(tracing.from_headers(e.message.headers)),
+            )
             for e in events
         ]

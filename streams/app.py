@@ -58,12 +58,14 @@ def create_app(settings: Settings) -> faust.App:
     # Imported here so each agent registers on this app instance (no import side effects).
     from streams import agents
     from streams.hydrate import register_hydrate
+    from streams.ops import register_ops_server
 
     # One pool for the process, shared by the agents and hydration (and the LinkedIn token
     # store); the relay holds its lock on a connection of its own (Database.dedicated).
     db = Database.from_settings(settings, max_size=6)
     agents.register(app, settings, db)
     register_hydrate(app, settings, db)
+    register_ops_server(app, settings)  # /metrics, /healthz, /readyz
     tune_gc()
     return app
 

@@ -37,6 +37,10 @@ nothing is retried), counted in ``unrouted_owners`` and logged, never imported.
 LinkedIn 429/5xx are retried here with back-off (the notification's offset is not committed
 meanwhile). The batch's offsets are committed only after every resulting record is on its
 topic.
+
+Each notification is hydrated in a span of the trace its ``traceparent`` header carries
+(leadsync.tracing): the lines logged meanwhile carry its trace id, and the raw leads, erase
+requests and error events it becomes carry the span as their ``traceparent`` header.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
+from leadsync import tracing
 from leadsync.retry import RetryPolicy, is_retriable
 from leadsync.settings import Settings
 from linkedin import Forbidden, LinkedInClient, LinkedInError, NotFound, ReconnectRequired
@@ -72,7 +77,7 @@ from sinks.routing import (
     routes_for_owners,
 )
 from streams.agents import batches, outage_policy
-from streams.records import Record
+from streams.records import Record, error_headers
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +170,7 @@ class Hydrator:
             elif notification.lead_action == "DELETED":
                 wanted.pop(lead_id, None)
                 pending.extend(
-                    [await self._erase(notification, form_id, r.account_id) for r in routed]
+                    [await self._erase(record, notification, form_id, r.account_id) for r in routed]
                 )
             else:
                 wanted[lead_id] = (record, notification, routed)
@@ -230,6 +235,26 @@ class Hydrator:
         knows it from discovery, and LinkedIn's word at fetch time overrides it: a target
         whose connection was tried and refused gets that refusal, never the lead fetched
         through another account's connection."""
+        with tracing.traced(record.trace):
+            sent, got = await self._fetch_and_publish(record, notification, routed, targets)
+            lead_id = notification.lead_id()
+            log.info(
+                "lead %s hydrated: %d records for accounts %s (%d got the lead)",
+                lead_id,
+                len(sent),
+                ", ".join(str(t.account_id) for t in targets),
+                len(got),
+                extra={"lead_id": lead_id},
+            )
+        return sent, got
+
+    async def _fetch_and_publish(
+        self,
+        record: Record,
+        notification: LeadNotification,
+        routed: list[Route],
+        targets: list[Route],
+    ) -> tuple[list[Any], dict[tuple[int, str], int]]:
         lead_id = notification.lead_id()
         owner = notification.owner_urn() or NO_OWNER
         # What each connection came to: its status when it is not (or no longer) usable,
@@ -293,7 +318,9 @@ class Hydrator:
                 got[(account_id, lead_id)] = lead.submitted_at
                 sent.append(
                     await self.raw_topic.send(
-                        key=_account_lead(account_id, lead_id).encode(), value=raw.to_record()
+                        key=_account_lead(account_id, lead_id).encode(),
+                        value=raw.to_record(),
+                        headers=_headers(record),
                     )
                 )
             else:
@@ -325,7 +352,9 @@ class Hydrator:
             retry_if=is_retriable,
         )
 
-    async def _erase(self, notification: LeadNotification, form_id: int, account_id: int) -> Any:
+    async def _erase(
+        self, record: Record, notification: LeadNotification, form_id: int, account_id: int
+    ) -> Any:
         occurred = (
             datetime.fromtimestamp(notification.occurred_at / 1000, UTC)
             if notification.occurred_at
@@ -339,8 +368,17 @@ class Hydrator:
             origin=Origin.PUSH,
             occurred_at=occurred,
         )
+        with tracing.traced(record.trace):
+            log.info(
+                "lead %s deleted on LinkedIn: erase request for account %s",
+                lead_id,
+                account_id,
+                extra={"lead_id": lead_id},
+            )
         return await self.raw_topic.send(
-            key=_account_lead(account_id, lead_id).encode(), value=erase.to_record()
+            key=_account_lead(account_id, lead_id).encode(),
+            value=erase.to_record(),
+            headers=_headers(record),
         )
 
     async def _failed(
@@ -368,7 +406,9 @@ class Hydrator:
 
     async def _error(self, event: ErrorEvent) -> Any:
         return await self.errors_topic.send(
-            key=str(event.form_id or "").encode(), value=event.model_dump_json().encode()
+            key=str(event.form_id or "").encode(),
+            value=event.model_dump_json().encode(),
+            headers=error_headers(event),
         )
 
     async def _forget(self, route: Route, owner: str, refusal: LinkedInError) -> None:
@@ -447,6 +487,11 @@ class Hydrator:
         # The connection is an account row: marked with its account in hand.
         async with self.db.account(route.account_id) as conn:
             return await mark_refused(conn, route.connection_id)
+
+
+def _headers(record: Record) -> list[tuple[str, bytes]] | None:
+    """What the records made of a notification carry: its span of the lead's trace."""
+    return record.trace.headers() if record.trace is not None else None
 
 
 def _push_sightings(

@@ -11,11 +11,16 @@ that a lead spread over hundreds of accounts costs what it costs in one. A lead 
 once per account: two accounts connected to one ad account each get their own contact.
 A record naming no account is refused (``no_account``), one naming an account that no
 longer exists too (``unknown_account``); a disabled account's leads are recorded as skipped.
+
+Each record is imported in its span of its lead's trace (``Record.trace``): the batch's log
+line names every trace in it, a lead's contact change carries its span to the outbox, and
+its error event names it in ``raw_ref``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +29,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from pydantic import ValidationError
 
+from leadsync import metrics
 from mapping.apply import MappedLead, MappingError, auto_mappings, map_lead, mapping_source
 from schemas.envelopes import EraseRequest, ImportEnvelope, RawLead, parse_raw_record
 from schemas.events import ErrorEvent
@@ -264,6 +270,8 @@ def _submission(
         sync_run_id=raw.sync_run_id,
         restart_workflows=raw.options.restart_workflows,
         reimport=raw.options.reimport_existing,
+        # The contact change this lead causes ends its trace (sinks.outbox).
+        traceparent=record.trace.traceparent if record.trace else None,
     )
 
 
@@ -354,13 +362,51 @@ async def import_records(
         outcome = await write_batch(conn, batch)
         erased = await erase_leads(conn, erasures)
     result = ImportResult(outcome, errors + map_errors, erased)
+    _count(named, fresh.values(), batch, result)
     log.info(
         "imported batch: %d records, %d new leads, %d created, %d updated, %d skipped,"
         " %d erased, %d errors, %d accounts",
         len(records), len(fresh), len(outcome.created), len(outcome.updated), outcome.skipped,
         erased, len(result.errors), len(statuses),
+        # One line per batch, not per lead: each lead's trace id is on it all the same.
+        extra={"trace_ids": sorted({r.trace.trace_id for r in records if r.trace})},
     )  # fmt: skip
     return result
+
+
+def _count(
+    named: list[tuple[Record, RawLead]],
+    fresh: Iterable[tuple[Record, RawLead]],
+    batch: BatchWrite,
+    result: ImportResult,
+) -> None:
+    """The batch in :data:`leadsync.metrics.IMPORTED_TOTAL`: contacts created and updated as
+    the forms' counters credit them (to the origin of the contact's newest lead of the
+    batch), leads skipped, dropped as duplicates, and failed."""
+    newest: dict[ContactKey, SubmissionRow] = {}
+    for sub in batch.submissions:
+        known = newest.get(sub.contact_key)
+        if known is None or sub.submitted_at >= known.submitted_at:
+            newest[sub.contact_key] = sub
+    # (outcome, origin as a label value) -> leads or contacts
+    outcomes: Counter[tuple[str, str]] = Counter()
+    for outcome, keys in (
+        ("imported", result.outcome.created),
+        ("updated", result.outcome.updated),
+    ):
+        outcomes.update(
+            (outcome, metrics.origin(newest[key].origin)) for key in keys if key in newest
+        )
+    outcomes.update(("skipped", metrics.origin(row.origin)) for row in batch.skipped)
+    duplicates = Counter(metrics.origin(raw.origin.value) for _, raw in named)
+    duplicates.subtract(metrics.origin(raw.origin.value) for _, raw in fresh)
+    outcomes.update({("duplicate", origin): n for origin, n in duplicates.items() if n > 0})
+    for error in result.errors:
+        origin = metrics.origin(error.origin)
+        outcomes[("failed", origin)] += 1
+        metrics.IMPORT_FAILURES_TOTAL.labels(metrics.bounded(error.code), origin).inc()
+    for (outcome, origin), n in outcomes.items():
+        metrics.IMPORTED_TOTAL.labels(outcome, origin).inc(n)
 
 
 def _lead_key(raw: RawLead) -> LeadKey:

@@ -3,6 +3,8 @@
 Guarantee: at least once, in commit order per contact. A row is marked published only after
 Kafka acknowledged its event; a crash in between re-publishes it with the same CloudEvents
 id. One relay publishes at a time (a PostgreSQL session lock), whatever the number of workers.
+Each event goes out with its lead's ``traceparent`` header when its row has one, and each
+batch's log line names the traces it ended (leadsync.tracing).
 
 It publishes with confluent-kafka rather than the worker's faust producer: librdkafka
 batches and sends on its own threads, where faust's producer spent ~40 us of the event
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from leadsync import tracing
 from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
@@ -63,9 +66,22 @@ async def _relay(db: Database, publisher: AsyncPublisher, settings: Settings) ->
             if not rows:
                 await asyncio.sleep(settings.relay_idle_s)
                 continue
-            records = [(key.encode(), event.encode()) for _, key, event in rows]
+            records = [(row.key.encode(), row.event.encode()) for row in rows]
+            traces = [tracing.parse(row.traceparent) for row in rows]
             # Resolves once Kafka acknowledged every event (acks=all), else raises PublishError.
-            await publisher.send_all(topic, records, headers=CLOUDEVENTS_JSON)
+            await publisher.send_all(
+                topic,
+                records,
+                headers=CLOUDEVENTS_JSON,
+                # The relay's span of each lead's trace is the event's parent.
+                record_headers=[t.child().headers() if t else None for t in traces],
+            )
             async with conn.transaction():
                 await hold_every_account(conn)
-                await mark_published(conn, [row_id for row_id, _, _ in rows])
+                await mark_published(conn, [row.id for row in rows])
+            log.info(
+                "relayed %d contact changes to %s",
+                len(rows),
+                topic,
+                extra={"trace_ids": sorted({t.trace_id for t in traces if t})},
+            )

@@ -10,6 +10,10 @@ order, each failure answered without publishing anything:
 - ``X-LI-Signature`` missing or matching none of the three readings → 401;
 - authentic but unparseable or not a lead notification → 400, and the raw bytes go to the
   error topic (an authentic payload is never dropped silently).
+
+Each request is a span of a trace (leadsync.tracing): the caller's, when its ``traceparent``
+header is valid, else a new one. Its log lines carry the trace id, and what it publishes
+carries the span as the ``traceparent`` header, so the lead's later stages log in its trace.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 from pydantic_core import to_json
 from starlette.applications import Starlette
@@ -36,11 +40,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest.webhook.metrics import IngressMetrics
 from ingest.webhook.signature import challenge_response, verify
+from leadsync import metrics as leadsync_metrics
+from leadsync import tracing
 from leadsync.body_limit import BodyTooLarge, limit_receive, refuse_declared
 from leadsync.errors import PermanentError
 from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.kafka.producing import PublishError
+from leadsync.kafka.reachability import KafkaProbe
+from leadsync.ops_server import health_routes
 from leadsync.settings import Settings
+from leadsync.tracing import Trace
 from schemas.events import ErrorEvent
 from schemas.notifications import LeadNotification
 
@@ -155,9 +164,9 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
         if owned:
             state["publisher"].close()
 
-    async def publish(topic: str, key: bytes, value: bytes) -> bool:
+    async def publish(topic: str, key: bytes, value: bytes, trace: Trace) -> bool:
         try:
-            await state["publisher"].send(topic, key, value)
+            await state["publisher"].send(topic, key, value, trace.headers())
         except PublishError as exc:
             log.error("Kafka did not acknowledge a notification in time: %s", exc)
             return False
@@ -181,6 +190,18 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
         started = time.perf_counter()
         # ASGI names headers in lower case; the first of a repeated header counts.
         headers: dict[bytes, bytes] = dict(reversed(scope["headers"]))
+        trace = tracing.continued(headers.get(b"traceparent"))
+        with tracing.traced(trace):
+            await _notification(scope, receive, send, headers, trace, started)
+
+    async def _notification(
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[bytes, bytes],
+        trace: Trace,
+        started: float,
+    ) -> None:
         try:
             body = await _read_body(scope, receive, settings.ingress_max_body_bytes)
         except BodyTooLarge as exc:
@@ -208,13 +229,22 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
             return await _send_error(send, 401, "bad_signature", "X-LI-Signature does not match")
         metrics.count_variant(variant.value)
         try:
-            key = LeadNotification.model_validate_json(body).lead_id().encode()
+            lead = LeadNotification.model_validate_json(body)
+            lead_id = lead.lead_id()
             text = body.decode("utf-8")
         except (ValidationError, ValueError) as exc:
-            return await _invalid(send, body, exc)
+            return await _invalid(send, body, exc, trace)
         envelope = received_notification(datetime.now(UTC), variant.value, text)
-        if not await publish(topics.notifications, key, envelope):
+        if not await publish(topics.notifications, lead_id.encode(), envelope, trace):
             return await _unavailable(send)
+        # The first line of the lead's trace (the metrics count; this says which lead).
+        log.info(
+            "notification %s of lead %s published to %s",
+            lead.lead_action,
+            lead_id,
+            topics.notifications,
+            extra={"lead_id": lead_id},
+        )
         metrics.count("accepted")
         metrics.observe_accept(time.perf_counter() - started)
         return await _send_body(send, 200, _ACCEPTED)
@@ -223,7 +253,7 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
         metrics.count("unavailable")
         await _send_error(send, 503, "unavailable", "not stored; Kafka is unavailable")
 
-    async def _invalid(send: Send, body: bytes, exc: Exception) -> None:
+    async def _invalid(send: Send, body: bytes, exc: Exception, trace: Trace) -> None:
         reason = " ".join(str(exc).splitlines()[:2])[:300]
         event = ErrorEvent(
             error_id=uuid.uuid5(uuid.NAMESPACE_OID, hashlib.sha256(body).hexdigest()),
@@ -231,24 +261,29 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> S
             stage="ingress",
             code="invalid_notification",
             message=f"an authentic notification could not be read: {reason}",
-            raw_ref=_raw_ref(body),
+            raw_ref={**_raw_ref(body), tracing.TRACEPARENT: trace.traceparent},
         )
-        if not await publish(topics.errors, b"", event.model_dump_json().encode()):
+        if not await publish(topics.errors, b"", event.model_dump_json().encode(), trace):
             return await _unavailable(send)
         metrics.count("invalid")
         await _send_error(send, 400, "invalid_notification", reason)
 
-    async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
     async def prometheus(_request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        body = leadsync_metrics.exposition(metrics.registry, leadsync_metrics.PROCESS)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
+    # /healthz: alive; /readyz: Kafka answers for the topics it writes (the receiver has no
+    # database). A receiver that is not ready answers LinkedIn 503 anyway (guarantee 1).
+    readiness = {
+        "kafka": KafkaProbe(
+            settings, [topics.notifications, topics.errors], settings.readiness_timeout_s
+        )
+    }
     return _IngressApp(
         notification,
         routes=[
             Route(WEBHOOK_PATH, challenge, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
+            *health_routes(readiness, settings.readiness_timeout_s),
             Route("/metrics", prometheus, methods=["GET"]),
         ],
         lifespan=lifespan,

@@ -1,5 +1,9 @@
 """Prometheus metrics of the webhook receiver (one registry per app instance).
 
+Besides its own families it emits leadsync's ``leads_received`` and ``leads_published``
+(origin ``push``) as :mod:`leadsync.metrics` names them: authentic notifications, and those
+Kafka acknowledged.
+
 Counted in plain integers and turned into metric families only when scraped: the client
 library's counters and histograms take a lock per increment, four per accepted
 notification, which cost the receiver ~5 % of its time (bench/ingress.py). Every count
@@ -15,6 +19,8 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from leadsync import metrics
 
 ACCEPT_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
@@ -57,6 +63,16 @@ class IngressMetrics(Collector):
         for variant, count in sorted(self.variants.items()):
             variants.add_metric([variant], count)
         yield variants
+        received = CounterMetricFamily(
+            metrics.LEADS_RECEIVED, metrics.LEADS_RECEIVED_HELP, labels=["origin"]
+        )
+        received.add_metric(["push"], sum(self.variants.values()))
+        yield received
+        published = CounterMetricFamily(
+            metrics.LEADS_PUBLISHED, metrics.LEADS_PUBLISHED_HELP, labels=["origin"]
+        )
+        published.add_metric(["push"], self.outcomes["accepted"])
+        yield published
         cumulative, buckets = 0, []
         for bound, count in zip((*ACCEPT_BUCKETS, float("inf")), self._accepts, strict=True):
             cumulative += count

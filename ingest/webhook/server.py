@@ -16,6 +16,8 @@ def serve(settings: Settings, app: ASGIApp | None = None) -> None:
         host=settings.ingress_host,
         port=settings.ingress_port,
         log_level=settings.log_level,
+        # The process's logging is leadsync.logs' (JSON lines), uvicorn's loggers included.
+        log_config=None,
         # One line per notification would be most of the log; the metrics count them.
         access_log=False,
         # The receiver faces the internet: the default server header names the software.

@@ -26,7 +26,7 @@ import asyncio
 import functools
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -45,6 +45,9 @@ _SCAN_S = 1.0
 # A publisher's own time limit runs this much after librdkafka's: normally librdkafka's
 # verdict (with its reason) settles a record first, and the limit is only a safety net.
 _NET_S = 0.5
+
+# Record headers: (name, value) pairs.
+Headers = Sequence[tuple[str, str | bytes]]
 
 
 def _delivery_timeout_ms(answer_within_s: float) -> int:
@@ -141,10 +144,13 @@ class AsyncPublisher:
         elif self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._report, settle, err)
 
-    def send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
-        """Queue a record; the future resolves when Kafka acknowledged it, fails with
-        :class:`PublishError` when Kafka refused it, and with ``TimeoutError`` when neither
-        happened within the publisher's time limit, if it has one."""
+    def send(
+        self, topic: str, key: bytes, value: bytes, headers: Headers | None = None
+    ) -> asyncio.Future[None]:
+        """Queue a record (with ``headers``, if given); the future resolves when Kafka
+        acknowledged it, fails with :class:`PublishError` when Kafka refused it, and with
+        ``TimeoutError`` when neither happened within the publisher's time limit, if it has
+        one."""
         loop = self._bind()
         future: asyncio.Future[None] = loop.create_future()
         settle = functools.partial(_settle, future)
@@ -152,24 +158,29 @@ class AsyncPublisher:
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
             self._report(settle, err)
 
-        produce(self._producer, topic, key, value, on_delivery, wait_s=0.1)
+        listed = list(headers) if headers else None
+        produce(self._producer, topic, key, value, on_delivery, headers=listed, wait_s=0.1)
         # Only once queued: a record librdkafka refused outright raised, and has no future.
         if self._within_s is not None:
             self._due.append((loop.time() + self._within_s, future))
         self._sent(1)
         return future
 
-    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
-        await self.send(topic, key, value)
+    async def publish(
+        self, topic: str, key: bytes, value: bytes, headers: Headers | None = None
+    ) -> None:
+        await self.send(topic, key, value, headers)
 
     def send_all(
         self,
         topic: str,
         records: list[tuple[bytes, bytes]],
-        headers: list[tuple[str, str | bytes]] | None = None,
+        headers: Headers | None = None,
+        record_headers: Sequence[Headers | None] | None = None,
     ) -> asyncio.Future[None]:
-        """Queue (key, value) records; the one future resolves when Kafka acknowledged every
-        one of them, or fails with the first error.
+        """Queue (key, value) records, each with ``headers`` and then its own from
+        ``record_headers`` (one per record, when given); the one future resolves when Kafka
+        acknowledged every one of them, or fails with the first error.
 
         One future per batch instead of one per record: a backfill page is a thousand
         records, and the per-record futures cost the puller more than Kafka.
@@ -189,10 +200,13 @@ class AsyncPublisher:
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
             self._report(settle, err)
 
+        common = list(headers) if headers else None
         queued = 0
         try:
-            for key, value in records:
-                produce(self._producer, topic, key, value, on_delivery, headers=headers, wait_s=0.1)
+            for n, (key, value) in enumerate(records):
+                own = record_headers[n] if record_headers is not None else None
+                these = [*(common or ()), *own] if own else common
+                produce(self._producer, topic, key, value, on_delivery, headers=these, wait_s=0.1)
                 queued += 1
         except BaseException:
             # The caller gets the exception, not the future: the reports of the records

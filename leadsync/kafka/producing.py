@@ -7,6 +7,7 @@ write it twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,9 @@ class PublishError(RetriableError):
     """Kafka did not acknowledge a record; the caller must not report it as published."""
 
 
+LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
+
+
 def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "bootstrap.servers": settings.kafka_bootstrap_servers,
@@ -31,6 +35,8 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "message.timeout.ms": 30_000,
         # The same key lands on the same partition as with aiokafka/faust (Java's murmur2).
         "partitioner": "murmur2_random",
+        # librdkafka's own messages through Python logging (JSON lines), not raw to stderr.
+        "logger": LIBRDKAFKA_LOG,
     }
     config.update(overrides)
     return config

@@ -1,4 +1,4 @@
-"""The admin process's access log (uvicorn's, as admin.server configures it) keeps the path
+"""The admin process's access log (uvicorn's, filtered by admin.server) keeps the path
 of an OAuth page and drops its query, where the member's browser brings the states and
 LinkedIn's code; other routes are logged as uvicorn logs them."""
 
@@ -10,18 +10,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from admin.server import log_config
+from admin.server import HideOAuthQuery, hide_oauth_queries
 
 
 @pytest.fixture
 def access_log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
     """A logger filtered as uvicorn's access log is (not that one: logging stays as it is)."""
-    config = log_config()
-    assert config["loggers"]["uvicorn.access"]["filters"] == ["hide_oauth_query"]
-    logger = logging.getLogger(f"test.access.{id(config)}")
+    hide_oauth_queries()
+    hide_oauth_queries()  # once, however often called
+    uvicorn_filters = logging.getLogger("uvicorn.access").filters
+    assert [type(f) for f in uvicorn_filters].count(HideOAuthQuery) == 1
+    logger = logging.getLogger(f"test.access.{id(uvicorn_filters)}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
-    logger.addFilter(config["filters"]["hide_oauth_query"]["()"]())
+    logger.addFilter(HideOAuthQuery())
     written = io.StringIO()
     handler = logging.StreamHandler(written)
     handler.setFormatter(logging.Formatter("%(message)s"))

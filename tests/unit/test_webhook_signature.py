@@ -13,7 +13,7 @@ import pytest
 
 from ingest.webhook.app import create_app, received_notification
 from ingest.webhook.signature import Variant, challenge_response, verify
-from leadsync.kafka.async_publisher import AsyncPublisher
+from leadsync.kafka.async_publisher import AsyncPublisher, Headers
 from leadsync.settings import Settings, load_settings
 from schemas.notifications import ReceivedNotification
 
@@ -98,7 +98,9 @@ class _NoKafka(AsyncPublisher):
     def __init__(self) -> None:
         self.published: list[tuple[str, bytes, bytes]] = []
 
-    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+    async def publish(
+        self, topic: str, key: bytes, value: bytes, headers: Headers | None = None
+    ) -> None:
         self.published.append((topic, key, value))
 
     def close(self, timeout_s: float = 10.0) -> None:
