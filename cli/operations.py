@@ -46,13 +46,15 @@ def db_status() -> None:
 def topics_create(
     wait: Annotated[float, typer.Option(help="Seconds to wait for Kafka.")] = 60,
 ) -> None:
-    """Create leadsync's topics with their partition counts (idempotent)."""
-    from leadsync.kafka.topics import ensure_topics, wait_for_kafka
+    """Create leadsync's topics with their partitions, replication factor and
+    min.insync.replicas (idempotent); print each as the brokers describe it."""
+    from leadsync.kafka.topics import describe_topics, ensure_topics, wait_for_kafka
 
     settings = settings_or_exit()
     wait_for_kafka(settings, wait)
     created = ensure_topics(settings)
-    typer.echo(f"created {', '.join(created)}" if created else "topics exist")
+    for topic in describe_topics(settings):
+        typer.echo(f"{'created' if topic.name in created else 'exists '} {topic}")
 
 
 @leads_app.command("publish")

@@ -194,7 +194,8 @@ class KafkaCluster:
 
     def coordinator_of(self, group: str, timeout_s: float = 30.0) -> int:
         """The id of the broker coordinating this consumer group (its committed offsets)."""
-        future = self.admin().describe_consumer_groups([group], request_timeout=timeout_s)[group]
+        admin = self.admin()  # held until the answer is in: its thread resolves the future
+        future = admin.describe_consumer_groups([group], request_timeout=timeout_s)[group]
         # The stub types the result as a dict; the library returns the group's description.
         description: ConsumerGroupDescription = future.result(timeout_s)  # type: ignore[assignment]
         coordinator: int = description.coordinator.id

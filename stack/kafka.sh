@@ -43,19 +43,20 @@ configure() {
 }
 
 wait_ready() {
-  # An open port is not a ready broker: ask for metadata until it answers, with every broker
-  # of the cluster registered (a cluster answers before all its members joined).
+  # An open port is not a ready broker: ask for metadata until it answers. A cluster's nodes
+  # are asked one by one, until each sees every broker registered: a node that just started
+  # answers with the cluster as it last knew it (too small, topics missing) until caught up.
   local timeout="${1:-90}" bootstrap="${2:-$BOOTSTRAP}" brokers="${3:-1}"
   "$VENV_PY" - "$bootstrap" "$timeout" "$brokers" <<'PY' || die "Kafka did not become ready; see $LOGS/server.log"
 import sys, time
 from confluent_kafka.admin import AdminClient
 bootstrap, timeout, brokers = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
-admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+admins = [AdminClient({"bootstrap.servers": s, "log_level": 0}) for s in bootstrap.split(",")]
 deadline = time.monotonic() + timeout
 while True:
     try:
-        md = admin.list_topics(timeout=2)
-        if len(md.brokers) >= brokers and md.controller_id >= 0:
+        mds = [admin.list_topics(timeout=2) for admin in admins]
+        if all(len(md.brokers) >= brokers and md.controller_id >= 0 for md in mds):
             sys.exit(0)
     except Exception:
         pass
@@ -82,12 +83,9 @@ start() {
 }
 
 stop() {
-  cluster_running && cluster_stop
-  if ! pid_alive "$PIDFILE"; then
-    cluster_running || log "Kafka not running"
-    rm -f "$PIDFILE"; return
-  fi
-  stop_pid "$PIDFILE" Kafka
+  if cluster_running; then cluster_stop
+  elif ! pid_alive "$PIDFILE"; then log "Kafka not running"; fi
+  if pid_alive "$PIDFILE"; then stop_pid "$PIDFILE" Kafka; else rm -f "$PIDFILE"; fi
 }
 
 stop_pid() {
@@ -184,11 +182,25 @@ cluster_start() {
 }
 
 cluster_stop() {
-  local pidfile
+  # All nodes at once: stopped one after the other, the last ones lose the controller quorum
+  # and wait for it until they are killed.
+  local pidfile pids=()
   for pidfile in "$CLUSTER"/node-*/kafka.pid; do
-    if pid_alive "$pidfile"; then stop_pid "$pidfile" "Kafka $(basename "$(dirname "$pidfile")")"
-    else rm -f "$pidfile"; fi
+    if pid_alive "$pidfile"; then pids+=("$(cat "$pidfile")"); else rm -f "$pidfile"; fi
   done
+  log "stopping the Kafka cluster (pids ${pids[*]})"
+  kill "${pids[@]}"
+  local pid
+  for _ in $(seq 1 60); do
+    local left=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left=1; done
+    [ "$left" -eq 1 ] || break
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && { log "Kafka pid $pid did not stop in 30 s, killing it"; kill -9 "$pid"; }
+  done
+  rm -f "$CLUSTER"/node-*/kafka.pid
 }
 
 cluster_status() {

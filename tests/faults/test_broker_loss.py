@@ -51,7 +51,6 @@ def test_a_broker_killed_while_leads_flow_loses_and_duplicates_nothing(
     )
     topics = on_cluster.topics.all()
     assert sorted(ensure_topics(on_cluster)) == sorted(topics)
-    from leadsync.kafka.topics import admin_client as _ac; _md = _ac(on_cluster).list_topics(timeout=10); print("DEBUG", sorted(_md.topics), _md.orig_broker_id, on_cluster.kafka_bootstrap_servers)
     _assert_three_replicas_two_in_sync(on_cluster)
 
     stream = build(on_cluster, RECORDS, random.Random(seed))
