@@ -127,10 +127,14 @@ def configure_logging(settings: Settings, process: str) -> None:
         root.removeHandler(handler)
     root.addHandler(log_handler(settings.log_format, process))
     root.setLevel(settings.log_level.upper())
-    for name in _LIBRARY_LOGGERS:
+    for name in (*_LIBRARY_LOGGERS, "py.warnings"):
         library = logging.getLogger(name)
         library.handlers.clear()
         library.propagate = True
+        # A dictConfig run before (uvicorn's default, a library's) may have disabled the
+        # logger or raised its level: the settings' level, on the root, decides.
+        library.disabled = False
+        library.setLevel(logging.NOTSET)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread

@@ -15,23 +15,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import Any, get_args
 
 from psycopg import AsyncConnection
 
 from schemas.mappings import ContactField, FieldType
 
 # The types a person may give a new field: "relation" is leadsync's own (Forms filled).
-CUSTOM_FIELD_TYPES: tuple[FieldType, ...] = (
-    "text",
-    "email",
-    "phone",
-    "number",
-    "boolean",
-    "date",
-    "datetime",
-    "single_choice",
-    "multiple_choice",
+CUSTOM_FIELD_TYPES: tuple[FieldType, ...] = tuple(
+    kind for kind in get_args(FieldType) if kind != "relation"
 )
 _KEY_LENGTH = 63
 

@@ -147,13 +147,23 @@ def _wait_until_served(
         time.sleep(0.2)
 
 
+DESCRIBE_PATIENCE_S = 10.0
+
+
 def describe_topics(settings: Settings, names: list[str] | None = None) -> list[TopicLayout]:
     """The partitions, replication factor and ``min.insync.replicas`` of these topics
     (leadsync's own by default), as the brokers report them."""
     admin = admin_client(settings)
     names = settings.topics.all() if names is None else names
-    metadata = admin.list_topics(timeout=10).topics
-    absent = [name for name in names if name not in metadata]
+    # A broker that joined or restarted a moment ago may answer with a view from before
+    # topics were made: ask again for a few seconds before calling one absent.
+    deadline = time.monotonic() + DESCRIBE_PATIENCE_S
+    while True:
+        metadata = admin.list_topics(timeout=10).topics
+        absent = [name for name in names if name not in metadata]
+        if not absent or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     if absent:
         raise ConfigurationError(
             f"no topic {', '.join(absent)} at {settings.kafka_bootstrap_servers}:"
