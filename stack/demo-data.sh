@@ -8,7 +8,15 @@ admin=${LEADSYNC_ADMIN_URL:-http://127.0.0.1:8000}
 token=lsk_demo-account-token  # the demo account's public token (demo mode only)
 
 "$leadsync" users add --account demo demo@leadsync.example --demo-password
+sandbox=${LEADSYNC_SANDBOX_URL:-http://127.0.0.1:8090}
 "$leadsync" --account demo forms import 7234246 on
+# A few test submissions (LinkedIn's "preview" leads) on Test Form, once: the audience below
+# then has members. The sandbox pushes them too; the sync imports whatever push missed.
+if [ ! -f .cache/demo-test-leads ]; then
+  curl -sf -X POST -H 'Content-Type: application/json' \
+    -d '{"count": 3, "formId": 7234246, "testLead": true, "invalidAnswers": false}' \
+    "$sandbox/sandbox/leads" >/dev/null && touch .cache/demo-test-leads
+fi
 "$leadsync" --account demo sync 7234246 --all-submissions
 # The seed's example audience: contacts from test submissions of Test Form (409 if it exists).
 status=$(curl -s -o /tmp/leadsync-demo-audience.json -w '%{http_code}' -X POST \
