@@ -76,13 +76,17 @@ async def save_audience(request: Request, page: AccountPageDep) -> Response:
     except ApiError as exc:
         if exc.status != 409:
             raise
-        problem = page.t(
-            "An audience named “{name}” exists already: choose another name.", name=name.strip()
-        )
+        problem = _name_taken(page, name)
         return await render_contacts(
             page, where, problem=problem, audience_name=name, status_code=409
         )
     return RedirectResponse(f"/console/audiences/{audience.id}", status_code=303)
+
+
+def _name_taken(page: AccountPage, name: str) -> str:
+    return page.t(
+        "An audience named “{name}” exists already: choose another name.", name=name.strip()
+    )
 
 
 # Declared before the audience's page: "{audience_id}" alone would also match "x.csv".
@@ -137,9 +141,7 @@ async def rename_audience(audience_id: str, request: Request, page: AccountPageD
             return not_found(page)
         if exc.status != 409:
             raise
-        problem = page.t(
-            "An audience named “{name}” exists already: choose another name.", name=name.strip()
-        )
+        problem = _name_taken(page, name)
         return await _render_audience(
             page, audience, problem=problem, new_name=name, status_code=409
         )
