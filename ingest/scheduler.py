@@ -18,6 +18,7 @@ Two loops in one process:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 
@@ -125,6 +126,10 @@ async def pull_forever(settings: Settings, puller: Puller) -> None:
         }
     )
     consumer.subscribe([settings.topics.sync_requests])
+    # PostgreSQL or Kafka away while a run executes (or its offset is committed) pauses the
+    # puller on that request; it is tried again until it ends, never dropped and never the
+    # end of the process (which would take the schedule and the health endpoints with it).
+    policy = RetryPolicy(max_attempts=None, base_delay_s=1.0, max_delay_s=10.0)
     try:
         while True:
             message: Message | None = await asyncio.to_thread(consumer.poll, 1.0)
@@ -135,8 +140,17 @@ async def pull_forever(settings: Settings, puller: Puller) -> None:
             except ValueError as exc:
                 log.error("ignoring an unreadable sync request: %s", exc)
             else:
-                await puller.execute(request)
-            await asyncio.to_thread(consumer.commit, message, asynchronous=False)
+                await policy.call(
+                    functools.partial(puller.execute, request),
+                    what=f"sync run {request.run_id} paused",
+                    logger=log,
+                    fresh_after_s=60.0,
+                )
+            await policy.call(
+                functools.partial(asyncio.to_thread, consumer.commit, message, asynchronous=False),
+                what="committing a sync request's offset",
+                logger=log,
+            )
     finally:
         await asyncio.to_thread(consumer.close)
 

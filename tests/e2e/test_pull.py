@@ -3,13 +3,19 @@ all for the account the operator acts for (LEADSYNC_ACCOUNT=acme)."""
 
 from __future__ import annotations
 
+import threading
+from urllib.parse import urlsplit
+
 import pytest
+from pydantic import SecretStr
 
 from harness.operator import account_id_of
 from harness.processes import Scheduler, Worker, leadsync
 from harness.sandboxes import Sandbox
 from leadsync.settings import Settings
 from tests.e2e.conftest import imported_and_logged, query, wait_for_runs
+from tests.faults.flow import LogWatch
+from tests.faults.proxy import TcpProxy
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +163,47 @@ def test_a_429_storm_slows_the_pull_down_but_loses_nothing(
         assert ": 429 on attempt 1/5; retrying in" in log, scheduler.log_tail()
     finally:
         sandbox.control.patch("/config", json={"faults": {"throttle_rate": 0}})
+    imported, errors = imported_and_logged(stack_settings, form_id)
+    assert imported | errors == expected
+    assert not imported & errors
+
+
+def test_postgresql_away_while_a_run_executes_pauses_it_and_the_scheduler_carries_on(
+    stack_settings: Settings, sandbox: Sandbox, connected: dict[str, list[int]], worker: Worker
+) -> None:
+    """The scheduler reaches PostgreSQL through a proxy that is cut just as an import is
+    requested: the run waits (the process does not end, its health endpoint keeps
+    answering) and ends once PostgreSQL is back, with every lead imported."""
+    form_id = 7767641
+    leadsync(stack_settings, "forms", "import", str(form_id), "on")
+    query(stack_settings, "UPDATE forms SET last_synced_at = now() WHERE id = %s", form_id)
+    server = urlsplit(stack_settings.database_conninfo())
+    assert server.hostname is not None
+    assert server.port is not None
+    with TcpProxy(server.hostname, server.port) as proxy:
+        database_url = stack_settings.database_conninfo().replace(
+            f"{server.hostname}:{server.port}", f"127.0.0.1:{proxy.port}", 1
+        )
+        proxied = stack_settings.model_copy(update={"database_url": SecretStr(database_url)})
+        with Scheduler(proxied) as scheduler:
+            scheduler.wait_until_ready()
+            watch = LogWatch(scheduler)
+            proxy.outage()
+            outcome: list[str] = []
+            # The operator's command reaches PostgreSQL directly: only the scheduler is cut.
+            operator = threading.Thread(
+                target=lambda: outcome.append(leadsync(stack_settings, "sync", str(form_id))),
+            )
+            operator.start()
+            watch.wait_for(" paused: ", 60)
+            scheduler.check_running()
+            proxy.recover()
+            operator.join(180)
+            assert outcome, f"leadsync sync did not end:\n{scheduler.log_tail()}"
+            assert outcome[0].strip().splitlines()[-1].startswith("succeeded"), outcome[0]
+            scheduler.check_running()
+            worker.settle()
+    expected = sandbox.lead_ids({form_id})
     imported, errors = imported_and_logged(stack_settings, form_id)
     assert imported | errors == expected
     assert not imported & errors

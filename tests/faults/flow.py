@@ -6,7 +6,7 @@ import threading
 import time
 from types import TracebackType
 
-from harness.processes import Worker
+from harness.processes import LeadsyncProcess
 from leadsync.kafka.producing import publish_all
 from leadsync.settings import Settings
 from tests.faults.dataset import LeadStream
@@ -57,9 +57,9 @@ class Publisher(threading.Thread):
 
 
 class LogWatch:
-    """Waits for lines in a worker's log written after a given moment."""
+    """Waits for lines in a process's log written after a given moment."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: LeadsyncProcess) -> None:
         self.worker = worker
         self.mark()
 
@@ -79,8 +79,7 @@ class LogWatch:
             self.worker.check_running()
             if time.monotonic() - start > timeout_s:
                 raise AssertionError(
-                    f"{text!r} not in the worker log after {timeout_s:.0f} s:\n"
-                    + self.worker.log_tail()
+                    f"{text!r} not in the log after {timeout_s:.0f} s:\n" + self.worker.log_tail()
                 )
             time.sleep(0.02)
         return time.monotonic() - self.marked_at
