@@ -19,11 +19,17 @@ spread over that many accounts, in a database of its own. Row-level security and
 per-account keys must cost nothing that matters: the 200-account rate within 10% of the
 one-account rate, in the same round.
 
+With ``--workers N`` (N > 1), each round also runs N worker processes in one consumer group
+on the last account count's workload (a database and topics of their own), and reports
+their leads/s and its ratio to the one worker of the same round. On a machine whose cores
+Kafka and PostgreSQL share with the workers, the ratio says what a second worker buys there,
+not what it buys on a worker machine of its own.
+
 Figures are medians over the rounds; the machines are noisy, so compare ratios. Goal: at
 least 3,000 leads/s and at least half of the slower baseline, with flat worker memory.
 
     .venv/bin/python bench/pipeline.py [--leads 100000] [--rounds 3] [--accounts 1,200]
-                                       [--profile out.prof]
+                                       [--workers 1] [--profile out.prof]
 
 Kafka and PostgreSQL are the local stack (127.0.0.1:29092, 127.0.0.1:25432) unless
 LEADSYNC_KAFKA_BOOTSTRAP_SERVERS / LEADSYNC_DATABASE_URL say otherwise. Other LEADSYNC_*
@@ -35,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -74,12 +81,13 @@ class PipelineRun:
     first_row_s: float
     total_s: float
     leads: int
-    rss: list[tuple[int, float]]  # (rows committed, RSS MiB)
-    cpu_s: float  # the worker's CPU time from its first row to its last
+    rss: list[tuple[int, float]]  # (rows committed, RSS MiB of the workers together)
+    cpu_s: float  # the workers' CPU time from the first row to the last
     contacts: int
     submissions: int
     errors: int
     log: Path
+    workers: int = 1
 
     @property
     def leads_per_s(self) -> float:
@@ -87,7 +95,7 @@ class PipelineRun:
 
     @property
     def busy(self) -> float:
-        """Share of the steady phase the worker spent on the CPU (1.0: one core, saturated)."""
+        """Cores the workers kept busy in the steady phase (1.0: one core, saturated)."""
         return self.cpu_s / max(self.total_s - self.first_row_s, 1e-9)
 
     @property
@@ -102,35 +110,48 @@ class PipelineRun:
         return self.rss[-1][1]
 
 
-def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None) -> PipelineRun:
+def run_pipeline(
+    settings: Settings, leads: int, log: Path, profile: Path | None, workers: int = 1
+) -> PipelineRun:
+    """``workers`` worker processes (one consumer group) importing the topic's leads; the
+    first one's log is ``log``, the others' beside it."""
     rss: list[tuple[int, float]] = []
     first: float | None = None
     first_cpu = 0.0
+    logs = [log] + [log.with_suffix(f".{n}.log") for n in range(2, workers + 1)]
     with (
         psycopg.connect(settings.database_conninfo(), autocommit=True) as conn,
-        Worker(settings, log_path=log, profile=profile) as worker,
+        contextlib.ExitStack() as running,
     ):
         started = time.monotonic()
+        # Started one after the other: the group's rebalances are part of the start-up.
+        group = [
+            running.enter_context(Worker(settings, log_path=path, profile=None if n else profile))
+            for n, path in enumerate(logs)
+        ]
         rows, last_change = 0, started
         while rows < leads:
             time.sleep(POLL_S)
-            worker.check_running()
+            for worker in group:
+                worker.check_running()
             row = conn.execute("SELECT count(*) FROM imported_leads").fetchone()
             now = time.monotonic()
             count = int(row[0]) if row else 0
             if count and first is None:
-                first, first_cpu = now, cpu_seconds(worker.pid)
+                first, first_cpu = now, sum(cpu_seconds(w.pid) for w in group)
             if count != rows:
                 rows, last_change = count, now
             elif now - last_change > STALL_S:
-                raise RuntimeError(f"no progress at {rows} rows:\n{worker.log_tail()}")
-            mib = rss_mib(worker.pid)
-            if mib is not None:
-                rss.append((rows, mib))
+                tails = "\n".join(w.log_tail() for w in group)
+                raise RuntimeError(f"no progress at {rows} rows:\n{tails}")
+            sizes = [rss_mib(w.pid) for w in group]
+            if all(mib is not None for mib in sizes):
+                rss.append((rows, sum(mib for mib in sizes if mib is not None)))
         done = time.monotonic()
-        cpu = cpu_seconds(worker.pid) - first_cpu
+        cpu = sum(cpu_seconds(w.pid) for w in group) - first_cpu
         # Stopped before the sanity counts, so they do not compete with the relay.
-        worker.stop()
+        for worker in group:
+            worker.stop()
         counts = conn.execute(
             "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM form_submissions),"
             " (SELECT count(*) FROM error_log)"
@@ -139,8 +160,9 @@ def run_pipeline(settings: Settings, leads: int, log: Path, profile: Path | None
     assert first is not None
     contacts, submissions, errors = counts
     return PipelineRun(
-        first - started, done - started, leads, rss, cpu, contacts, submissions, errors, log
-    )
+        first - started, done - started, leads, rss, cpu, contacts, submissions, errors, log,
+        workers,
+    )  # fmt: skip
 
 
 async def _accounts_with_forms(settings: Settings, work: Workload) -> None:
@@ -161,6 +183,8 @@ class Results:
     pipeline: list[PipelineRun] = field(default_factory=list)
     faust: list[FaustRun] = field(default_factory=list)
     psycopg: list[float] = field(default_factory=list)
+    # --workers N: the N workers' run of each round, beside the one worker's (``pipeline``)
+    scaled: list[PipelineRun] = field(default_factory=list)
 
 
 def one_round(
@@ -181,6 +205,17 @@ def one_round(
         run = pipeline_round(settings, round_no, work, args)
         results.by_accounts.setdefault(work.accounts, []).append(run)
         results.pipeline.append(run)
+        if args.workers > 1:
+            with run_database(stack.admin_url) as scaled_url:
+                scaled_settings = stack.settings(
+                    f"{round_no}-{work.accounts}a-{args.workers}w", scaled_url
+                )
+                stack.groups.append(scaled_settings.worker_app_id)
+                scaled = pipeline_round(scaled_settings, round_no, work, args, args.workers)
+            results.scaled.append(scaled)
+            print(f"  {args.workers} workers / one worker (this round): "
+                  f"{scaled.leads_per_s / run.leads_per_s:.2f},"
+                  f" steady {scaled.steady_per_s / run.steady_per_s:.2f}", flush=True)  # fmt: skip
         faust_run = run_faust_baseline(stack, settings, leads, run.log.with_suffix(".count.log"))
         results.faust.append(faust_run)
         print(f"  faust count agent: {faust_run.leads_per_s:,.0f} leads/s"
@@ -191,9 +226,10 @@ def one_round(
 
 
 def pipeline_round(
-    settings: Settings, round_no: int, work: Workload, args: argparse.Namespace
+    settings: Settings, round_no: int, work: Workload, args: argparse.Namespace, workers: int = 1
 ) -> PipelineRun:
-    """One worker importing the workload into a fresh database (its accounts made first)."""
+    """``workers`` workers (one unless told) importing the workload into a fresh database
+    (its accounts made first)."""
     leads = len(work.records)
     migrate(settings)
     ensure_topics(settings)
@@ -204,11 +240,12 @@ def pipeline_round(
           f" {settings.topics.leads_raw} in {time.monotonic() - loaded:.1f} s",
           flush=True)  # fmt: skip
     log = Path(tempfile.gettempdir()) / f"bench-worker-{settings.topic_prefix}.log"
-    profile = args.profile if args.profile and round_no == 1 else None
-    run = run_pipeline(settings, leads, log, profile)
-    print(f"  pipeline: {run.leads_per_s:,.0f} leads/s (first row after"
-          f" {run.first_row_s:.1f} s, {run.total_s:.1f} s in all; CPU-bound"
-          f" {run.busy:.0%}); RSS"
+    profile = args.profile if args.profile and round_no == 1 and workers == 1 else None
+    run = run_pipeline(settings, leads, log, profile, workers)
+    label = "pipeline" if workers == 1 else f"pipeline, {workers} workers"
+    print(f"  {label}: {run.leads_per_s:,.0f} leads/s (first row after"
+          f" {run.first_row_s:.1f} s, {run.total_s:.1f} s in all; workers on the CPU"
+          f" {run.busy:.0%} of a core); RSS"
           f" {run.rss_at(0):.0f}/{run.rss_at(0.5):.0f}/{run.rss_at(1):.0f} MiB;"
           f" {run.contacts:,} contacts, {run.submissions:,} submissions,"
           f" {run.errors} errors; log {log}", flush=True)  # fmt: skip
@@ -267,6 +304,18 @@ def report(results: Results, batch: int, window: float) -> bool:
               f" {share:.2f}; goal >= {GOAL_ACCOUNTS_RATIO}:"
               f" {'MET' if accounts_ok else 'MISSED'}")  # fmt: skip
         ok = ok and accounts_ok
+    if results.scaled:
+        n = results.scaled[0].workers
+        scaled = med(r.leads_per_s for r in results.scaled)
+        scaled_steady = med(r.steady_per_s for r in results.scaled)
+        pairs = list(zip(results.scaled, results.pipeline, strict=True))  # one of each a round
+        ratios = [s.leads_per_s / o.leads_per_s for s, o in pairs]
+        steady_ratios = [s.steady_per_s / o.steady_per_s for s, o in pairs]
+        print(f"{n} workers: {scaled:,.0f} leads/s, steady {scaled_steady:,.0f}; ratio to one"
+              f" worker (median of the rounds' ratios) {med(ratios):.2f}, steady"
+              f" {med(steady_ratios):.2f}; the {n} workers kept"
+              f" {med(r.busy for r in results.scaled):.2f} cores busy, one worker"
+              f" {busy:.2f}")  # fmt: skip
     print("('per s' counts from process start, start-up included; 'steady' from the first row)")
     return ok
 
@@ -280,6 +329,9 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, help="cProfile output of round 1's worker")
     parser.add_argument(
         "--accounts", default="1,200", help="account counts to spread the leads over"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="also run this many workers in one group"
     )
     args = parser.parse_args()
     interrupt_on_sigterm()

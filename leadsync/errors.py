@@ -7,6 +7,8 @@
     │   ├── KafkaUnavailable        leadsync.kafka.topics: no broker answered in time
     │   ├── PublishError            leadsync.kafka.producing: Kafka did not acknowledge a record
     │   │   └── RequestNotQueued    ingest.sync_requests: a sync run's request Kafka did not take
+    │   ├── ContactCreatedConcurrently  sinks.upserts: another worker created a batch's new
+    │   │                           contact meanwhile; the batch is redone
     │   └── Throttled, ServerError, Unavailable                   linkedin.errors
     ├── PermanentError              the same input fails the same way: report it, go on
     │   ├── ConfigurationError      leadsync.settings: a setting is missing or malformed

@@ -12,6 +12,12 @@ manual import with "sync already-imported contacts too": it re-applies each form
 submission with the form's current mapping whatever the contact's data, and clears what the
 form wrote through a mapping that no longer points there (:mod:`sinks.provenance`). Every
 field written records its source in ``contacts.field_sources``.
+
+Two workers may import the same new person at once (two leads on two partitions): the lock
+of the batch's contacts finds no row to lock, and the second insert waits for the first
+transaction and then takes the update path. Such a batch raises
+:class:`ContactCreatedConcurrently` and is retried, finding the contact this time: the person
+is created, counted and announced once.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from pydantic_core import to_json
 
+from leadsync.errors import RetriableError
 from schemas.events import Cause, ContactEventType
 from sinks.batch_rows import (
     STANDARD_COLUMNS,
@@ -109,7 +116,7 @@ ON CONFLICT (account_id, email) DO UPDATE SET
   sources = ARRAY(SELECT DISTINCT unnest(c.sources || excluded.sources) ORDER BY 1),
   updated_at = now()
 WHERE c.linkedin_submitted_at IS NULL OR excluded.linkedin_submitted_at >= c.linkedin_submitted_at
-RETURNING {_CONTACT_ROW}
+RETURNING {_CONTACT_ROW}, c.xmax = 0 AS inserted
 """
 
 # The batch's (account, email) pairs, each looked up by the unique key: the plan stays a
@@ -152,6 +159,20 @@ ON CONFLICT (account_id, contact_id, form_id) DO UPDATE SET
   updated_at = now()
 WHERE excluded.submitted_at >= s.submitted_at
 """
+
+
+class ContactCreatedConcurrently(RetriableError):
+    """Another transaction created contacts of the batch after the batch locked its contacts
+    and before it inserted them: its upsert updated them, though it read them as new (and
+    would have counted and announced them as created a second time). The batch is rolled
+    back and retried: the retry locks them as they now are."""
+
+    def __init__(self, keys: list[ContactKey]) -> None:
+        accounts = sorted({account for account, _ in keys})
+        # Accounts and a count, no emails: the line goes to the logs.
+        super().__init__(f"{len(keys)} new contacts of accounts {accounts} created meanwhile")
+        self.keys = keys
+
 
 RECORD_LEDGER = """
 INSERT INTO imported_leads (account_id, lead_id, form_id, contact_id, submitted_at, origin,
@@ -243,8 +264,20 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             latest = await _latest_submissions(conn, batch.contacts, before)
             at = datetime.now(UTC).isoformat()
             contacts, resynced_keys = _contact_rows(batch.contacts, before, latest, at)
+            # Inserted in key order too: two batches inserting the same new contacts wait on
+            # each other in one order instead of deadlocking.
+            contacts.sort(key=lambda row: (row["account_id"], row["email"]))
             await cur.execute(UPSERT_CONTACTS, (_records(contacts),))
-            after = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
+            raced: list[ContactKey] = []
+            for row in await cur.fetchall():
+                key = (row["account_id"], row["email"])
+                # The lock found no row, yet the insert met one: another transaction created
+                # it meanwhile (its row's xmax is this transaction's, which updated it).
+                if not row.pop("inserted") and key not in before:
+                    raced.append(key)
+                after[key] = row
+            if raced:
+                raise ContactCreatedConcurrently(raced)
         for key, row in after.items():
             (outcome.updated if key in before else outcome.created)[key] = row["id"]
         outcome.contact_ids = {k: r["id"] for k, r in before.items()} | {
