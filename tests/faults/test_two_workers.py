@@ -9,6 +9,7 @@ change has one outbox row, one event, and one count.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -17,6 +18,7 @@ import signal
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -111,7 +113,9 @@ def test_a_worker_killed_mid_flow_hands_its_partitions_to_the_other(settings: Se
 
 def test_two_workers_racing_on_one_new_person_create_one_contact(settings: Settings) -> None:
     """Each new person's two leads (two forms, one moment) land on partitions of different
-    workers and are published together, so both workers import them at the same time."""
+    workers and are published together. So that both workers import them at the same time
+    whatever the machine's timing, the test holds a SHARE lock on ``contacts`` (reads go
+    on, writes wait) until a batch of each worker is waiting to write, then lets both go."""
     token = uuid.uuid4().hex[:8]
     rng = random.Random(token)
     forms = [rng.randrange(100_000_000, 999_999_999) for _ in range(2)]
@@ -123,8 +127,8 @@ def test_two_workers_racing_on_one_new_person_create_one_contact(settings: Setti
         shape = _shared(settings, [one, other])
         first, second = (min(owned) for owned in shape.values())  # one partition of each
         logs = [w.log_path for w in (one, other)]
-        # Whether two batches overlap is up to the workers' timing: waves of new people until
-        # the logs show that they did (one wave in two or so).
+        # One wave normally races; more only if a worker's batch held none of the other's
+        # people.
         for wave in range(MAX_WAVES):
             people = [f"racer{wave}.{n}-{token}@faults.example.com" for n in range(WAVE)]
             emails += people
@@ -137,7 +141,8 @@ def test_two_workers_racing_on_one_new_person_create_one_contact(settings: Setti
                     lead = lead_for(lead_id, email, form_id=form_id, submitted_at=when)
                     value = envelope(lead, account_id=account)
                     records.append((f"{account}:{lead_id}".encode(), json.dumps(value).encode()))
-            publish_all(settings, settings.topics.leads_raw, records)
+            with _writes_to_contacts_held(settings, waiters=2, workers=(one, other)):
+                publish_all(settings, settings.topics.leads_raw, records)
             one.settle(timeout_s=90)
             races = sum(path.read_text(errors="replace").count(RACE_LINE) for path in logs)
             if races:
@@ -190,6 +195,30 @@ def test_two_workers_racing_on_one_new_person_create_one_contact(settings: Setti
     print(f"race: {racers} people in {racers // WAVE} wave(s) on partitions {first} and"
           f" {second} of {dict(shape)}; {races} batches met a contact the other worker"
           " created meanwhile")  # fmt: skip
+
+
+@contextlib.contextmanager
+def _writes_to_contacts_held(
+    settings: Settings, waiters: int, workers: tuple[Worker, ...], timeout_s: float = 60.0
+) -> Iterator[None]:
+    """Holds writes to ``contacts`` during the block and after it until ``waiters`` sessions
+    wait to write there, then releases them together."""
+    with psycopg.connect(settings.database_conninfo()) as conn:
+        conn.execute("LOCK TABLE contacts IN SHARE MODE")
+        yield
+        deadline = time.monotonic() + timeout_s
+        while True:
+            row = conn.execute(
+                "SELECT count(DISTINCT pid) FROM pg_locks"
+                " WHERE relation = 'contacts'::regclass AND NOT granted"
+            ).fetchone()
+            if row is not None and row[0] >= waiters:
+                break
+            for worker in workers:
+                worker.check_running()
+            assert time.monotonic() < deadline, f"{row} sessions waiting to write contacts"
+            time.sleep(0.05)
+        conn.commit()
 
 
 def _lead_id_on(prefix: str, account: int, partition: int, settings: Settings) -> str:
