@@ -31,12 +31,13 @@ CHROMIUM := /usr/bin/chromium
 NPM_STAMP := node_modules/.installed
 
 .PHONY: help install services run stop status test check lint typecheck layers unit format \
-	browser chromium
+	browser chromium faults
 
 help:
 	@echo "make run   - start Kafka, PostgreSQL and leadsync locally (demo mode)"
 	@echo "make test  - lint, type-check and run the whole test suite against the local stack"
 	@echo "make stop  - stop everything make run started"
+	@echo "make faults - the fault run: 20,000 leads over 5 minutes with everything failing"
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .cache/tools uv
@@ -147,3 +148,9 @@ test: services check chromium
 BROWSER_TESTS ?= tests/browser
 browser: services chromium
 	$(VENV)/bin/pytest $(BROWSER_TESTS)
+
+# The fault run (bench/faults.py): its own three-broker Kafka cluster and database, about ten
+# minutes; `make faults FAULTS_ARGS="--leads 5000 --minutes 2"` for a shorter one.
+FAULTS_ARGS ?=
+faults: services
+	$(VENV)/bin/python bench/faults.py $(FAULTS_ARGS)

@@ -18,7 +18,11 @@ class LeadNotification(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     type: str = "LEAD_ACTION"
-    lead_gen_form_response: str = Field(alias="leadGenFormResponse", min_length=1)
+    # The lead's URN: an id after the prefix, made of what LinkedIn's ids are made of (it
+    # becomes a Kafka key and a path segment of the hydration's GET).
+    lead_gen_form_response: str = Field(
+        alias="leadGenFormResponse", pattern=r"^urn:li:leadGenFormResponse:[A-Za-z0-9_-]{1,200}$"
+    )
     lead_gen_form: str = Field(alias="leadGenForm", min_length=1)
     owner: dict[str, str] = Field(default_factory=dict)
     associated_entity: dict[str, Any] = Field(default_factory=dict, alias="associatedEntity")

@@ -84,6 +84,23 @@ def accounts_of(events: Iterable[ErrorEvent]) -> list[int]:
     return sorted({e.account_id for e in events if e.account_id is not None})
 
 
+def _storable(event: ErrorEvent) -> Any:
+    """The event as JSON PostgreSQL takes: a NUL (in the first bytes of an undecodable record,
+    or in a message quoting them) becomes U+FFFD, as undecodable bytes already do, since
+    neither text nor jsonb can hold it and the refusal would lose the whole batch."""
+    return _without_nul(event.model_dump(mode="json"))
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 async def record_errors(conn: AsyncConnection[Any], events: list[ErrorEvent]) -> int:
     """Write new error events to the log and count them per (account, form); returns how
     many were new. The events' accounts (:func:`accounts_of`) must be in hand."""
@@ -106,7 +123,7 @@ async def record_errors(conn: AsyncConnection[Any], events: list[ErrorEvent]) ->
         unique.setdefault(key, event)
     new = 0
     if unique:
-        rows = [e.model_dump(mode="json") for e in unique.values()]
+        rows = [_storable(e) for e in unique.values()]
         cur = await conn.execute(RECORD_ERRORS, (json.dumps(rows),))
         per_form: dict[tuple[int, int], Counter[str]] = {}
         for account_id, form_id, kind in await cur.fetchall():
@@ -120,7 +137,7 @@ async def record_errors(conn: AsyncConnection[Any], events: list[ErrorEvent]) ->
             ]
             await conn.execute(COUNT_ERRORS, (json.dumps(counts),))
     if orphans:
-        rows = [e.model_dump(mode="json") for e in orphans]
+        rows = [_storable(e) for e in orphans]
         cur = await conn.execute(RECORD_PIPELINE_ERRORS, (json.dumps(rows),))
         new += cur.rowcount
     return new

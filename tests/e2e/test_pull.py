@@ -12,10 +12,10 @@ from pydantic import SecretStr
 from harness.operator import account_id_of
 from harness.processes import Scheduler, Worker, leadsync
 from harness.sandboxes import Sandbox
+from harness.tcp_proxy import TcpProxy
 from leadsync.settings import Settings
 from tests.e2e.conftest import imported_and_logged, query, wait_for_runs
 from tests.faults.flow import LogWatch
-from tests.faults.proxy import TcpProxy
 
 
 @pytest.fixture(scope="module")

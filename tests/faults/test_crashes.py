@@ -19,11 +19,11 @@ import pytest
 from pydantic import SecretStr
 
 from harness.processes import Worker
+from harness.tcp_proxy import TcpProxy
 from leadsync.settings import Settings
 from tests.faults.checks import assert_imported_exactly_once
 from tests.faults.dataset import build
 from tests.faults.flow import LogWatch, Publisher
-from tests.faults.proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import struct
 
-from tests.faults.proxy import TcpProxy, pipe
+from harness.tcp_proxy import TcpProxy, pipe
 
 
 class KafkaProxy(TcpProxy):

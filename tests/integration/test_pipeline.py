@@ -219,6 +219,24 @@ async def test_an_undecodable_record_goes_to_the_operators_errors_with_its_bytes
     ) == [(0,)]
 
 
+async def test_an_undecodable_record_with_nul_bytes_is_logged_not_lost(
+    settings: Settings, worker: Worker, db: Conn
+) -> None:
+    """PostgreSQL's text and jsonb cannot hold NUL: the bytes shown in the log carry U+FFFD
+    in its place (the fault run found the error agent crashing on it, losing the batch)."""
+    marker = _unique("nul")
+    publish_raw(settings, b"\x00\xff" + marker.encode() + b"\x00")
+    worker.settle()
+
+    rows = await _all(
+        db,
+        "SELECT code, raw_ref ->> 'bytes' FROM pipeline_errors WHERE raw_ref ->> 'bytes' LIKE %s",
+        f"%{marker}%",
+    )
+    assert rows == [("undecodable_record", f"\ufffd\ufffd{marker}\ufffd")]
+    assert "Crashed reason" not in worker.log_path.read_text(errors="replace")
+
+
 async def test_a_test_lead_is_imported_and_flagged_for_filters(
     settings: Settings, worker: Worker, db: Conn, account: int
 ) -> None:

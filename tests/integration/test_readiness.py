@@ -3,7 +3,7 @@ answers 200 while ready, 503 with a JSON body naming what is not ready while Pos
 for the receiver, Kafka) is unreachable, and 200 again once it is back; alive throughout.
 
 PostgreSQL and Kafka keep running for everyone else: the process reaches them through a
-loopback proxy (``tests.faults.proxy``, ``tests.integration.kafka_proxy``) that the test
+loopback proxy (``harness.tcp_proxy``, ``tests.integration.kafka_proxy``) that the test
 cuts and restores.
 """
 
@@ -19,8 +19,8 @@ from pydantic import SecretStr
 
 from harness.children import free_port
 from harness.processes import Admin, Ingress, LeadsyncProcess, Scheduler, Worker
+from harness.tcp_proxy import TcpProxy
 from leadsync.settings import Settings
-from tests.faults.proxy import TcpProxy
 from tests.integration.kafka_proxy import KafkaProxy
 
 pytestmark = pytest.mark.integration
