@@ -10,8 +10,8 @@ A user's checks, each one count:
   lead in its account's error log for its answers (never for a failure of the pipeline:
   a notification lost, LinkedIn away, an internal error);
 - **latency**: pushed leads, from their submission (when the sandbox pushed them) to the
-  commit of their import; and per fault, the seconds from its end until every lead pushed
-  in the next five seconds was committed (the pipeline flows again end to end).
+  commit of their import; and per fault, the slowest of the leads pushed in the five seconds
+  after its end (the pipeline flows again end to end, on every partition).
 """
 
 from __future__ import annotations
@@ -215,14 +215,15 @@ def check(conninfo: str, account_id: int, forms: list[int], sandbox: SandboxReco
 def _recovery(
     fault: FaultWindow, submitted_ms: dict[str, int], committed: dict[str, float]
 ) -> float | None:
-    """Seconds from the fault's end until every lead pushed (and delivered) in the next
-    ``RECOVERY_PROBE_S`` seconds was committed; None when none was pushed then."""
+    """The slowest of the leads pushed (and delivered) in the ``RECOVERY_PROBE_S`` seconds
+    after the fault's end, from submission to commit: how long the pipeline took to flow
+    again for all partitions. None when none was pushed then."""
     probe = [
-        committed[lead]
+        committed[lead] - ms / 1000
         for lead, ms in submitted_ms.items()
         if lead in committed and fault.ended <= ms / 1000 < fault.ended + RECOVERY_PROBE_S
     ]
-    return max(probe) - fault.ended if probe else None
+    return max(probe) if probe else None
 
 
 def _rows(conn: psycopg.Connection[Any], sql: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -137,10 +137,10 @@ class Outcome:
         ]
         for fault in self.faults:
             recovered = verdict.recovery_s.get(fault.name)
-            took = f"{recovered:.1f} s" if recovered is not None else "no push in the probe"
+            took = f"{recovered:.1f} s" if recovered is not None else "-"
             lines.append(
-                f"fault {fault.name}: {fault.ended - fault.started:.1f} s; flowing again"
-                f" {took} after"
+                f"fault {fault.name}: {fault.ended - fault.started:.1f} s; the slowest lead"
+                f" pushed in the 5 s after it committed in {took}"
             )
         lines += [report.line() for report in self.abuse]
         lines += self.notes

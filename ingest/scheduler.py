@@ -21,8 +21,10 @@ import asyncio
 import functools
 import logging
 import time
+from typing import Any
 
 from confluent_kafka import Consumer, Message
+from psycopg import AsyncConnection
 
 from ingest.puller import Puller
 from ingest.subscriptions import ensure_subscriptions
@@ -62,22 +64,32 @@ async def _lead_and_schedule(settings: Settings, db: Database, publisher: AsyncP
         while not await sync_runs.try_lead_scheduling(session):  # noqa: ASYNC110 - polls PostgreSQL
             await asyncio.sleep(settings.scheduler_tick_s)
         log.info("this scheduler is the leader")
-        subscribed: set[tuple[str, str]] = set()
-        round_started = time.monotonic()
-        while True:
-            # Still the leader? A session that died (PostgreSQL restarted, the connection
-            # reset) has lost its lock: this raises, and the scheduler tries to lead again.
-            await sync_runs.still_leading(session)
-            await _tick(settings, db, publisher)
-            # Refresh tokens about to end: warned at 30, 7 and 1 days (once each).
-            await warn_expiring(settings, db, publisher)
-            # A form switched on since the last tick gets its push subscription; every hour
-            # all owners are checked again (and failures retried).
-            if time.monotonic() - round_started > SUBSCRIPTION_ROUND_S:
-                subscribed.clear()
-                round_started = time.monotonic()
-            await ensure_subscriptions(settings, db, subscribed)
-            await asyncio.sleep(settings.scheduler_tick_s)
+        metrics.SCHEDULER_LEADER.set(1)
+        try:
+            await _schedule_while_leading(settings, db, publisher, session)
+        finally:
+            metrics.SCHEDULER_LEADER.set(0)
+
+
+async def _schedule_while_leading(
+    settings: Settings, db: Database, publisher: AsyncPublisher, session: AsyncConnection[Any]
+) -> None:
+    subscribed: set[tuple[str, str]] = set()
+    round_started = time.monotonic()
+    while True:
+        # Still the leader? A session that died (PostgreSQL restarted, the connection
+        # reset) has lost its lock: this raises, and the scheduler tries to lead again.
+        await sync_runs.still_leading(session)
+        await _tick(settings, db, publisher)
+        # Refresh tokens about to end: warned at 30, 7 and 1 days (once each).
+        await warn_expiring(settings, db, publisher)
+        # A form switched on since the last tick gets its push subscription; every hour
+        # all owners are checked again (and failures retried).
+        if time.monotonic() - round_started > SUBSCRIPTION_ROUND_S:
+            subscribed.clear()
+            round_started = time.monotonic()
+        await ensure_subscriptions(settings, db, subscribed)
+        await asyncio.sleep(settings.scheduler_tick_s)
 
 
 async def _tick(settings: Settings, db: Database, publisher: AsyncPublisher) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     GCCollector,
     PlatformCollector,
     ProcessCollector,
@@ -90,6 +91,13 @@ LINKEDIN_CALLS_TOTAL = Counter(
     "HTTP exchanges with LinkedIn (each attempt), by endpoint template and HTTP status"
     " ('unreachable': no answer).",
     ["endpoint", "status"],
+    registry=REGISTRY,
+)
+
+SCHEDULER_LEADER = Gauge(
+    "leadsync_scheduler_leader",
+    "1 while this scheduler holds the scheduling lock (exactly one of the schedulers should),"
+    " else 0: it pulls, and stands by to lead.",
     registry=REGISTRY,
 )
 

@@ -159,7 +159,17 @@ class Database:
     async def dedicated(self) -> AsyncIterator[AsyncConnection[Any]]:
         """A connection of its own, in autocommit, closed at the end of the block: for a
         session-level lock held as long as its holder runs."""
-        conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
+        # Keepalives: a peer gone without a word (a host lost, a partition) ends the session
+        # within about 20 s, instead of the kernel's two hours, so that a lock held on it
+        # (the scheduler's leadership) is noticed as lost on both sides.
+        conn = await AsyncConnection.connect(
+            self._conninfo,
+            autocommit=True,
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=2,
+        )
         async with conn:
             await (_as_app_role if self._set_role else _check_app_role)(conn)
             yield conn

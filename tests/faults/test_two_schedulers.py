@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from pydantic import SecretStr
@@ -110,6 +111,16 @@ def wait_until_leading(scheduler: Scheduler, timeout_s: float) -> float:
     return time.monotonic() - start
 
 
+def leader_gauge(scheduler: Scheduler) -> float:
+    """``leadsync_scheduler_leader`` on the scheduler's /metrics."""
+    text = httpx.get(f"{scheduler.ops_url}/metrics", timeout=10).text
+    (value,) = [
+        float(line.split()[1]) for line in text.splitlines()
+        if line.startswith("leadsync_scheduler_leader ")
+    ]  # fmt: skip
+    return value
+
+
 def assert_one_run_per_period(settings: Settings, periods: int) -> None:
     """``periods`` runs, each scheduled and succeeded, and no more for a while."""
     time.sleep(QUIET_TICKS * TICK_S)
@@ -136,6 +147,8 @@ def _lead_three_periods_then_hand_over(
         wait_for_ended_runs(stack, period, first, second)
         assert_one_run_per_period(stack, period)
     assert not leads(second), second.log_tail()
+    # What an operator's dashboard shows: one leader.
+    assert [leader_gauge(s) for s in (first, second)] == [1.0, 0.0]
 
     assert first.process is not None
     os.kill(first.pid, signal.SIGKILL)
@@ -147,6 +160,7 @@ def _lead_three_periods_then_hand_over(
     wait_for_ended_runs(stack, 4, second)
     run_after_s = time.monotonic() - killed_at
     assert_one_run_per_period(stack, 4)
+    assert leader_gauge(second) == 1.0
     print(
         f"two schedulers: 3 periods, 3 runs; leader SIGKILLed, the other led after"
         f" {took_over_s:.1f} s and the next run ended {run_after_s:.1f} s after the kill"
