@@ -53,6 +53,7 @@ from leadsync.settings import Settings, load_settings
 # Sponsored forms of the sandbox (seed 7) on three ad accounts the demo member has roles on.
 FORMS = (7571309, 7410233, 7234246, 7767641)
 WEBHOOK_PATH = "/linkedin/webhook"
+READ_TIMEOUT_S = 3.0  # the receivers' deadline on reading a request
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,8 @@ class FaultRun:
             scheduler_tick_s=1.0,
             ingress_port=port,
             ingress_public_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            # Shorter than the abuse's slow requests: the receiver must cut them off.
+            ingress_read_timeout_s=READ_TIMEOUT_S,
         )
 
     def _run(
@@ -376,7 +379,9 @@ class FaultRun:
 
     def _abuse(self, settings: Settings) -> None:
         secret = settings.linkedin_client_secret.get_secret_value()
-        self.abuse_reports.append(abuse(settings.ingress_public_url, secret))
+        self.abuse_reports.append(
+            abuse(settings.ingress_public_url, secret, read_timeout_s=READ_TIMEOUT_S)
+        )
 
     def _wait_for_jobs(
         self, sandbox: Sandbox, jobs: list[int], processes: list[LeadsyncProcess]

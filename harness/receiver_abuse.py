@@ -179,7 +179,7 @@ class _Abuse:
         variant = SignatureVariant.PREFIXED_BODY
         return notification_signature(secret or self.secret, body, variant)
 
-    def round(self, body_limit: int, slow_s: float, slow_sockets: int) -> None:
+    def round(self, body_limit: int, slow_s: float, slow_sockets: int, must_close: bool) -> None:
         for what, body in _malformed(self.marker):
             self.post("malformed", what, body, (400, "invalid_notification"), self.signed(body))
         refused = (401, "bad_signature")
@@ -205,6 +205,8 @@ class _Abuse:
                 answer in ("closed", "timeout") or (isinstance(answer, int) and 400 <= answer < 500)
             ):
                 self.note("slow", f"a slow request was answered {answer}")
+            if answer == "timeout" and must_close:
+                self.note("slow", f"a slow request was still open after {slow_s:.0f} s")
         if self.healthz_s[-1] is None:
             self.note("slow", f"/healthz did not answer 200 within {HEALTHZ_WITHIN_S} s")
 
@@ -317,12 +319,16 @@ def abuse(
     body_limit: int = LARGEST_BODY_LIMIT,
     slow_s: float = SLOW_S,
     slow_sockets: int = SLOW_SOCKETS,
+    read_timeout_s: float | None = None,
 ) -> AbuseReport:
     """Send every kind of abuse ``rounds`` times to the receiver's webhook ``url``, signing
     with its client ``secret``; what it answered. ``body_limit``: a limit the receiver's
-    ``ingress_max_body_bytes`` does not exceed (the oversized bodies are one byte over)."""
+    ``ingress_max_body_bytes`` does not exceed (the oversized bodies are one byte over).
+    ``read_timeout_s``: the receiver's ``ingress_read_timeout_s``; when shorter than
+    ``slow_s``, a slow request still open at the end is unexpected (it should have been cut)."""
     run = _Abuse(url, secret)
+    must_close = read_timeout_s is not None and read_timeout_s < slow_s
     with run.client:
         for _ in range(rounds):
-            run.round(body_limit, slow_s, slow_sockets)
+            run.round(body_limit, slow_s, slow_sockets, must_close)
     return run.report()

@@ -185,6 +185,10 @@ class Settings(BaseSettings):
     admin_forwarded_allow_ips: str = "127.0.0.1"
     ingress_ack_timeout_s: float = Field(default=2.0, gt=0, le=30)
     ingress_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    # A request (its headers and its body) must arrive within this many seconds of its
+    # connection (or of the previous answer on it), else the connection is closed: a
+    # slowloris cannot hold the receiver's sockets. LinkedIn's notifications take milliseconds.
+    ingress_read_timeout_s: float = Field(default=10.0, gt=0, le=300)
     # Hydration: concurrent LinkedIn calls while fetching the leads of one batch.
     hydrate_concurrency: int = Field(default=8, ge=1, le=64)
 

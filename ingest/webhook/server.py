@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 from uvicorn.config import STARTUP_FAILURE
 
 from ingest.webhook.app import create_app
+from ingest.webhook.read_deadline import ReadDeadlineProtocol
 from leadsync.settings import Settings
 
 
@@ -59,6 +60,8 @@ def serve(settings: Settings, app: ASGIApp | None = None) -> None:
         server_header=False,
         # Forwarded headers are not trusted: the signature, not the address, authenticates.
         proxy_headers=False,
+        # HTTP/1.1 with a deadline on reading each request (no slowloris).
+        http=ReadDeadlineProtocol.with_timeout(settings.ingress_read_timeout_s),
     )
     # uvicorn binds without SO_REUSEPORT (and has no option for it): bound here instead.
     server = uvicorn.Server(config)

@@ -5,6 +5,7 @@ exactly the error events the report announces."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -21,6 +22,7 @@ from tests.integration.topics import read_topic
 pytestmark = pytest.mark.integration
 
 ROUNDS = 2
+READ_TIMEOUT_S = 3.0  # the receiver cuts the slow requests (kept going 7 s) after this
 SETTLE_S = 30.0  # for the partitions of the session's new topics to answer
 _SETTLING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
 
@@ -48,13 +50,16 @@ def test_abuse_of_the_receiver_is_refused_as_documented_and_imports_nothing(
     watched = (topics.notifications, topics.leads_raw, topics.errors)
 
     before = {topic: len(records(settings, topic)) for topic in watched}
-    receiver_settings = settings.model_copy(update={"ingress_port": free_port()})
+    receiver_settings = settings.model_copy(
+        update={"ingress_port": free_port(), "ingress_read_timeout_s": READ_TIMEOUT_S}
+    )
     with Ingress(receiver_settings) as receiver:
         report = abuse(
             f"{receiver.url}{WEBHOOK_PATH}",
             settings.linkedin_client_secret.get_secret_value(),
             rounds=ROUNDS,
             body_limit=settings.ingress_max_body_bytes,
+            read_timeout_s=READ_TIMEOUT_S,
         )
         receiver.check_running()
     print(report.line())
@@ -80,3 +85,22 @@ def test_abuse_of_the_receiver_is_refused_as_documented_and_imports_nothing(
         assert event.raw_ref is not None
         assert report.marker in event.raw_ref["bytes"]  # the abuse's own bodies, kept whole
     assert len({event.error_id for event in ours}) == len(ours)
+
+
+def test_a_kept_alive_connection_idle_past_the_read_deadline_still_serves(
+    settings: Settings,
+) -> None:
+    """The deadline is on reading a request, not on the quiet between two: a connection idle
+    longer than it (but within the keep-alive timeout) serves the next request."""
+    receiver_settings = settings.model_copy(
+        update={"ingress_port": free_port(), "ingress_read_timeout_s": 1.0}
+    )
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with (
+        Ingress(receiver_settings) as receiver,
+        socket.create_connection(("127.0.0.1", receiver.settings.ingress_port), 10) as sock,
+    ):
+        for _ in range(2):
+            sock.sendall(request)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200 "), receiver.log_tail()
+            time.sleep(2.0)  # past the read deadline, within uvicorn's 5 s keep-alive
