@@ -19,6 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from harness.children import free_port
+from harness.fault_check import PIPELINE_FAILURES
 from harness.operator import stats_of_run
 from harness.processes import Ingress, Scheduler, Worker, leadsync
 from harness.sandboxes import Sandbox
@@ -41,15 +42,7 @@ UNROUTED_FORM = 7074601
 UNROUTED_OWNER = "urn:li:sponsoredAccount:568816085"
 
 # Error codes that would mean the push path lost a lead, rather than the lead being invalid.
-PUSH_FAILURES = {
-    "invalid_notification",
-    "undecodable_notification",
-    "lead_not_found",
-    "no_connection",
-    "connection_revoked",
-    "connection_expired",
-    "linkedin_error",
-}
+PUSH_FAILURES = PIPELINE_FAILURES
 
 
 @pytest.fixture(scope="module")
