@@ -49,7 +49,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench._baselines import FaustRun, run_faust_baseline, run_psycopg_baseline
 from bench._generated_leads import Workload, generate
@@ -62,6 +64,7 @@ from leadsync.api_tokens import new_token, token_hash
 from leadsync.kafka.producing import publish_all
 from leadsync.kafka.topics import ensure_topics, wait_for_kafka
 from leadsync.settings import Settings
+from leadsync.stages import CPU_STAGES, STAGES
 from sinks.accounts import create_account
 from sinks.database import Database
 from sinks.forms import set_import
@@ -88,6 +91,8 @@ class PipelineRun:
     errors: int
     log: Path
     workers: int = 1
+    # leadsync_import_stage_seconds_total of the workers together, by stage (leadsync.stages)
+    stages: dict[str, float] = field(default_factory=dict)
 
     @property
     def leads_per_s(self) -> float:
@@ -149,6 +154,10 @@ def run_pipeline(
                 rss.append((rows, sum(mib for mib in sizes if mib is not None)))
         done = time.monotonic()
         cpu = sum(cpu_seconds(w.pid) for w in group) - first_cpu
+        stages: dict[str, float] = {}
+        for worker in group:
+            for stage, seconds in _stage_seconds(worker).items():
+                stages[stage] = stages.get(stage, 0.0) + seconds
         # Stopped before the sanity counts, so they do not compete with the relay.
         for worker in group:
             worker.stop()
@@ -161,8 +170,20 @@ def run_pipeline(
     contacts, submissions, errors = counts
     return PipelineRun(
         first - started, done - started, leads, rss, cpu, contacts, submissions, errors, log,
-        workers,
+        workers, stages,
     )  # fmt: skip
+
+
+def _stage_seconds(worker: Worker) -> dict[str, float]:
+    """The worker's ``leadsync_import_stage_seconds_total`` by stage, from its /metrics."""
+    text = httpx.get(f"{worker.ops_url}/metrics", timeout=10).text
+    return {
+        sample.labels["stage"]: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "leadsync_import_stage_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
 
 
 async def _accounts_with_forms(settings: Settings, work: Workload) -> None:
@@ -281,6 +302,15 @@ def report(results: Results, batch: int, window: float) -> bool:
     per_lead = med(r.cpu_s / r.leads * 1e6 for r in results.pipeline)
     print(f"worker on the CPU {busy:.0%} of the steady phase (the rest: waiting on I/O or"
           f" on a busy machine); {per_lead:,.0f} us of worker CPU per lead")  # fmt: skip
+    split = {
+        stage: med(r.stages.get(stage, 0.0) / r.leads * 1e6 for r in results.pipeline)
+        for stage in STAGES
+    }
+    other = per_lead - sum(split[stage] for stage in CPU_STAGES)
+    print("worker CPU per lead by stage (us): "
+          + ", ".join(f"{stage} {split[stage]:,.0f}" for stage in CPU_STAGES)
+          + f", other (Kafka, faust, relay, start-up) {other:,.0f}; and {split['waiting']:,.0f}"
+          " us per lead of the import transaction waiting (PostgreSQL)")  # fmt: skip
     for i, (start, mid, end, peak) in enumerate(rss, 1):
         print(f"worker RSS round {i}: first row {start:.0f} MiB, half {mid:.0f} MiB,"
               f" end {end:.0f} MiB, peak {peak:.0f} MiB")  # fmt: skip

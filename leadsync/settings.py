@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     # per-event overhead sets the ceiling, so the database work happens once per batch).
     import_batch_size: int = Field(default=500, ge=1, le=10_000)
     import_batch_window_s: float = Field(default=0.2, gt=0, le=30)
+    # A batch closes once no record arrived for this long (the consumer had nothing more
+    # buffered): at light load a lead waits this, not the window; under load records come
+    # closer together and batches still fill.
+    import_batch_idle_s: float = Field(default=0.003, gt=0, le=30)
     # Back-off while PostgreSQL is unreachable: retried inside the agent, never raised.
     retry_backoff_max_s: float = Field(default=10.0, gt=0, le=600)
 

@@ -33,6 +33,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from pydantic_core import to_json
 
+from leadsync import stages
 from leadsync.errors import RetriableError
 from schemas.events import Cause, ContactEventType
 from sinks.batch_rows import (
@@ -262,12 +263,14 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
             await cur.execute(_LOCK_CONTACTS, ([a for a, _ in keys], [e for _, e in keys]))
             before = {(row["account_id"], row["email"]): row for row in await cur.fetchall()}
             latest = await _latest_submissions(conn, batch.contacts, before)
-            at = datetime.now(UTC).isoformat()
-            contacts, resynced_keys = _contact_rows(batch.contacts, before, latest, at)
-            # Inserted in key order too: two batches inserting the same new contacts wait on
-            # each other in one order instead of deadlocking.
-            contacts.sort(key=lambda row: (row["account_id"], row["email"]))
-            await cur.execute(UPSERT_CONTACTS, (_records(contacts),))
+            with stages.cpu("sql_build"):
+                at = datetime.now(UTC).isoformat()
+                contacts, resynced_keys = _contact_rows(batch.contacts, before, latest, at)
+                # Inserted in key order too: two batches inserting the same new contacts
+                # wait on each other in one order instead of deadlocking.
+                contacts.sort(key=lambda row: (row["account_id"], row["email"]))
+                document = _records(contacts)
+            await cur.execute(UPSERT_CONTACTS, (document,))
             raced: list[ContactKey] = []
             for row in await cur.fetchall():
                 key = (row["account_id"], row["email"])
@@ -297,14 +300,18 @@ async def write_batch(conn: AsyncConnection[Any], batch: BatchWrite) -> BatchOut
         # Each contact's newest submission in the batch: what its event and counter credit.
         newest = _newest_submission(batch.submissions)
         resynced = _resynced(batch.submissions, resynced_keys)
-        await write_events(conn, _change_events(newest, before, after, resynced))
+        with stages.cpu("events"):
+            events = _change_events(newest, before, after, resynced)
+        await write_events(conn, events)
         skipped_forms: Counter[tuple[int, int]] = Counter()
         if skipped is not None:
             skipped_forms.update((row[0], row[1]) for row in await skipped.fetchall())
             outcome.skipped = sum(skipped_forms.values())
-        counters = _counter_rows(newest, outcome, skipped_forms)
-        if counters:
-            await conn.execute(BUMP_COUNTERS, (_records(counters),))
+        with stages.cpu("sql_build"):
+            counters = _counter_rows(newest, outcome, skipped_forms)
+            bumps = _records(counters) if counters else None
+        if bumps is not None:
+            await conn.execute(BUMP_COUNTERS, (bumps,))
     return outcome
 
 
@@ -313,6 +320,20 @@ async def _write_submissions(
     submissions: list[SubmissionRow],
     contact_ids: dict[ContactKey, UUID],
 ) -> None:
+    with stages.cpu("sql_build"):
+        documents = _submission_documents(submissions, contact_ids)
+    await conn.execute(UPSERT_SUBMISSIONS, (documents[0], documents[1]))
+    await conn.execute(RECORD_LEDGER, (documents[2],))
+    await conn.execute(
+        UNSKIP, ([s.account_id for s in submissions], [s.lead_id for s in submissions])
+    )
+
+
+def _submission_documents(
+    submissions: list[SubmissionRow], contact_ids: dict[ContactKey, UUID]
+) -> tuple[str, list[Any], str]:
+    """The submissions' rows, their answer documents and the ledger's rows, as the
+    statements take them."""
     rows = []
     ledger = []
     for sub in submissions:
@@ -326,12 +347,7 @@ async def _write_submissions(
         )  # fmt: skip
     latest = _latest_per_form(rows)
     numbered = [{**row, "n": n} for n, (row, _) in enumerate(latest, start=1)]
-    documents = [sub.document for _, sub in latest]
-    await conn.execute(UPSERT_SUBMISSIONS, (_records(numbered), documents))
-    await conn.execute(RECORD_LEDGER, (_records(ledger),))
-    await conn.execute(
-        UNSKIP, ([s.account_id for s in submissions], [s.lead_id for s in submissions])
-    )
+    return _records(numbered), [sub.document for _, sub in latest], _records(ledger)
 
 
 def _change_events(

@@ -35,6 +35,7 @@ from sinks.alarms import active_alarm, raise_alarm
 from sinks.context_cache import ContextCache
 from sinks.database import Database
 from sinks.error_log import accounts_of, record_errors
+from streams.batching import take_ready
 from streams.failure_window import FailureWindow
 from streams.lead_batches import UNEXPECTED_CODES, ImportResult, decode, import_records
 from streams.records import Record, error_headers
@@ -193,15 +194,18 @@ def register(app: faust.App, settings: Settings, db: Database) -> None:
 
 async def batches(stream: faust.StreamT[bytes], settings: Settings) -> AsyncIterator[list[Record]]:
     """The stream's records in batches of up to ``import_batch_size``, each with where it
-    came from and its span of the trace its headers carry; a batch waits at most
-    ``import_batch_window_s`` to fill."""
-    # take_events (faust >= 0.10) is missing from faust's StreamT type.
-    async for events in stream.take_events(  # type: ignore[attr-defined]
-        settings.import_batch_size, within=settings.import_batch_window_s
+    came from and its span of the trace its headers carry; a batch closes once the stream
+    has been quiet for ``import_batch_idle_s``, and at the latest ``import_batch_window_s``
+    after its first record (:func:`streams.batching.take_ready`)."""
+    async for events in take_ready(
+        stream,
+        settings.import_batch_size,
+        within=settings.import_batch_window_s,
+        idle_s=settings.import_batch_idle_s,
     ):
         yield [
             Record(
-                e.message.value,
+                e.message.value or b"",  # a tombstone: undecodable, logged
                 e.message.topic,
                 e.message.partition,
                 e.message.offset,

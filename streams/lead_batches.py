@@ -29,7 +29,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from pydantic import ValidationError
 
-from leadsync import metrics
+from leadsync import metrics, stages
 from mapping.apply import MappedLead, MappingError, auto_mappings, map_lead, mapping_source
 from schemas.envelopes import EraseRequest, ImportEnvelope, RawLead, parse_raw_record
 from schemas.events import ErrorEvent
@@ -300,9 +300,10 @@ async def import_records(
     for database trouble. ``cache``: the forms' contexts read by earlier batches (a worker
     keeps one), each reused only while the database still holds it as it was read."""
     cache = cache or ContextCache()
-    decoded = decode(records)
+    with stages.cpu("decode"):
+        decoded = decode(records)
     errors = list(decoded.errors)
-    async with conn.transaction():
+    async with conn.transaction(), stages.waiting():
         # The accounts table is global: read once per batch, before any account is in hand.
         statuses = await account_statuses(conn, decoded.accounts())
         await hold_accounts(conn, sorted(statuses))
@@ -357,7 +358,8 @@ async def import_records(
             conn,
             {(key[0], m.field_key) for key, context in contexts.items() for m in context.mappings},
         )
-        batch, map_errors = build_batch(leads, contexts, fields)
+        with stages.cpu("map"):
+            batch, map_errors = build_batch(leads, contexts, fields)
         batch.skipped += disabled
         outcome = await write_batch(conn, batch)
         erased = await erase_leads(conn, erasures)

@@ -21,7 +21,7 @@ from leadsync.kafka.async_publisher import AsyncPublisher
 from leadsync.retry import RetryPolicy
 from leadsync.settings import Settings
 from sinks.database import Database, hold_every_account
-from sinks.outbox import mark_published, try_become_relay, unpublished
+from sinks.outbox import OUTBOX_CHANNEL, mark_published, try_become_relay, unpublished
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ async def _relay(db: Database, publisher: AsyncPublisher, settings: Settings) ->
         while not await try_become_relay(conn):  # noqa: ASYNC110 - polls PostgreSQL
             await asyncio.sleep(5.0)
         log.info("outbox relay active")
+        await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
         topic = settings.topics.contact_changes
         while True:
             # The relay serves every account: all of them in hand, looked up again each
@@ -64,7 +65,10 @@ async def _relay(db: Database, publisher: AsyncPublisher, settings: Settings) ->
                 await hold_every_account(conn)
                 rows = await unpublished(conn, settings.relay_batch_size)
             if not rows:
-                await asyncio.sleep(settings.relay_idle_s)
+                # Until a transaction that wrote outbox rows commits (its NOTIFY), or the
+                # poll interval ends (rows written by an older leadsync, a lost wake-up).
+                async for _ in conn.notifies(timeout=settings.relay_idle_s, stop_after=1):
+                    break
                 continue
             records = [(row.key.encode(), row.event.encode()) for row in rows]
             traces = [tracing.parse(row.traceparent) for row in rows]
