@@ -15,14 +15,14 @@ its own throwaway database), it:
      delivery), and the median of the rounds' ratios (one round's baseline is noisy);
    - open loop at 500 notifications/s (scheduled start times, so a slow answer delays
      nothing and is measured from when it was due): p50/p99 of durable accepts;
-3. POST to contact committed at 200 leads/s: the LinkedIn sandbox (in a thread) creates
-   leads at that rate and pushes their notifications to a second receiver; ``leadsync
-   worker`` hydrates and imports them into a throwaway database. Per lead: from the
-   receiver's ``received_at`` (on the notification topic) to ``imported_leads.imported_at``
-   (the import transaction; same host clock).
+3. POST to contact committed at 200 leads/s, then at 1,000/s: the LinkedIn sandbox (in a
+   thread) creates leads at that rate and pushes their notifications to a second receiver;
+   ``leadsync worker`` hydrates and imports them into a throwaway database. Per lead: from
+   the receiver's ``received_at`` (on the notification topic) to
+   ``imported_leads.imported_at`` (the import transaction; same host clock).
 
     .venv/bin/python bench/ingress.py [--seconds 10] [--connections 64] [--rounds 3]
-        [--leads 2000]
+        [--leads 2000] [--fast-leads 5000] [--end-to-end-only]
 
 Kafka and PostgreSQL are the local stack (127.0.0.1:29092, 127.0.0.1:25432) unless
 LEADSYNC_KAFKA_BOOTSTRAP_SERVERS / LEADSYNC_DATABASE_URL say otherwise. Everything it
@@ -163,8 +163,9 @@ def throughput(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
-    """POST → contact committed at 200 leads/s, through the sandbox, receiver and worker."""
+def end_to_end(args: argparse.Namespace) -> dict[float, dict[str, Any]]:
+    """POST → contact committed at 200 leads/s, then at 1,000/s, through the sandbox,
+    receiver and worker; the figures of each rate."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
     from pydantic import SecretStr
 
@@ -208,11 +209,15 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
                         _leads_at(sandbox, 20, 20)
                         worker.wait_caught_up(settings.topics.notifications, 120)
                         worker.settle(120)
-                        started = time.time()
-                        lead_ids = _leads_at(sandbox, args.leads, 200)
-                        worker.wait_caught_up(settings.topics.notifications, 300)
-                        worker.settle(300)
-                        drained = time.time() - started
+                        phases: list[tuple[float, set[str], float]] = []
+                        for rate, count in ((200.0, args.leads), (1000.0, args.fast_leads)):
+                            if not count:
+                                continue
+                            started = time.time()
+                            lead_ids = _leads_at(sandbox, count, rate)
+                            worker.wait_caught_up(settings.topics.notifications, 300)
+                            worker.settle(300)
+                            phases.append((rate, lead_ids, time.time() - started))
             finally:
                 sandbox.close()
 
@@ -242,23 +247,26 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
         import psycopg
 
         with psycopg.connect(settings.database_conninfo()) as conn:
-            rows = conn.execute(
-                "SELECT lead_id, imported_at FROM imported_leads WHERE lead_id = ANY(%s)",
-                (sorted(lead_ids),),
-            ).fetchall()
-    delays = sorted(
-        (imported_at - received[lead_id]).total_seconds()
-        for lead_id, imported_at in rows
-        if lead_id in received
-    )
-    return {
-        "leads": len(lead_ids),
-        "imported": len(delays),
-        "drained_s": drained,
-        "p50_ms": 1000 * delays[len(delays) // 2],
-        "p99_ms": 1000 * delays[min(len(delays) - 1, int(len(delays) * 0.99))],
-        "max_ms": 1000 * delays[-1],
-    }
+            results: dict[float, dict[str, Any]] = {}
+            for rate, lead_ids, drained in phases:
+                rows = conn.execute(
+                    "SELECT lead_id, imported_at FROM imported_leads WHERE lead_id = ANY(%s)",
+                    (sorted(lead_ids),),
+                ).fetchall()
+                delays = sorted(
+                    (imported_at - received[lead_id]).total_seconds()
+                    for lead_id, imported_at in rows
+                    if lead_id in received
+                )
+                results[rate] = {
+                    "leads": len(lead_ids),
+                    "imported": len(delays),
+                    "drained_s": drained,
+                    "p50_ms": 1000 * delays[len(delays) // 2],
+                    "p99_ms": 1000 * delays[min(len(delays) - 1, int(len(delays) * 0.99))],
+                    "max_ms": 1000 * delays[-1],
+                }
+    return results
 
 
 def _leads_at(sandbox: Any, count: int, rate: float) -> set[str]:
@@ -283,17 +291,7 @@ def _leads_at(sandbox: Any, count: int, rate: float) -> set[str]:
     return lead_ids
 
 
-def report(args: argparse.Namespace) -> None:
-    print(
-        "method: load generator in a separate process (uvloop, asyncio Protocols, raw HTTP/1.1"
-        f" keep-alive, {args.connections} connections closed loop for {args.seconds:g} s;"
-        " open loop at 500/s on 32 connections, latency from each request's due time);"
-        " every request a distinct lead, signed (reading a); receiver: uvicorn (uvloop,"
-        " httptools) in its own process, local Kafka (acks=all, idempotent). The bare route is"
-        " an ASGI wrapper around the app: same server and HTTP stack, no routing, no signature,"
-        " no Kafka. Load generator, receiver and broker share this machine's"
-        f" {os.cpu_count()} cores."
-    )
+def _report_throughput(args: argparse.Namespace) -> None:
     results = throughput(args)
 
     def line(name: str, r: dict[str, Any]) -> str:
@@ -324,16 +322,33 @@ def report(args: argparse.Namespace) -> None:
     print(line("bare endpoint (baseline)", results["bare_500"]))
     print(line("durable accepts", results["durable_500"]))
     print(f"  durable p99 {results['durable_500']['p99_ms']:.1f} ms (goal < 25 ms)")
-    if args.leads:
-        e2e = end_to_end(args)
-        print(
-            f"POST -> contact committed at 200 leads/s ({e2e['leads']} leads, sandbox push,"
-            f" receiver, leadsync worker; {e2e['imported']} imported, the rest invalid answers):"
-        )
-        print(
-            f"  p50 {e2e['p50_ms']:.0f} ms  p99 {e2e['p99_ms']:.0f} ms  max {e2e['max_ms']:.0f} ms"
-            f"  (all drained {e2e['drained_s']:.1f} s after the first lead)"
-        )
+
+
+def report(args: argparse.Namespace) -> None:
+    print(
+        "method: load generator in a separate process (uvloop, asyncio Protocols, raw HTTP/1.1"
+        f" keep-alive, {args.connections} connections closed loop for {args.seconds:g} s;"
+        " open loop at 500/s on 32 connections, latency from each request's due time);"
+        " every request a distinct lead, signed (reading a); receiver: uvicorn (uvloop,"
+        " httptools) in its own process, local Kafka (acks=all, idempotent). The bare route is"
+        " an ASGI wrapper around the app: same server and HTTP stack, no routing, no signature,"
+        " no Kafka. Load generator, receiver and broker share this machine's"
+        f" {os.cpu_count()} cores."
+    )
+    if not args.end_to_end_only:
+        _report_throughput(args)
+    if args.leads or args.fast_leads:
+        for rate, e2e in end_to_end(args).items():
+            print(
+                f"POST -> contact committed at {rate:,.0f} leads/s ({e2e['leads']} leads, sandbox"
+                f" push, receiver, leadsync worker; {e2e['imported']} imported, the rest invalid"
+                " answers):"
+            )
+            print(
+                f"  p50 {e2e['p50_ms']:.0f} ms  p99 {e2e['p99_ms']:.0f} ms"
+                f"  max {e2e['max_ms']:.0f} ms  (all drained {e2e['drained_s']:.1f} s after the"
+                " first lead)"
+            )
 
 
 def main() -> None:
@@ -344,7 +359,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3, help="closed-loop rounds (median)")
-    parser.add_argument("--leads", type=int, default=2000, help="0 skips POST -> contact")
+    parser.add_argument("--leads", type=int, default=2000, help="at 200/s; 0 skips them")
+    parser.add_argument(
+        "--fast-leads", type=int, default=5000, help="POST -> contact at 1,000/s; 0 skips them"
+    )
+    parser.add_argument(
+        "--end-to-end-only", action="store_true", help="skip the receiver's throughput phases"
+    )
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.port)
