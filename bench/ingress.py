@@ -166,7 +166,6 @@ def throughput(args: argparse.Namespace) -> dict[str, Any]:
 def end_to_end(args: argparse.Namespace) -> dict[float, dict[str, Any]]:
     """POST → contact committed at 200 leads/s, then at 1,000/s, through the sandbox,
     receiver and worker; the figures of each rate."""
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
     from pydantic import SecretStr
 
     from harness.operator import migrate
@@ -184,6 +183,9 @@ def end_to_end(args: argparse.Namespace) -> dict[float, dict[str, Any]]:
                     seed=7,
                     client_id=probe.linkedin_client_id,
                     client_secret=probe.linkedin_client_secret,
+                    # 1,000 notifications a second need several in flight (a receiver
+                    # answers once Kafka acknowledged: a few ms each).
+                    push_concurrency=16,
                 )
             )
         )
@@ -209,46 +211,33 @@ def end_to_end(args: argparse.Namespace) -> dict[float, dict[str, Any]]:
                         _leads_at(sandbox, 20, 20)
                         worker.wait_caught_up(settings.topics.notifications, 120)
                         worker.settle(120)
-                        phases: list[tuple[float, set[str], float]] = []
+                        phases: list[tuple[float, set[str], float, float]] = []
                         for rate, count in ((200.0, args.leads), (1000.0, args.fast_leads)):
                             if not count:
                                 continue
                             started = time.time()
                             lead_ids = _leads_at(sandbox, count, rate)
+                            created_s = time.time() - started
                             worker.wait_caught_up(settings.topics.notifications, 300)
                             worker.settle(300)
-                            phases.append((rate, lead_ids, time.time() - started))
+                            phases.append((rate, lead_ids, time.time() - started, created_s))
             finally:
                 sandbox.close()
 
             received: dict[str, datetime] = {}
-            topic = settings.topics.notifications
-            consumer = Consumer(
-                {"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "bench-read"}
-            )
-            partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-            ends = {
-                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in partitions
-            }
-            consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-            remaining = sum(ends.values())
-            deadline = time.monotonic() + 60
-            while remaining and time.monotonic() < deadline:
-                message = consumer.poll(0.5)
-                if message is None or message.error():
-                    continue
-                remaining -= 1
-                envelope = ReceivedNotification.model_validate_json(message.value() or b"")
-                lead_id = envelope.notification().lead_id()
-                received.setdefault(lead_id, envelope.received_at)
-            consumer.close()
+            for _key, value, _ in _records(settings, settings.topics.notifications):
+                envelope = ReceivedNotification.model_validate_json(value)
+                received.setdefault(envelope.notification().lead_id(), envelope.received_at)
+            # When hydration put each lead on the raw topic (the record's CreateTime).
+            on_raw: dict[str, float] = {}
+            for key, _, at_ms in _records(settings, settings.topics.leads_raw):
+                on_raw.setdefault(key.decode().partition(":")[2], at_ms / 1000)
 
         import psycopg
 
         with psycopg.connect(settings.database_conninfo()) as conn:
             results: dict[float, dict[str, Any]] = {}
-            for rate, lead_ids, drained in phases:
+            for rate, lead_ids, drained, created_s in phases:
                 rows = conn.execute(
                     "SELECT lead_id, imported_at FROM imported_leads WHERE lead_id = ANY(%s)",
                     (sorted(lead_ids),),
@@ -258,6 +247,16 @@ def end_to_end(args: argparse.Namespace) -> dict[float, dict[str, Any]]:
                     for lead_id, imported_at in rows
                     if lead_id in received
                 )
+                hydrated = sorted(
+                    on_raw[lead_id] - received[lead_id].timestamp()
+                    for lead_id, _ in rows
+                    if lead_id in received and lead_id in on_raw
+                )
+                imported = sorted(
+                    imported_at.timestamp() - on_raw[lead_id]
+                    for lead_id, imported_at in rows
+                    if lead_id in on_raw
+                )
                 results[rate] = {
                     "leads": len(lead_ids),
                     "imported": len(delays),
@@ -265,8 +264,36 @@ def end_to_end(args: argparse.Namespace) -> dict[float, dict[str, Any]]:
                     "p50_ms": 1000 * delays[len(delays) // 2],
                     "p99_ms": 1000 * delays[min(len(delays) - 1, int(len(delays) * 0.99))],
                     "max_ms": 1000 * delays[-1],
+                    "hydrated_p50_ms": 1000 * statistics.median(hydrated),
+                    "imported_p50_ms": 1000 * statistics.median(imported),
+                    "rate": len(lead_ids) / created_s,
                 }
     return results
+
+
+def _records(settings: Settings, topic: str) -> Iterator[tuple[bytes, bytes, int]]:
+    """Every record of ``topic``: key, value and CreateTime (epoch ms)."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "bench-read"}
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        remaining = sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in partitions
+        )
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        deadline = time.monotonic() + 60
+        while remaining and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            remaining -= 1
+            yield message.key() or b"", message.value() or b"", message.timestamp()[1]
+    finally:
+        consumer.close()
 
 
 def _leads_at(sandbox: Any, count: int, rate: float) -> set[str]:
@@ -347,7 +374,9 @@ def report(args: argparse.Namespace) -> None:
             print(
                 f"  p50 {e2e['p50_ms']:.0f} ms  p99 {e2e['p99_ms']:.0f} ms"
                 f"  max {e2e['max_ms']:.0f} ms  (all drained {e2e['drained_s']:.1f} s after the"
-                " first lead)"
+                f" first lead; the sandbox pushed {e2e['rate']:,.0f}/s); p50 by hop: received ->"
+                f" hydrated onto the raw topic {e2e['hydrated_p50_ms']:.0f} ms, raw topic ->"
+                f" committed {e2e['imported_p50_ms']:.0f} ms"
             )
 
 

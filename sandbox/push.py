@@ -1,9 +1,10 @@
 """Pushing signed ``LEAD_ACTION`` notifications to every matching subscription.
 
 Guarantee (LinkedIn's, imitated): at most once. Each notification is POSTed once to each
-matching, unblocked subscription, in creation order per subscription, unless a push fault
-says otherwise; a non-2xx answer or a network error is recorded and never retried, and a
-notification meant for a blocked subscription is lost. Every attempt, and every loss, is in
+matching, unblocked subscription, in creation order per subscription (with
+``push_concurrency`` 1, the default), unless a push fault says otherwise; a non-2xx answer
+or a network error is recorded and never retried, and a notification meant for a blocked
+subscription is lost. Every attempt, and every loss, is in
 :attr:`Pusher.log` (what the control API shows as "what was pushed").
 """
 
@@ -82,7 +83,7 @@ class Pusher:
         self.log: list[PushRecord] = []
         self.client: httpx.AsyncClient | None = None
         self._queues: dict[int, asyncio.Queue[_Delivery]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._workers: dict[int, list[asyncio.Task[None]]] = {}
         self._held: dict[int, _Delivery] = {}
         self._delayed: set[asyncio.Task[None]] = set()
 
@@ -98,7 +99,10 @@ class Pusher:
         queue = self._queues.get(subscription_id)
         if queue is None:
             queue = self._queues[subscription_id] = asyncio.Queue()
-            self._workers[subscription_id] = asyncio.create_task(self._work(subscription_id, queue))
+            self._workers[subscription_id] = [
+                asyncio.create_task(self._work(subscription_id, queue))
+                for _ in range(self._config().push_concurrency)
+            ]
         return queue
 
     async def _work(self, subscription_id: int, queue: asyncio.Queue[_Delivery]) -> None:
@@ -185,8 +189,9 @@ class Pusher:
             await asyncio.gather(*list(self._delayed))
 
     async def close(self) -> None:
-        for task in self._workers.values():
-            task.cancel()
+        for tasks in self._workers.values():
+            for task in tasks:
+                task.cancel()
         for task in list(self._delayed):
             task.cancel()
         self._queues.clear()
