@@ -8,6 +8,7 @@ parsing.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -55,6 +56,12 @@ class FormQuestion(LinkedInModel):
     response_required: bool = Field(default=False, alias="responseRequired")
 
     def options(self) -> list[ChoiceOption]:
+        return self._options
+
+    @functools.cached_property
+    def _options(self) -> list[ChoiceOption]:
+        # Read once per question: a form version's questions live in the worker's context
+        # cache, and every lead of a multiple-choice question asked for them again.
         details = self.question_details.get("multipleChoiceQuestionDetails") or {}
         return [ChoiceOption.model_validate(o) for o in details.get("options", [])]
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import get_args
 
+import hypothesis
+import hypothesis.strategies
 import pytest
 
-from mapping.coerce import MAX_TEXT_LENGTH, coerce
+from mapping.coerce import MAX_TEXT_LENGTH, _clean_text_fully, clean_text, coerce
 from mapping.errors import MappingError, describe_shape
 from schemas.mappings import ContactField, FieldType, JsonValue
 
@@ -523,3 +525,17 @@ def test_shape_of_a_value(text: str, shape: str) -> None:
 def test_messages_never_quote_the_value(raw: str, kind: FieldType) -> None:
     error = _refused(raw, kind, ("a",) if kind == "single_choice" else None)
     assert "SECRET" not in error.message.upper().replace(f"MY_{kind.upper()}", "")
+
+
+@hypothesis.given(
+    hypothesis.strategies.text(
+        alphabet=hypothesis.strategies.characters(min_codepoint=0, max_codepoint=0x250)
+    )
+)
+def test_clean_text_shortcut_for_plain_ascii_agrees_with_the_full_cleaning(value: str) -> None:
+    assert clean_text(value) == _clean_text_fully(value)
+
+
+@pytest.mark.parametrize("value", ["", " ", "Ada Lovelace", " padded ", "a  b", "tab\there"])
+def test_clean_text_of_plain_ascii_samples(value: str) -> None:
+    assert clean_text(value) == _clean_text_fully(value)
