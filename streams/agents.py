@@ -149,13 +149,60 @@ class BatchImporter:
             metrics.ERRORS_RECORDED_TOTAL.labels(stage, code).inc()
 
     async def _record(self, events: list[ErrorEvent]) -> int:
-        """Into the log of each event's account, all of them in hand, in one transaction."""
-        async with self.db.accounts(accounts_of(events)) as conn:
-            return await record_errors(conn, events)
+        """Into the log of each event's account, all of them in hand, in one transaction.
+        An event PostgreSQL refuses (a value out of its types' range, text it cannot hold)
+        must not take the batch with it (an exception leaving the agent loses it): the
+        events are then written one by one, and one still refused is kept without the
+        details it was refused for."""
+        try:
+            async with self.db.accounts(accounts_of(events)) as conn:
+                return await record_errors(conn, events)
+        except psycopg.DataError:
+            if len(events) == 1:
+                return await self._record_without_details(events[0])
+        return sum([await self._record([event]) for event in events])
+
+    async def _record_without_details(self, event: ErrorEvent) -> int:
+        try:
+            async with self.db.accounts(accounts_of([event])) as conn:
+                bare = _without_details(event)
+                log.error(
+                    "error event %s refused by PostgreSQL: stored without its details: %s",
+                    event.error_id,
+                    event.model_dump_json()[:2000],
+                )
+                return await record_errors(conn, [bare])
+        except psycopg.DataError:
+            log.exception("error event %s cannot be stored at all", event.error_id)
+            return 0
 
     async def _with_conn(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         async with self.db.connection() as conn:
             return await work(conn)
+
+
+def _without_details(event: ErrorEvent) -> ErrorEvent:
+    """The event reduced to what PostgreSQL always takes: its id, time, stage, code and
+    account (the operator's log when the account is out of range), and a message that says
+    so; the full event is in the worker's log line."""
+    account = (
+        event.account_id if event.account_id is not None and 0 < event.account_id < 2**63 else None
+    )
+    return event.model_copy(
+        update={
+            "message": "stored without its details, which PostgreSQL refused (the worker's"
+            " log has the whole event)",
+            "account_id": account,
+            "form_id": None,
+            "lead_id": None,
+            "field": None,
+            "origin": None,
+            "sync_run_id": None,
+            "raw_ref": None,
+            "stage": event.stage[:100],
+            "code": event.code[:100],
+        }
+    )
 
 
 def _internal_error(record: Record, failure: Exception) -> ErrorEvent:

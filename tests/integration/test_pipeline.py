@@ -11,6 +11,7 @@ import pytest
 from psycopg import AsyncConnection
 
 from harness.processes import Worker, leadsync
+from leadsync.kafka.producing import publish_all
 from leadsync.settings import Settings
 from sinks.accounts import disable_account
 from sinks.database import hold_accounts
@@ -234,6 +235,40 @@ async def test_an_undecodable_record_with_nul_bytes_is_logged_not_lost(
         f"%{marker}%",
     )
     assert rows == [("undecodable_record", f"\ufffd\ufffd{marker}\ufffd")]
+    assert "Crashed reason" not in worker.log_path.read_text(errors="replace")
+
+
+async def test_an_error_event_postgresql_refuses_is_kept_without_its_details(
+    settings: Settings, worker: Worker, db: Conn, account: int
+) -> None:
+    """A form id beyond bigint (a bad producer) is refused by PostgreSQL: the event is still
+    logged, reduced, and the good event beside it in the batch keeps every detail."""
+    bad, good = uuid.uuid4(), uuid.uuid4()
+    marker = _unique("refused")
+
+    def event(error_id: uuid.UUID, form_id: int) -> bytes:
+        return json.dumps(
+            {"error_id": str(error_id), "occurred_at": "2026-12-06T12:00:00+00:00",
+             "stage": "import", "code": "invalid_value", "message": marker,
+             "account_id": account, "form_id": form_id, "lead_id": marker}
+        ).encode()  # fmt: skip
+
+    publish_all(
+        settings, settings.topics.errors, [(b"e", event(bad, 2**70)), (b"e", event(good, 5))]
+    )
+    worker.settle()
+
+    rows = await _all(
+        db,
+        "SELECT error_id, account_id, form_id, lead_id, message FROM error_log"
+        " WHERE error_id = ANY(%s) ORDER BY form_id NULLS FIRST",
+        [bad, good],
+    )
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        (bad, account, None, None),
+        (good, account, 5, marker),
+    ]
+    assert "PostgreSQL refused" in rows[0][4]
     assert "Crashed reason" not in worker.log_path.read_text(errors="replace")
 
 
