@@ -45,7 +45,7 @@ from harness.processes import Ingress, LeadsyncProcess, Scheduler, Worker, leads
 from harness.receiver_abuse import AbuseReport, abuse
 from harness.sandboxes import Sandbox, serving
 from harness.scratch import run_database
-from harness.tcp_proxy import TcpProxy
+from harness.tcp_proxy import TcpProxy, database_through
 from leadsync.kafka.producing import publish_all
 from leadsync.kafka.topics import ensure_topics
 from leadsync.settings import Settings, load_settings
@@ -196,7 +196,7 @@ class FaultRun:
             assert server.hostname is not None
             assert server.port is not None
             proxy = stack.enter_context(TcpProxy(server.hostname, server.port))
-            proxied = _through_proxy(settings, proxy)
+            proxied = database_through(settings, proxy)
             return self._run(stack, settings, proxied, sandbox, cluster, proxy)
         raise AssertionError("unreachable")  # pragma: no cover - for mypy's flow analysis
 
@@ -399,15 +399,6 @@ class FaultRun:
 
 def _count(process: LeadsyncProcess, text: str) -> int:
     return process.log_path.read_text(errors="replace").count(text)
-
-
-def _through_proxy(settings: Settings, proxy: TcpProxy) -> Settings:
-    """The settings with PostgreSQL's address replaced by the proxy's."""
-    server = urlsplit(settings.database_conninfo())
-    url = settings.database_conninfo().replace(
-        f"{server.hostname}:{server.port}", f"127.0.0.1:{proxy.port}", 1
-    )
-    return settings.model_copy(update={"database_url": SecretStr(url)})
 
 
 def _sandbox_record(sandbox: Sandbox) -> SandboxRecord:

@@ -13,8 +13,12 @@ import threading
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import SecretStr
 
 from harness.children import free_port
+from leadsync.settings import Settings
 
 T = TypeVar("T")
 _CHUNK = 64 * 1024
@@ -109,3 +113,15 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
             writer.write(data)
             await writer.drain()
     writer.transport.abort()
+
+
+def database_through(settings: Settings, proxy: TcpProxy) -> Settings:
+    """The settings with PostgreSQL reached through ``proxy`` (same user, password and
+    database; the app role's login follows the URL's address)."""
+    url = urlsplit(settings.database_conninfo())
+    credentials, _, _ = url.netloc.rpartition("@")
+    address = f"127.0.0.1:{proxy.port}"
+    netloc = f"{credentials}@{address}" if credentials else address
+    return settings.model_copy(
+        update={"database_url": SecretStr(urlunsplit(url._replace(netloc=netloc)))}
+    )

@@ -7,12 +7,11 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
-from pydantic import SecretStr
 
 from harness.operator import account_id_of
 from harness.processes import Scheduler, Worker, leadsync
 from harness.sandboxes import Sandbox
-from harness.tcp_proxy import TcpProxy
+from harness.tcp_proxy import TcpProxy, database_through
 from leadsync.settings import Settings
 from tests.e2e.conftest import imported_and_logged, query, wait_for_runs
 from tests.faults.flow import LogWatch
@@ -181,10 +180,7 @@ def test_postgresql_away_while_a_run_executes_pauses_it_and_the_scheduler_carrie
     assert server.hostname is not None
     assert server.port is not None
     with TcpProxy(server.hostname, server.port) as proxy:
-        database_url = stack_settings.database_conninfo().replace(
-            f"{server.hostname}:{server.port}", f"127.0.0.1:{proxy.port}", 1
-        )
-        proxied = stack_settings.model_copy(update={"database_url": SecretStr(database_url)})
+        proxied = database_through(stack_settings, proxy)
         with Scheduler(proxied) as scheduler:
             scheduler.wait_until_ready()
             watch = LogWatch(scheduler)

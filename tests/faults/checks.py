@@ -33,6 +33,17 @@ class Outcome:
     records_processed: int  # from the worker log: replays after a crash count again
 
 
+def imported_count(settings: Settings, account: int, forms: list[int]) -> int:
+    """Leads of these forms in the ledger, read from the server directly (not a proxy)."""
+    with psycopg.connect(settings.database_conninfo()) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM imported_leads WHERE account_id = %s AND form_id = ANY(%s)",
+            (account, forms),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def assert_imported_exactly_once(settings: Settings, expected: Expected, log: Path) -> Outcome:
     with psycopg.connect(settings.database_conninfo(), autocommit=True) as conn:
         ledger = _ledger(conn, expected)

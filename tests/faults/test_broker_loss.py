@@ -15,14 +15,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from harness.kafka_cluster import KafkaCluster
 from harness.processes import Worker
 from leadsync.kafka.topics import describe_topics, ensure_topics
 from leadsync.settings import Settings
-from tests.faults.checks import assert_imported_exactly_once
+from tests.faults.checks import assert_imported_exactly_once, imported_count
 from tests.faults.dataset import build
 from tests.faults.flow import LogWatch, Publisher
 
@@ -63,12 +62,12 @@ def test_a_broker_killed_while_leads_flow_loses_and_duplicates_nothing(
         cluster.kill(victim)
         killed_at = time.monotonic()
         published_at_kill = publisher.published
-        imported_at_kill = _imported(on_cluster, account, forms)
+        imported_at_kill = imported_count(on_cluster, account, forms)
         # Two replicas of three stay in sync, so acks=all writes and the worker's commits go
         # on: leads are published and imported while the broker is down.
         time.sleep(DOWN_S)
         published_while_down = publisher.published - published_at_kill
-        imported_while_down = _imported(on_cluster, account, forms) - imported_at_kill
+        imported_while_down = imported_count(on_cluster, account, forms) - imported_at_kill
         worker.check_running()
         cluster.restart(victim)
         back_after = time.monotonic() - killed_at
@@ -98,14 +97,3 @@ def _assert_three_replicas_two_in_sync(settings: Settings) -> None:
         (name, 3, 2) for name in settings.topics.all()
     ], [str(t) for t in layouts]
     assert {t.partitions for t in layouts} == {settings.topic_partitions}
-
-
-def _imported(settings: Settings, account: int, forms: list[int]) -> int:
-    """Leads of these forms in the ledger."""
-    with psycopg.connect(settings.database_conninfo()) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM imported_leads WHERE account_id = %s AND form_id = ANY(%s)",
-            (account, forms),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])

@@ -14,14 +14,12 @@ import signal
 import time
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
-from pydantic import SecretStr
 
 from harness.processes import Worker
-from harness.tcp_proxy import TcpProxy
+from harness.tcp_proxy import TcpProxy, database_through
 from leadsync.settings import Settings
-from tests.faults.checks import assert_imported_exactly_once
+from tests.faults.checks import assert_imported_exactly_once, imported_count
 from tests.faults.dataset import build
 from tests.faults.flow import LogWatch, Publisher
 
@@ -91,13 +89,7 @@ def test_postgres_unreachable_for_30s(settings: Settings) -> None:
     assert server.hostname is not None
     assert server.port is not None
     with TcpProxy(server.hostname, server.port) as proxy:
-        through_proxy = settings.model_copy(
-            update={
-                "database_url": SecretStr(
-                    server._replace(netloc=_netloc(server.netloc, proxy.port)).geturl()
-                )
-            }
-        )
+        through_proxy = database_through(settings, proxy)
         with Worker(through_proxy) as worker, Publisher(settings, stream, 200, 0.4) as publisher:
             watch = LogWatch(worker)
             watch.wait_for("imported batch", 90)
@@ -105,9 +97,9 @@ def test_postgres_unreachable_for_30s(settings: Settings) -> None:
             watch.mark()
             dropped = proxy.outage()
             time.sleep(1.0)  # a COMMIT already on its way to the server may still land
-            at_start = _imported(settings, stream.expected.account, stream.expected.forms)
+            at_start = imported_count(settings, stream.expected.account, stream.expected.forms)
             time.sleep(OUTAGE_S - 1.0)
-            at_end = _imported(settings, stream.expected.account, stream.expected.forms)
+            at_end = imported_count(settings, stream.expected.account, stream.expected.forms)
             during = watch.since_mark()
             watch.mark()
             proxy.recover()
@@ -136,20 +128,3 @@ def test_postgres_unreachable_for_30s(settings: Settings) -> None:
         f" {len(waits)} database waits in the log;"
         f" first batch {recovery:.1f} s after recovery; {outcome}"
     )
-
-
-def _netloc(netloc: str, port: int) -> str:
-    """The same user and password, at the proxy's address."""
-    credentials, _, _ = netloc.rpartition("@")
-    return f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
-
-
-def _imported(settings: Settings, account: int, forms: list[int]) -> int:
-    """Leads of these forms in the ledger, read from the server directly (not the proxy)."""
-    with psycopg.connect(settings.database_conninfo()) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM imported_leads WHERE account_id = %s AND form_id = ANY(%s)",
-            (account, forms),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from harness.children import free_port
 from harness.processes import Admin, Ingress, LeadsyncProcess, Scheduler, Worker
-from harness.tcp_proxy import TcpProxy
+from harness.tcp_proxy import TcpProxy, database_through
 from leadsync.settings import Settings
 from tests.integration.kafka_proxy import KafkaProxy
 
@@ -47,14 +47,6 @@ def _alive(process: LeadsyncProcess) -> None:
     assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
 
 
-def _through(url: str, proxy: TcpProxy) -> str:
-    """``url`` with the proxy's address in place of the server's."""
-    parts = urlsplit(url)
-    credentials = parts.netloc.rpartition("@")[0]
-    netloc = f"{credentials}@127.0.0.1:{proxy.port}" if credentials else f"127.0.0.1:{proxy.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 @pytest.mark.parametrize("process_type", [Worker, Scheduler, Admin], ids=lambda t: t.command)
 def test_readyz_names_postgresql_while_it_is_unreachable_and_recovers_with_it(
     settings: Settings, process_type: type[LeadsyncProcess]
@@ -63,12 +55,7 @@ def test_readyz_names_postgresql_while_it_is_unreachable_and_recovers_with_it(
     assert server.hostname is not None
     assert server.port is not None
     with TcpProxy(server.hostname, server.port) as proxy:
-        proxied = settings.model_copy(
-            update={
-                "database_url": SecretStr(_through(settings.database_conninfo(), proxy)),
-                "admin_port": free_port(),
-            }
-        )
+        proxied = database_through(settings, proxy).model_copy(update={"admin_port": free_port()})
         with process_type(proxied) as process:
             process.wait_until_ready()
             ready = _readyz(process, 200)
