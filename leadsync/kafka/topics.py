@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
@@ -150,6 +151,28 @@ def _wait_until_served(
 DESCRIBE_PATIENCE_S = 10.0
 
 
+def _topic_configs(admin: AdminClient, names: list[str], deadline: float) -> dict[str, Any]:
+    """The topics' configs. The broker asked may not know a topic made a moment ago even
+    when the metadata did (UNKNOWN_TOPIC_OR_PART): asked again until ``deadline``."""
+    resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
+    while True:
+        try:
+            return {
+                resource.name: future.result()
+                for resource, future in admin.describe_configs(
+                    resources, request_timeout=30
+                ).items()
+            }
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            unknown = (
+                isinstance(error, KafkaError) and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+            )
+            if not unknown or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def describe_topics(settings: Settings, names: list[str] | None = None) -> list[TopicLayout]:
     """The partitions, replication factor and ``min.insync.replicas`` of these topics
     (leadsync's own by default), as the brokers report them."""
@@ -169,11 +192,7 @@ def describe_topics(settings: Settings, names: list[str] | None = None) -> list[
             f"no topic {', '.join(absent)} at {settings.kafka_bootstrap_servers}:"
             " create them with `leadsync topics create`"
         )
-    resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
-    configs = {
-        resource.name: future.result()
-        for resource, future in admin.describe_configs(resources, request_timeout=30).items()
-    }
+    configs = _topic_configs(admin, names, deadline)
     return [
         TopicLayout(
             name=name,
