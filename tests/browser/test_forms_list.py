@@ -6,12 +6,14 @@ never switched on, and the toolbar's filters by LinkedIn state and status."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.axe import axe_check
+from tests.browser.pages import sign_in, sign_out
 from tests.browser.shots import screenshot
 from tests.browser.stack import (
     TEST_FORM_ID,
@@ -127,3 +129,82 @@ def test_the_list_shows_each_form_s_status_and_counters_and_filters_by_state(
     axe_check(page)
     page.get_by_role("link", name="Clear filters").click()
     expect(page.locator("table.forms tbody tr")).to_have_count(len(account.forms))
+
+
+def test_another_accounts_user_sees_none_of_its_forms_runs_or_errors_and_gets_404(
+    stack: BrowserStack, make_account: Callable[..., ConsoleAccount], page: Page
+) -> None:
+    first = make_account("first")
+    # The same LinkedIn member: the same form ids, in its own rows (Import off, nothing in).
+    second = make_account("second")
+    # No LinkedIn connection: no forms at all.
+    third = make_account("third", connect=False)
+    enable_import(stack, first, TEST_FORM_ID)
+    leads = create_leads(stack, TEST_FORM_ID, 2, invalidAnswers=False)
+    bad = create_leads(stack, TEST_FORM_ID, 1, invalidAnswers=True)
+    wait_for_leads(stack, first, leads + bad)
+    runs = stack.query("SELECT id FROM sync_runs WHERE account_id = %s", first.id)
+    assert runs, "Import on starts the first account's first pull"
+    run_url = f"/console/runs/{runs[0][0]}"
+    first_counters = api_forms(stack, first)[TEST_FORM_ID]["counters"]
+    assert first_counters["imported"] + first_counters["updated"] >= 2
+    assert first_counters["errors"] >= 1
+
+    # The second account's user: its own Test Form, with none of the first's figures.
+    sign_in(page, second)
+    page.goto("/console/forms")
+    row = form_row(page, second.forms[TEST_FORM_ID])
+    expect(row.locator("td").nth(0)).to_have_text("Import off")
+    for cell in (3, 4, 5):
+        expect(row.locator("td").nth(cell)).to_have_text("0")
+    page.goto(f"/console/forms/{TEST_FORM_ID}/errors")
+    for lead_id in bad:
+        expect(page.locator("main")).not_to_contain_text(lead_id)
+    csv = page.request.get(f"/console/forms/{TEST_FORM_ID}/errors.csv")
+    assert csv.status == 200
+    assert not any(lead_id in csv.text() for lead_id in leads + bad)
+    response = page.goto(run_url)
+    assert response is not None
+    assert response.status == 404, run_url
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    sign_out(page)
+
+    # The third account's user: no forms, and every URL of the first's form is not found.
+    sign_in(page, third)
+    page.goto("/console/forms")
+    expect(page.locator("table.forms tbody tr")).to_have_count(0)
+    body = page.locator("main").inner_text()
+    assert not any(name in body for name in first.forms.values())
+    for url in (
+        f"/console/forms/{TEST_FORM_ID}",
+        f"/console/forms/{TEST_FORM_ID}/errors",
+        f"/console/forms/{TEST_FORM_ID}/mapping",
+        run_url,
+    ):
+        response = page.goto(url)
+        assert response is not None
+        assert response.status == 404, url
+        expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+        assert first.forms[TEST_FORM_ID] not in page.locator("main").inner_text()
+    csv = page.request.get(f"/console/forms/{TEST_FORM_ID}/errors.csv")
+    assert csv.status == 404
+    assert not any(lead_id in csv.text() for lead_id in leads + bad)
+    # A state change on the first's form is refused as not found, and changes nothing.
+    answer = page.request.post(
+        f"/console/forms/{TEST_FORM_ID}/settings",
+        form={"csrf_token": csrf_token(page), "sync_interval_hours": "24"},
+    )
+    assert answer.status == 404
+    ((enabled,),) = stack.query(
+        "SELECT import_enabled FROM forms WHERE account_id = %s AND id = %s",
+        first.id,
+        TEST_FORM_ID,
+    )
+    assert enabled is True
+
+
+def csrf_token(page: Page) -> str:
+    page.goto("/console/forms")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    assert token
+    return token
