@@ -19,7 +19,6 @@ the browser before sign-in, or kept from an earlier sign-in, opens nothing after
 from __future__ import annotations
 
 import hashlib
-import hmac
 import math
 import re
 import secrets
@@ -29,7 +28,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from admin.console import passwords
+from admin.console import csrf, passwords
 from admin.console.session import (
     SESSION_COOKIE,
     SIGN_IN_PATH,
@@ -99,10 +98,7 @@ async def sign_in(
     db = database_of(request)
     target = safe_next(next) or ""
     form_token = request.cookies.get(FORM_COOKIE, "")
-    if not (
-        _FORM_TOKEN.fullmatch(form_token)
-        and hmac.compare_digest(form_token.encode(), csrf_token.encode())
-    ):
+    if not (_FORM_TOKEN.fullmatch(form_token) and csrf.matches(csrf_token, form_token)):
         return _sign_in_page(request, next=target, email=email, error=FORM_EXPIRED, status=403)
 
     window = timedelta(minutes=settings.console_sign_in_window_minutes)
@@ -206,7 +202,7 @@ def _sign_in_page(
         "sign_in.html",
         status_code=status,
         lang=language(request),
-        csrf_token=token,
+        csrf_token=csrf.mask(token),
         next=next,
         email=email.strip()[:254],
         error=error,

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from admin.console import csrf
 from admin.console.i18n import translate
 from admin.console.templating import render
 from admin.dependencies import AccountScope
@@ -39,8 +40,14 @@ class _Page:
     request: Request
     user: ConsoleUser
     settings: Settings
-    csrf_token: str
+    csrf_secret: str  # the session's token; pages show it masked (csrf_token)
     lang: str
+
+    @property
+    def csrf_token(self) -> str:
+        """The session's CSRF token for one place in the page, masked afresh
+        (:mod:`admin.console.csrf`)."""
+        return csrf.mask(self.csrf_secret)
 
     def t(self, text: str, **params: Any) -> str:
         """``text`` (English, the catalog's key) in the user's language."""

@@ -28,7 +28,6 @@ sibling site on the same registrable domain.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -37,6 +36,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from admin.console import csrf
 from admin.console.i18n import LANGUAGES, negotiate
 from admin.console.page import AccountPage, ConsoleUser, OperatorPage
 from admin.console.templating import render
@@ -236,7 +236,7 @@ async def check_csrf(request: Request, signed_in: SignedIn) -> None:
     if request.method in SAFE_METHODS:
         return
     sent = await _csrf_token_sent(request)
-    if not hmac.compare_digest(sent.encode(), signed_in.csrf_token.encode()):
+    if not csrf.matches(sent, signed_in.csrf_token):
         raise forbidden(
             request,
             signed_in,

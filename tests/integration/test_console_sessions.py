@@ -124,8 +124,10 @@ async def _sign_in_again(
     form before; the sign-in page itself sends a signed-in browser on)."""
     async with browser(app) as fresh:
         form_page = await fresh.get("/console/sign-in")
+        cookie = fresh.cookies[FORM_COOKIE]
+    # The page carries the form token masked (admin.console.csrf), the cookie as it is.
     [token] = re.findall(r'name="csrf_token" value="([^"]+)"', form_page.text)
-    http.cookies.set(FORM_COOKIE, token, domain="admin.test", path="/console/sign-in")
+    http.cookies.set(FORM_COOKIE, cookie, domain="admin.test", path="/console/sign-in")
     return await http.post(
         "/console/sign-in", data={"email": email, "password": password, "csrf_token": token}
     )
