@@ -40,7 +40,7 @@ def state_changes() -> list[str]:
         if isinstance(route, APIRoute)
         and route.path.startswith("/console/")
         and route.path != "/console/sign-in"
-        and set(route.methods) - {"GET", "HEAD"}
+        and set(route.methods or ()) - {"GET", "HEAD"}
     )
 
 
