@@ -1,4 +1,5 @@
-"""The platform operator's routes: accounts, made, listed and disabled.
+"""The platform operator's routes: accounts, made, listed, disabled and enabled again, and
+more API tokens for one.
 
 A new account's API token is in the creation's answer and nowhere else: leadsync keeps only
 its SHA-256. Disabling an account stops its tokens at once and keeps its data.
@@ -22,8 +23,10 @@ from sinks.accounts import (
     AccountNameTaken,
     InvalidAccountName,
     UnknownAccount,
+    add_token,
     create_account,
     disable_account,
+    enable_account,
     list_accounts,
 )
 
@@ -55,6 +58,12 @@ class AccountOut(BaseModel):
 
 class CreatedAccount(AccountOut):
     token: str = Field(description="The account's first API token: shown this once.")
+
+
+class NewToken(BaseModel):
+    name: str
+    token: str = Field(description="The account's new API token: shown this once.")
+    tokens: int = Field(description="API tokens that work now, this one included.")
 
 
 class AccountList(BaseModel):
@@ -102,3 +111,33 @@ async def post_disable(name: AccountName, db: DatabaseDep) -> AccountOut:
     except UnknownAccount as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     return _out(account)
+
+
+@router.post(
+    "/accounts/{name}/enable",
+    summary="Enable a disabled account again: its tokens and users work again",
+    responses={404: {"model": ErrorBody}},
+)
+async def post_enable(name: AccountName, db: DatabaseDep) -> AccountOut:
+    try:
+        async with db.connection() as conn:
+            account = await enable_account(conn, name)
+    except UnknownAccount as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return _out(account)
+
+
+@router.post(
+    "/accounts/{name}/tokens",
+    status_code=201,
+    summary="Give an account another API token, shown once; its earlier tokens keep working",
+    responses={404: {"model": ErrorBody}},
+)
+async def post_token(name: AccountName, db: DatabaseDep) -> NewToken:
+    token = new_token()
+    try:
+        async with db.connection() as conn:
+            account = await add_token(conn, name, token_hash(token))
+    except UnknownAccount as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return NewToken(name=account.name, token=token, tokens=account.tokens)

@@ -1,4 +1,4 @@
-"""``leadsync accounts``: the platform operator makes, lists and disables accounts."""
+"""``leadsync accounts``: the platform operator makes, lists, disables and enables accounts."""
 
 from __future__ import annotations
 
@@ -85,6 +85,23 @@ def accounts_disable(name: Annotated[str, typer.Argument(help="The account's nam
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"account {account.name} disabled")
+
+
+@accounts_app.command("enable")
+def accounts_enable(name: Annotated[str, typer.Argument(help="The account's name.")]) -> None:
+    """Enable a disabled account again: its tokens and users work again."""
+    from sinks.accounts import Account, AccountRefused, enable_account
+
+    async def enable(db: Database) -> Account:
+        async with db.connection() as conn:
+            return await enable_account(conn, name)
+
+    try:
+        account = with_database(settings_or_exit(), enable)
+    except AccountRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"account {account.name} enabled")
 
 
 @accounts_app.command("token")

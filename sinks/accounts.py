@@ -104,6 +104,21 @@ async def disable_account(conn: AsyncConnection[Any], name: str) -> Account:
     return Account(*row)
 
 
+async def enable_account(conn: AsyncConnection[Any], name: str) -> Account:
+    """Enable a disabled account again (idempotent): its tokens that were not revoked and its
+    active users work again, and its leads are imported again from now on.
+    :class:`AccountRefused` when there is none."""
+    cur = await conn.execute(
+        "UPDATE accounts AS a SET status = 'active', disabled_at = NULL"
+        f" WHERE a.name = %s RETURNING {_COLUMNS}",
+        (name,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise UnknownAccount(f"there is no account named {name!r}")
+    return Account(*row)
+
+
 async def account_for_token(conn: AsyncConnection[Any], token_sha256: bytes) -> Account | None:
     """The active account a token (by hash) belongs to; None for an unknown or revoked token
     or a disabled account."""

@@ -28,6 +28,7 @@ from sinks.console_users import (
     list_users,
     normalise_email,
 )
+from sinks.database import Database
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,34 +105,9 @@ async def users_add(
     if refused := _members_refused(page):
         return refused
     form = {"email": email.strip(), "role": role}
-    errors: dict[str, str] = {}
-    if role not in ACCOUNT_ROLES:
-        errors["role"] = "Choose a role."
-    if problem := passwords.refusal(password):
-        errors["password"] = problem
-    try:
-        normalise_email(email)
-    except InvalidEmail:
-        errors["email"] = "Enter an email address, like name@example.com."
-    if not errors:
-        # Hashed before a connection is taken: 0.2 s of argon2 would hold a pooled
-        # connection (the pool has few) doing nothing.
-        password_hash = await passwords.hash_password(password)
-        try:
-            async with page.scope.db.connection() as conn:
-                user = await add_user(
-                    conn,
-                    email,
-                    "admin" if role == "admin" else "member",
-                    page.scope.id,
-                    password_hash,
-                )
-        except EmailTaken:
-            # Emails are unique in the whole install: saying so tells the admin no more
-            # than that someone, somewhere, uses it.
-            errors["email"] = "This email already belongs to a user."
-        else:
-            return RedirectResponse(f"/console/users?added={user.id}", status_code=303)
+    user, errors = await add_account_user(page.scope.db, page.scope.id, email, role, password)
+    if user is not None:
+        return RedirectResponse(f"/console/users?added={user.id}", status_code=303)
     return await _users_page(page, status_code=422, errors=errors, form=form)
 
 
@@ -152,3 +128,35 @@ async def users_disable(page: AccountPageDep, user_id: int) -> Response:
     except UnknownUser:
         return page.render("not_found.html", status_code=404)
     return RedirectResponse(f"/console/users?disabled={user_id}", status_code=303)
+
+
+async def add_account_user(
+    db: Database, account_id: int, email: str, role: str, password: str
+) -> tuple[ConsoleUserRow | None, dict[str, str]]:
+    """A new user of the account, as the add-user form asks (an account's admin on the users
+    page, the operator on the account's page): the user, or why not, by field (catalog
+    keys)."""
+    errors: dict[str, str] = {}
+    if role not in ACCOUNT_ROLES:
+        errors["role"] = "Choose a role."
+    if problem := passwords.refusal(password):
+        errors["password"] = problem
+    try:
+        normalise_email(email)
+    except InvalidEmail:
+        errors["email"] = "Enter an email address, like name@example.com."
+    if errors:
+        return None, errors
+    # Hashed before a connection is taken: 0.2 s of argon2 would hold a pooled connection
+    # (the pool has few) doing nothing.
+    password_hash = await passwords.hash_password(password)
+    try:
+        async with db.connection() as conn:  # a global table, filtered by account
+            user = await add_user(
+                conn, email, "admin" if role == "admin" else "member", account_id, password_hash
+            )
+    except EmailTaken:
+        # Emails are unique in the whole install: saying so tells no more than that someone,
+        # somewhere, uses it.
+        return None, {"email": "This email already belongs to a user."}
+    return user, {}

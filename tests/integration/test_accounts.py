@@ -87,7 +87,7 @@ async def test_another_token_for_an_account_works_beside_the_first(
     assert "there is no account named 'no-such-account'" in err
 
 
-async def test_a_disabled_account_keeps_its_row_and_its_token_stops_working(
+async def test_a_disabled_account_keeps_its_row_its_token_stops_working_until_enabled(
     settings: Settings, db: Conn
 ) -> None:
     name = _name()
@@ -103,6 +103,15 @@ async def test_a_disabled_account_keeps_its_row_and_its_token_stops_working(
     # Disabling twice is harmless.
     assert leadsync(settings, "accounts", "disable", name) == f"account {name} disabled\n"
 
+    # Enabled again: the same token works again; enabling twice is harmless too.
+    assert leadsync(settings, "accounts", "enable", name) == f"account {name} enabled\n"
+    found = await account_for_token(db, token_hash(token))
+    assert found is not None
+    assert found.name == name
+    cur = await db.execute("SELECT status, disabled_at FROM accounts WHERE name = %s", (name,))
+    assert await cur.fetchone() == ("active", None)
+    assert leadsync(settings, "accounts", "enable", name) == f"account {name} enabled\n"
+
 
 def test_refusals_say_why_and_change_nothing(settings: Settings) -> None:
     name = _name()
@@ -111,6 +120,7 @@ def test_refusals_say_why_and_change_nothing(settings: Settings) -> None:
         (("create", name), f"an account named '{name}' exists already"),
         (("create", "Acme Corp"), "account name 'Acme Corp' is not allowed"),
         (("disable", "no-such-account"), "there is no account named 'no-such-account'"),
+        (("enable", "no-such-account"), "there is no account named 'no-such-account'"),
     ]:
         err = leadsync(settings, "accounts", *args, returncode=1, stderr=True)
         assert reason in err, err

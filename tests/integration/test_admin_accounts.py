@@ -1,6 +1,7 @@
 """The operator's account routes of the admin API: make (the token is in that answer only),
-list, disable; refusals in the API's error shape; nothing without the operator token, and
-nothing for an account's token; a disabled account's token opens nothing any more."""
+list, disable, enable again, another token; refusals in the API's error shape; nothing
+without the operator token, and nothing for an account's token; a disabled account's token
+opens nothing any more."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ OPERATOR_ROUTES = [
     ("GET", "/api/accounts"),
     ("POST", "/api/accounts"),
     ("POST", "/api/accounts/x/disable"),
+    ("POST", "/api/accounts/x/enable"),
+    ("POST", "/api/accounts/x/tokens"),
     ("POST", "/api/accounts/x/linkedin/authorization"),
 ]
 
@@ -142,3 +145,34 @@ async def test_a_disabled_accounts_token_stops_working_at_once(
             assert answer.status_code == 401, (method, path, answer.text)
             assert answer.json()["error"] == "unauthorized"
             assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_a_disabled_account_enabled_again_opens_with_its_tokens_and_a_new_one(
+    client: httpx.AsyncClient, settings: Settings, db: Conn
+) -> None:
+    account = await new_account(settings)
+    assert (await client.post(f"/api/accounts/{account.name}/disable")).status_code == 200
+    enabled = await client.post(f"/api/accounts/{account.name}/enable")
+    assert enabled.status_code == 200, enabled.text
+    assert enabled.json()["status"] == "active"
+    assert enabled.json()["disabled_at"] is None
+    made = await client.post(f"/api/accounts/{account.name}/tokens")
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["name"] == account.name
+    assert body["tokens"] == 2
+    assert body["token"].startswith(PREFIX)
+    assert body["token"] != account.token
+    for token in (account.token, body["token"]):
+        async with admin_client(settings, token) as as_account:
+            assert (await as_account.get("/api/forms")).status_code == 200
+    # The new token is kept as its hash only.
+    cur = await db.execute(
+        "SELECT count(*) FROM account_tokens WHERE account_id = %s AND token_sha256 = %s",
+        (account.id, hashlib.sha256(body["token"].encode()).digest()),
+    )
+    assert await cur.fetchone() == (1,)
+    for path in ("/api/accounts/no-such/enable", "/api/accounts/no-such/tokens"):
+        missing = await client.post(path)
+        assert missing.status_code == 404
+        assert missing.json()["error"] == "not_found"

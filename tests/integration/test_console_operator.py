@@ -48,7 +48,10 @@ def _text(html: str) -> str:
 def _row(html: str, account: str) -> str:
     """The text of the account's row in the accounts table."""
     for row in re.findall(r"<tr>.*?</tr>", html, re.S):
-        if f'<th scope="row">{account}</th>' in row:
+        if (
+            f'<th scope="row"><a href="/console/operator/accounts/{account}">{account}</a></th>'
+            in row
+        ):
             return _text(row)
     raise AssertionError(f"no row for {account}")
 
@@ -213,6 +216,45 @@ async def test_disabling_an_unknown_account_is_the_404_page(operator: SignedInCl
     text = _text(answer.text)
     assert "Page not found" in text
     assert 'href="/console/operator" aria-current="page"' in answer.text
+
+
+@pytest.mark.parametrize(
+    ("method", "action"),
+    [("GET", ""), ("POST", "/enable"), ("POST", "/tokens"), ("POST", "/users")],
+)
+async def test_an_unknown_account_s_page_and_actions_are_the_404_page(
+    operator: SignedInClient, method: str, action: str
+) -> None:
+    path = f"/console/operator/accounts/no-such-account{action}"
+    fields = {"email": f"x-{uuid.uuid4().hex[:6]}@example.com", "password": "p" * 16}
+    answer = await operator.http.request(
+        method, path, data=operator.form(**fields) if method == "POST" else None
+    )
+    assert answer.status_code == 404
+    assert "Page not found" in _text(answer.text)
+
+
+async def test_an_account_s_user_cannot_open_or_act_on_an_account_s_operator_page(
+    app: FastAPI, settings: Settings, db: Conn
+) -> None:
+    account = await new_account(settings, "nosy")
+    user = await new_console_user(settings, account.id)
+    async with console_client(settings, user.email, user.password, app=app) as signed_in:
+        page = f"/console/operator/accounts/{account.name}"
+        assert (await signed_in.http.get(page)).status_code == 403
+        email = f"smuggled-{uuid.uuid4().hex[:6]}@example.com"
+        for action, fields in (
+            ("/tokens", {}),
+            ("/users", {"email": email, "role": "admin", "password": "p" * 16}),
+        ):
+            refused = await signed_in.http.post(page + action, data=signed_in.form(**fields))
+            assert refused.status_code == 403
+    cur = await db.execute(
+        "SELECT (SELECT count(*) FROM account_tokens WHERE account_id = %s),"
+        " (SELECT count(*) FROM console_users WHERE email = %s)",
+        (account.id, email),
+    )
+    assert await cur.fetchone() == (1, 0)
 
 
 @pytest.mark.parametrize("path", ["/console/contacts", "/console/linkedin"])
