@@ -120,15 +120,7 @@ async def _read_form(form_id: int, scope: AccountScope, settings: Settings) -> F
 def form_out(
     row: dict[str, Any], now: datetime, stale_after: timedelta, retention_setting_days: int
 ) -> Form:
-    health = FormHealth(
-        import_enabled=row["import_enabled"],
-        import_enabled_at=row["import_enabled_at"],
-        last_imported_at=row["last_imported_at"],
-        connection_status=row["connection_status"],
-        connection_reason=row["connection_reason"],
-        refresh_expires_at=row["connection_refresh_expires_at"],
-    )
-    status = form_status(health, now, stale_after)
+    status = form_status(FormHealth.of_row(row), now, stale_after)
     retention = retention_warning(
         RetentionFacts(
             import_enabled=row["import_enabled"],

@@ -9,6 +9,11 @@
   than ``status_stale_hours`` (counted from when Import went on if nothing came since);
 - green: Import is on and working.
 
+A status's reason is made of :class:`Phrase` objects: English templates with
+``{placeholders}`` (the console catalog's keys) and their values (dates, durations, nested
+phrases). The API shows them in English (:attr:`Status.reason`); the console renders them
+with its catalog (:meth:`Status.text`), so an Italian user reads them in Italian.
+
 And the retention warning (:func:`retention_warning`): LinkedIn keeps leads for a limited
 time (90 days for sponsored leads by default), so a form switched on with older submissions
 still on LinkedIn and not imported, or whose pulls cannot run (connection broken, failing)
@@ -20,14 +25,55 @@ Pure: the caller passes the clock, so every colour is tested without waiting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from schemas.connection_events import tightest_threshold
 
 Color = Literal["green", "grey", "yellow", "red"]
 BROKEN_CONNECTION = frozenset({"expired", "revoked"})
+
+
+class Translate(Protocol):
+    """A text (English, the catalog's key) in a language, ``{placeholders}`` filled."""
+
+    def __call__(self, text: str, **params: Any) -> str: ...
+
+
+def english(text: str, **params: Any) -> str:
+    """The text itself, placeholders filled: the catalog's keys are the English texts."""
+    return text.format(**params) if params else text
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """An English template (the console catalog's key) and its placeholders' values. One
+    without params is never formatted: a connection's recorded reason shows as it is."""
+
+    text: str
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+    def render(self, translate: Translate = english) -> str:
+        """In ``translate``'s language: dates as the console shows them (UTC, to the minute,
+        the same in every language), durations and nested phrases translated."""
+        values = {name: _value(value, translate) for name, value in self.params.items()}
+        return translate(self.text, **values)
+
+
+# What a placeholder holds: a date, a duration, a nested phrase, or a value shown as it is.
+Param = str | int | datetime | timedelta | Phrase
+
+
+def _value(value: Param, translate: Translate) -> str | int:
+    if isinstance(value, Phrase):
+        return value.render(translate)
+    if isinstance(value, datetime):
+        return _moment(value)
+    if isinstance(value, timedelta):
+        return _duration(value, translate)
+    return value
 
 
 @dataclass(frozen=True)
@@ -42,46 +88,99 @@ class FormHealth:
     # When the connection's refresh token ends (None: unknown, or no connection).
     refresh_expires_at: datetime | None = None
 
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any]) -> FormHealth:
+        """From a form's row as ``sinks.form_settings`` reads it."""
+        return cls(
+            import_enabled=row["import_enabled"],
+            import_enabled_at=row["import_enabled_at"],
+            last_imported_at=row["last_imported_at"],
+            connection_status=row["connection_status"],
+            connection_reason=row["connection_reason"],
+            refresh_expires_at=row["connection_refresh_expires_at"],
+        )
+
 
 @dataclass(frozen=True)
 class Status:
+    """The indicator's colour and why, in phrases."""
+
     color: Color
-    reason: str
+    phrases: tuple[Phrase, ...]
+
+    @property
+    def reason(self) -> str:
+        """Why, in English: the API's ``reason``."""
+        return self.text(english)
+
+    def text(self, translate: Translate) -> str:
+        """Why, in ``translate``'s language."""
+        return " ".join(phrase.render(translate) for phrase in self.phrases)
+
+
+_IMPORT_OFF = "Import is off for this form: nothing is imported."
+_NOTE = "Note: {connection}"
+_RECONNECT_TO_RESUME = "Reconnect LinkedIn to resume the periodic sync."
+_REFRESH_ENDED = (
+    "The LinkedIn connection's refresh token expired on {ended_on}: nothing can be pulled or"
+    " fetched."
+)
+_REFRESH_ENDING = (
+    "The LinkedIn connection's refresh token expires on {ends_on} (in {left}; {warning}):"
+    " reconnect LinkedIn before then."
+)
+_REFRESH_WARNINGS = {
+    30: "the 30-day warning",
+    7: "the 7-day warning",
+    1: "the 1-day warning",
+}
+_NOTHING_IMPORTED = "No contact imported for {since} (threshold {threshold})."
+_NOTHING_IMPORTED_YET = "No contact imported yet for {since} (threshold {threshold})."
+_WAITING = "Import is on; waiting for the first lead."
+_WORKING = "Import is on and working."
+# A broken connection's sentence, by its status (BROKEN_CONNECTION): without and with its
+# recorded reason.
+_BROKEN = {
+    "expired": (
+        "The LinkedIn connection behind this form is expired.",
+        "The LinkedIn connection behind this form is expired ({reason}).",
+    ),
+    "revoked": (
+        "The LinkedIn connection behind this form is revoked.",
+        "The LinkedIn connection behind this form is revoked ({reason}).",
+    ),
+}
+# Durations: whole hours under two days, else days and the hours left over.
+_HOUR, _HOURS, _DAYS, _DAYS_AND_HOURS = "1 hour", "{count} hours", "{count} days", "{days} {hours}"
 
 
 def form_status(health: FormHealth, now: datetime, stale_after: timedelta) -> Status:
-    broken = health.connection_status in BROKEN_CONNECTION
-    connection = _connection_sentence(health) if broken else ""
+    broken = _broken_connection(health)
     if not health.import_enabled:
-        note = f" Note: {connection}" if broken else ""
-        return Status("grey", f"Import is off for this form: nothing is imported.{note}")
+        note = (Phrase(_NOTE, {"connection": broken}),) if broken else ()
+        return Status("grey", (Phrase(_IMPORT_OFF), *note))
     if broken:
-        return Status("red", f"{connection} Reconnect LinkedIn to resume the periodic sync.")
+        return Status("red", (broken, Phrase(_RECONNECT_TO_RESUME)))
     expires = health.refresh_expires_at
     if expires is not None and expires <= now:
-        return Status(
-            "red",
-            f"The LinkedIn connection's refresh token expired on {_moment(expires)}: nothing"
-            " can be pulled or fetched. Reconnect LinkedIn to resume the periodic sync.",
-        )
+        ended = Phrase(_REFRESH_ENDED, {"ended_on": expires})
+        return Status("red", (ended, Phrase(_RECONNECT_TO_RESUME)))
     warnings = []
     if expires is not None and (warning := token_warning(expires, now)) is not None:
+        left = expires - now
+        which = Phrase(_REFRESH_WARNINGS[warning])
         warnings.append(
-            f"The LinkedIn connection's refresh token expires on {_moment(expires)}"
-            f" (in {_duration(expires - now)}; the {warning}-day warning):"
-            " reconnect LinkedIn before then."
+            Phrase(_REFRESH_ENDING, {"ends_on": expires, "left": left, "warning": which})
         )
     since = health.last_imported_at or health.import_enabled_at
     if since is not None and now - since > stale_after:
-        what = "No contact imported" if health.last_imported_at else "No contact imported yet"
-        warnings.append(
-            f"{what} for {_duration(now - since)} (threshold {_duration(stale_after)})."
-        )
+        what = _NOTHING_IMPORTED if health.last_imported_at else _NOTHING_IMPORTED_YET
+        warnings.append(Phrase(what, {"since": now - since, "threshold": stale_after}))
     if warnings:
-        return Status("yellow", " ".join(warnings))
+        return Status("yellow", tuple(warnings))
     if health.last_imported_at is None:
-        return Status("green", "Import is on; waiting for the first lead.")
-    return Status("green", "Import is on and working.")
+        return Status("green", (Phrase(_WAITING),))
+    return Status("green", (Phrase(_WORKING),))
 
 
 def token_warning(expires_at: datetime, now: datetime) -> int | None:
@@ -90,9 +189,17 @@ def token_warning(expires_at: datetime, now: datetime) -> int | None:
     return tightest_threshold(left) if left > 0 else None
 
 
-def _connection_sentence(health: FormHealth) -> str:
-    reason = f" ({health.connection_reason})" if health.connection_reason else ""
-    return f"The LinkedIn connection behind this form is {health.connection_status}{reason}."
+def _broken_connection(health: FormHealth) -> Phrase | None:
+    """That the connection is expired or revoked, and why when that was recorded; None when
+    it is neither."""
+    sentences = _BROKEN.get(health.connection_status or "")
+    if sentences is None:
+        return None
+    bare, with_reason = sentences
+    if not health.connection_reason:
+        return Phrase(bare)
+    # The recorded reason is translated when the catalog knows it (leadsync's own).
+    return Phrase(with_reason, {"reason": Phrase(health.connection_reason)})
 
 
 def _moment(at: datetime) -> str:
@@ -204,9 +311,16 @@ def retention_warning(
     return min(found, key=lambda w: w.leads_lost_from) if found else None
 
 
-def _duration(delta: timedelta) -> str:
+def _duration(delta: timedelta, translate: Translate = english) -> str:
     hours = int(delta.total_seconds() // 3600)
     if hours < 48:
-        return f"{hours} hour{'' if hours == 1 else 's'}"
+        return _hours(hours, translate)
     days, rest = divmod(hours, 24)
-    return f"{days} days" + (f" {rest} hour{'' if rest == 1 else 's'}" if rest else "")
+    in_days = translate(_DAYS, count=days)
+    return (
+        translate(_DAYS_AND_HOURS, days=in_days, hours=_hours(rest, translate)) if rest else in_days
+    )
+
+
+def _hours(hours: int, translate: Translate) -> str:
+    return translate(_HOUR) if hours == 1 else translate(_HOURS, count=hours)

@@ -6,7 +6,9 @@ the reconciliation and retention figures, the history of runs, and "Start manual
 Every read and write is the JSON API's own route function called with the signed-in
 user's :class:`~admin.dependencies.AccountScope` (``forms_routes.change_form``,
 ``runs_routes.start_import``...): the same rules, the same refusals, and another account's
-form or run is the 404 page. (The history reads the runs with their figures straight from
+form or run is the 404 page. (The form is read as the forms list reads it,
+:func:`admin.console.forms_pages.read_form`, for its status's reason in the user's
+language. The history reads the runs with their figures straight from
 :mod:`sinks.sync_runs`, in one statement: the API lists runs without figures.) The run's
 progress is a fragment (``/console/runs/{id}``) that htmx polls every second; it answers
 286 once the run is done, its leads imported (:mod:`admin.console.run_progress`), which
@@ -26,6 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import TypeAdapter, ValidationError
 
 from admin import forms_routes, reconciliation_routes, runs_routes
+from admin.console.forms_pages import STATE_LABELS, ShownForm, read_form
 from admin.console.run_progress import read_progress
 from admin.console.session import AccountPageDep
 from admin.dependencies import RequestPublisherDep
@@ -107,6 +110,7 @@ _HELPERS: dict[str, Any] = {
     "is_past": is_past,
     "ended": ENDED,
     "poll_every": POLL_EVERY,
+    "state_labels": STATE_LABELS,
 }
 
 
@@ -206,7 +210,8 @@ async def run_progress(
     form_id = progress.run.form_id
     if request.headers.get("HX-Request") != "true":
         return RedirectResponse(f"/console/forms/{form_id}", status_code=303)
-    form = await forms_routes.get_form(form_id, page.scope, page.settings)
+    found = await read_form(page, form_id)
+    form = found.form
     context: dict[str, Any] = {
         "form": form,
         "progress": progress,
@@ -215,7 +220,7 @@ async def run_progress(
         **_HELPERS,
     }
     if not progress.following:
-        context.update(await _status_and_history(page, form))
+        context.update(await _status_and_history(page, found))
         context["reconciliation"] = await reconciliation_routes.get_reconciliation(
             form_id, page.scope, RECONCILIATION_DAYS
         )
@@ -230,10 +235,11 @@ async def _render(
     page: AccountPageDep, form_id: int, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     try:
-        form = await forms_routes.get_form(form_id, page.scope, page.settings)
+        found = await read_form(page, form_id)
     except ApiError as exc:
         return _refused(page, exc)
-    shown = await _status_and_history(page, form)
+    form = found.form
+    shown = await _status_and_history(page, found)
     reconciliation: Reconciliation = await reconciliation_routes.get_reconciliation(
         form_id, page.scope, RECONCILIATION_DAYS
     )
@@ -258,14 +264,17 @@ async def _render(
     )
 
 
-async def _status_and_history(page: AccountPageDep, form: FormOut) -> dict[str, Any]:
-    """What the status card and the history show: the latest runs with what each imported
-    (the list alone has no figures), and the next scheduled run."""
+async def _status_and_history(page: AccountPageDep, found: ShownForm) -> dict[str, Any]:
+    """What the status card and the history show: the status's reason in the user's
+    language, the latest runs with what each imported (the list alone has no figures), and
+    the next scheduled run."""
+    form = found.form
     async with page.scope.connection() as conn:  # one statement, figures included
         rows = await sync_runs.list_runs(conn, form.id, HISTORY_RUNS, with_stats=True)
     runs = [Run.model_validate(row) for row in rows]
     active = any(run.status not in ENDED for run in runs)
     return {
+        "status_reason": found.status.text(page.t),
         "runs": runs,
         "run_active": active,
         "next_run": next_scheduled_run(form, active, datetime.now(UTC)),

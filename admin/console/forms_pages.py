@@ -1,16 +1,21 @@
 """The forms list (``/console/forms``): every form of the account with its status indicator,
 counters and error-log download, filtered by ad account, LinkedIn state and status.
 
-The forms and their status come from the JSON API's own route (:func:`admin.forms_routes.
-list_forms`), so the console and ``GET /api/forms`` never disagree about a colour or a
-counter. The filters are plain GET parameters of a toolbar form, applied here to that list:
-the page works without JavaScript and a filtered view is a link that can be shared.
+The forms and their status come from the JSON API's own functions (the rows of
+:func:`sinks.form_settings.list_form_rows` through :func:`admin.forms_routes.form_out`), so
+the console and ``GET /api/forms`` never disagree about a colour or a counter. The status is
+read beside them from the same row and clock (:func:`admin.status.form_status`) for its
+reason's phrases: the API says it in English, the page in the user's language. The filters
+are plain GET parameters of a toolbar form, applied here to that list: the page works
+without JavaScript and a filtered view is a link that can be shared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -18,14 +23,16 @@ from fastapi.responses import HTMLResponse
 from admin import forms_routes, linkedin_routes
 from admin.console.page import AccountPage
 from admin.console.session import AccountPageDep
+from admin.error_responses import not_found
 from admin.models import Form
-from admin.status import Color
+from admin.status import Color, FormHealth, Status, form_status
 from sinks.connection_reach import connection_reach
+from sinks.form_settings import get_form_row, list_form_rows
 
 router = APIRouter(include_in_schema=False)
 
 # The status indicator's colours as a word beside the icon (a colour is never alone); the
-# API's reason says why, on hover and to screen readers.
+# status's reason says why, on hover and to screen readers.
 STATUS_LABELS: dict[Color, str] = {
     "green": "Working",
     "grey": "Import off",
@@ -93,6 +100,46 @@ def _state_choices(forms: Iterable[Form]) -> list[Choice]:
     return [Choice(s, STATE_LABELS.get(s, s)) for s in states]
 
 
+@dataclass(frozen=True)
+class ShownForm:
+    """A form as ``GET /api/forms`` shows it, and its status with the phrases of its reason
+    (the same status as ``form.status``: one row, one clock)."""
+
+    form: Form
+    status: Status
+
+
+async def read_forms(page: AccountPage) -> list[ShownForm]:
+    """The account's forms, as ``GET /api/forms`` lists them."""
+    async with page.scope.connection() as conn:
+        rows = await list_form_rows(conn)
+    return _shown(page, rows)
+
+
+async def read_form(page: AccountPage, form_id: int) -> ShownForm:
+    """One form, as ``GET /api/forms/{id}`` shows it; the API's 404 (an ``ApiError``) when
+    the account has no such form."""
+    async with page.scope.connection() as conn:
+        row = await get_form_row(conn, form_id)
+    if row is None:
+        raise not_found("form", form_id)
+    [shown] = _shown(page, [row])
+    return shown
+
+
+def _shown(page: AccountPage, rows: list[dict[str, Any]]) -> list[ShownForm]:
+    now = datetime.now(UTC)
+    stale = timedelta(hours=page.settings.status_stale_hours)
+    retention = page.settings.linkedin_retention_days
+    return [
+        ShownForm(
+            forms_routes.form_out(row, now, stale, retention),
+            form_status(FormHealth.of_row(row), now, stale),
+        )
+        for row in rows
+    ]
+
+
 async def _ad_account_names(page: AccountPage) -> dict[str, str]:
     """The names of the ad accounts discovery found (a form's row has its owner's URN only;
     organizations are known by URN only)."""
@@ -106,7 +153,8 @@ async def forms_list(
     page: AccountPageDep, owner: str = "", state: str = "", status: str = ""
 ) -> HTMLResponse:
     filters = Filters(owner, state, status if status in STATUS_LABELS else "")
-    every = (await forms_routes.list_forms(page.scope, page.settings)).forms
+    listed = await read_forms(page)
+    every = [f.form for f in listed]
     shown = sorted((f for f in every if filters.keep(f)), key=lambda f: (f.name.lower(), f.id))
     connected = True
     if not every:
@@ -118,6 +166,7 @@ async def forms_list(
         "forms/list.html",
         nav="forms",
         forms=shown,
+        reasons={f.form.id: f.status.text(page.t) for f in listed},
         total=len(every),
         filters=filters,
         owners=owners,

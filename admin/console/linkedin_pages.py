@@ -31,6 +31,22 @@ _HOUR_S = 3600
 _DAY_S = 86_400
 # Within the widest warning the countdown shows hours too: that is when they start to count.
 _HOURS_SHOWN_WITHIN_DAYS = 30
+# The member's role on an ad account and the account's status, as LinkedIn's Campaign
+# Manager names them; another value shows as LinkedIn spells it.
+AD_ACCOUNT_ROLES = {
+    "ACCOUNT_BILLING_ADMIN": "Billing admin",
+    "ACCOUNT_MANAGER": "Account manager",
+    "CAMPAIGN_MANAGER": "Campaign manager",
+    "CREATIVE_MANAGER": "Creative manager",
+    "VIEWER": "Viewer",
+}
+AD_ACCOUNT_STATUSES = {
+    "ACTIVE": "Active",
+    "CANCELED": "Canceled",
+    "DRAFT": "Draft",
+    "PENDING_DELETION": "Pending deletion",
+    "REMOVED": "Removed",
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,8 @@ async def linkedin_page(page: AccountPageDep, connected: str = "") -> HTMLRespon
         newly_connected=newly,
         any_red=any(v.red for v in views),
         any_warning=any(v.warning for v in views),
+        roles=AD_ACCOUNT_ROLES,
+        ad_account_statuses=AD_ACCOUNT_STATUSES,
     )
 
 
@@ -117,7 +135,8 @@ def _health(
 ) -> tuple[str, str, str | None]:
     """The colour, the status in words and the warning to show, if any."""
     if connection.status == "revoked":
-        reason = connection.status_reason or page.t("LinkedIn refused its tokens")
+        # leadsync's own reasons are in the catalog; another shows as it was recorded.
+        reason = page.t(connection.status_reason or "LinkedIn refused its tokens")
         return (
             "red",
             page.t("Revoked"),

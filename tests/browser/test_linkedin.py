@@ -1,8 +1,9 @@
 """The LinkedIn connection page in a real browser: a new account's user clicks "Connect
 LinkedIn", confirms the account on the start page, LinkedIn (the sandbox) approves, and the
-browser comes back to the page, which shows the member, the ad accounts found and a year's
-countdown; as the end nears the countdown turns to days and hours with a warning, and once
-ended the page is red and "Reconnect LinkedIn" starts a new year."""
+browser comes back to the page, which shows the member, the ad accounts found (the member's
+role on each in words) and a year's countdown; as the end nears the countdown turns to days
+and hours with a warning, and once ended the page is red and "Reconnect LinkedIn" starts a
+new year."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
+from admin.console.linkedin_pages import AD_ACCOUNT_ROLES
 from tests.browser.axe import axe_check
 from tests.browser.pages import sign_in
 from tests.browser.shots import screenshot
@@ -71,7 +73,7 @@ def test_a_new_account_connects_linkedin_from_the_console_through_the_sandbox(
         account.id,
     )
     ad_accounts = stack.query(
-        "SELECT a.name, a.urn FROM ad_accounts a JOIN linkedin_connections c"
+        "SELECT a.name, a.urn, a.role FROM ad_accounts a JOIN linkedin_connections c"
         " ON c.account_id = a.account_id AND c.id = a.connection_id WHERE a.account_id = %s",
         account.id,
     )
@@ -82,9 +84,12 @@ def test_a_new_account_connects_linkedin_from_the_console_through_the_sandbox(
     expect(card.locator("dd").filter(has_text=member_urn)).to_be_visible()
     expect(card.locator(".countdown")).to_have_text(A_YEAR_LEFT)
     table = card.get_by_role("table")
-    for name, urn in ad_accounts:
+    for name, urn, role in ad_accounts:
         row = table.get_by_role("row").filter(has_text=str(name))
         expect(row).to_contain_text(str(urn).rsplit(":", 1)[-1])
+        # The role as Campaign Manager names it, not LinkedIn's constant.
+        expect(row).to_contain_text(AD_ACCOUNT_ROLES[str(role)])
+        expect(row).not_to_contain_text(str(role))
     expect(page.get_by_role("alert")).to_have_count(0)
     axe_check(page)
     screenshot(page, "linkedin")

@@ -1,11 +1,14 @@
 """The forms list and a form's error log over HTTP, on the real PostgreSQL, as a signed-in
 user of an account sees them: each form's status icon with the API's reason, its counters
 and error-log download; "New" on a form never switched on; the filters (ad account, state on
-LinkedIn, status); the empty states; the error log's lines and kind filter; its CSV, the
-same bytes as the API's; another account's form answering the 404 page."""
+LinkedIn, status); the empty states; an Italian browser reading the yellow and red reasons,
+dates included, in Italian on the list and the form's Sync page while the API keeps them in
+English; the error log's lines and kind filter; its CSV, the same bytes as the API's;
+another account's form answering the 404 page."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import uuid
@@ -20,13 +23,14 @@ from markupsafe import escape
 from pydantic import SecretStr
 
 from admin.console import errors_pages, forms_pages, routes
+from admin.console.form_pages import moment
 from leadsync.settings import Settings
 from mapping.apply import auto_mappings
 from schemas.events import ErrorEvent
 from schemas.linkedin import LeadForm
 from schemas.tokens import TokenPair
 from sinks.catalog import save_ad_account, save_form
-from sinks.connections import TokenCipher, mark_connection, save_connection
+from sinks.connections import TokenCipher, mark_connection, reconnect_reason, save_connection
 from sinks.database import Database
 from sinks.error_log import record_errors
 from sinks.forms import set_import
@@ -278,6 +282,152 @@ async def test_the_list_is_in_italian_for_an_italian_browser(
     )
     reason = "L'importazione di questo modulo è disattivata: non viene importato nulla."
     assert f'title="{escape(reason)}"' in row
+
+
+@dataclass(frozen=True)
+class ItalianForms:
+    """An Italian user's account: a form whose connection's refresh token ends within the
+    7-day warning (yellow), one whose connection leadsync marked revoked and one whose
+    refresh token has ended (red); when each token ends."""
+
+    ending: int
+    revoked: int
+    ended: int
+    ends_at: datetime
+    ended_at: datetime
+
+
+async def _record_italian_forms(settings: Settings, account_id: int) -> ItalianForms:
+    now = datetime.now(UTC)
+    ends_at, ended_at = now + timedelta(days=5, hours=3, minutes=30), now - timedelta(days=2)
+    cipher = TokenCipher(settings)
+    forms = ItalianForms(_form_id(), _form_id(), _form_id(), ends_at, ended_at)
+    async with Database.from_settings(settings, max_size=1) as db, db.account(account_id) as conn:
+        member = f"urn:li:person:{uuid.uuid4().hex[:8]}"
+        access_ends = (now + timedelta(days=60)).timestamp()
+        connections = []
+        for n, refresh_ends in enumerate((ends_at, now + timedelta(days=200), ended_at)):
+            tokens = TokenPair(
+                SecretStr("a"), access_ends, SecretStr("r"), refresh_ends.timestamp()
+            )
+            connections.append(
+                await save_connection(conn, cipher, tokens, f"{member}-{n}", None, account_id)
+            )
+        # As the puller marks a connection whose tokens LinkedIn refused.
+        await mark_connection(conn, connections[1], "revoked", reconnect_reason("revoked"))
+        for form_id, name, connection in zip(
+            (forms.ending, forms.revoked, forms.ended),
+            ("Webinar di marzo", "Demo prodotto", "Fiera di Milano"),
+            connections,
+            strict=True,
+        ):
+            form = LeadForm.model_validate({"id": form_id, "name": name, "state": "PUBLISHED"})
+            await save_form(conn, form, AD_ACCOUNT, connection, "SPONSORED", auto_mappings)
+            await set_import(conn, form_id, True)
+        cur = await conn.execute(
+            "SELECT refresh_expires_at FROM linkedin_connections WHERE id = ANY(%s) ORDER BY id",
+            ([connections[0], connections[2]],),
+        )
+        [(stored_ends,), (stored_ended,)] = await cur.fetchall()
+    # The times as stored (the column's precision), which the reasons name.
+    return dataclasses.replace(forms, ends_at=stored_ends, ended_at=stored_ended)
+
+
+@pytest.fixture(scope="module")
+async def italian_account(settings: Settings) -> AccountWithToken:
+    return await new_account(settings, "formsitalian")
+
+
+@pytest.fixture(scope="module")
+async def italian_forms(settings: Settings, italian_account: AccountWithToken) -> ItalianForms:
+    return await _record_italian_forms(settings, italian_account.id)
+
+
+@pytest.fixture(scope="module")
+async def italian(
+    settings: Settings, app: FastAPI, italian_account: AccountWithToken, italian_forms: ItalianForms
+) -> AsyncIterator[SignedInClient]:
+    """A browser set to Italian (no language chosen in the console)."""
+    user = await new_console_user(settings, italian_account.id, "member")
+    async with console_client(settings, user.email, user.password, app=app) as signed_in:
+        signed_in.http.headers["Accept-Language"] = "it-IT,it;q=0.9,en;q=0.8"
+        yield signed_in
+
+
+def _italian_reasons(forms: ItalianForms) -> dict[int, str]:
+    reconnect = "Riconnetti LinkedIn per riprendere la sincronizzazione periodica."
+    return {
+        forms.ending: (
+            f"Il token di rinnovo della connessione LinkedIn scade il {moment(forms.ends_at)}"
+            " (tra 5 giorni e 3 ore; l'avviso a 7 giorni): riconnetti LinkedIn prima di allora."
+        ),
+        forms.revoked: (
+            "La connessione LinkedIn di questo modulo è stata revocata (la connessione LinkedIn"
+            " è stata revocata: il membro deve riconnettersi (`leadsync linkedin connect`))."
+            f" {reconnect}"
+        ),
+        forms.ended: (
+            "Il token di rinnovo della connessione LinkedIn è scaduto il"
+            f" {moment(forms.ended_at)}: non è più possibile leggere né recuperare alcun lead."
+            f" {reconnect}"
+        ),
+    }
+
+
+async def test_an_italian_browser_reads_the_yellow_and_red_reasons_in_italian_with_their_dates(
+    settings: Settings,
+    italian: SignedInClient,
+    italian_account: AccountWithToken,
+    italian_forms: ItalianForms,
+) -> None:
+    page = (await italian.http.get("/console/forms")).text
+    assert "<h1>Moduli</h1>" in page
+    colours = {
+        italian_forms.ending: ("yellow", "Richiede attenzione"),
+        italian_forms.revoked: ("red", "Connessione interrotta"),
+        italian_forms.ended: ("red", "Connessione interrotta"),
+    }
+    for form_id, reason in _italian_reasons(italian_forms).items():
+        row = _row(page, form_id)
+        colour, label = colours[form_id]
+        assert (
+            f'<span class="status status-{colour}" role="img" aria-label="{escape(reason)}"'
+            f' title="{escape(reason)}"></span> {label}'
+        ) in row, row
+        assert "Pubblicato" in _text(row)
+    # The API keeps its English reasons, dates and durations alike.
+    async with admin_client(settings, italian_account.token) as api:
+        listed = (await api.get("/api/forms")).json()["forms"]
+    by_id = {f["id"]: f["status"]["reason"] for f in listed}
+    assert by_id[italian_forms.ending] == (
+        f"The LinkedIn connection's refresh token expires on {moment(italian_forms.ends_at)}"
+        " (in 5 days 3 hours; the 7-day warning): reconnect LinkedIn before then."
+    )
+    assert by_id[italian_forms.ended].startswith(
+        f"The LinkedIn connection's refresh token expired on {moment(italian_forms.ended_at)}:"
+    )
+    assert by_id[italian_forms.revoked] == (
+        f"The LinkedIn connection behind this form is revoked ({reconnect_reason('revoked')})."
+        " Reconnect LinkedIn to resume the periodic sync."
+    )
+
+
+@pytest.mark.parametrize("which", ["ending", "revoked", "ended"])
+async def test_the_sync_page_says_the_reason_and_the_state_in_italian(
+    italian: SignedInClient, italian_forms: ItalianForms, which: str
+) -> None:
+    form_id: int = getattr(italian_forms, which)
+    response = await italian.http.get(f"/console/forms/{form_id}")
+    assert response.status_code == 200, response.text
+    page = response.text
+    header = _text(page.split('<p class="muted">', 1)[1].split("</p>", 1)[0])
+    assert header.endswith(f"Modulo LinkedIn {form_id} · Pubblicato"), header
+    assert "PUBLISHED" not in page
+    status = page.split('id="sync-status"', 1)[1].split("</section>", 1)[0]
+    reason = _italian_reasons(italian_forms)[form_id]
+    assert f'title="{escape(reason)}"' in status
+    assert f"<p>{escape(reason)}</p>" in status
+    assert 'lang="en"' not in status
 
 
 async def test_the_error_log_shows_the_lines_and_filters_them_by_kind(

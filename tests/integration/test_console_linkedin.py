@@ -2,10 +2,12 @@
 sees it: "Connect LinkedIn" through the start page and the LinkedIn sandbox back to the page,
 which then shows the member and the ad accounts found; the refresh token's countdown and its
 warnings (30, 7, 1 days; red once ended or revoked, with "Reconnect" prominent); a link made
-for another account refused in a browser signed in to this one; CSRF; Italian."""
+for another account refused in a browser signed in to this one; CSRF; Italian, down to the
+member's role, the ad account's status and why a connection was revoked."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +22,7 @@ from psycopg import AsyncConnection
 from admin.console.session import SESSION_COOKIE
 from harness.sandboxes import Sandbox, serving
 from leadsync.settings import Settings
+from sinks.connections import reconnect_reason
 from tests.integration.admin_client import hold_for_session, new_account
 from tests.integration.console_client import (
     console_app,
@@ -92,9 +95,9 @@ async def browser(app: FastAPI, app_settings: Settings) -> AsyncIterator[Browser
         yield signed_in
 
 
-def _text(html: str) -> str:
-    """The page's visible text, tags dropped and spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+def _text(markup: str) -> str:
+    """The page's visible text, tags dropped, entities read and spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
 async def _connections(db: Conn, account_id: int) -> list[tuple[object, ...]]:
@@ -227,7 +230,7 @@ async def test_a_connection_far_from_its_end_counts_down_in_days(
     text = _text((await browser.page()).text)
     assert "Time left 200 days left" in text
     assert "Connected" in text
-    assert "Ada Ads 5550001 ACCOUNT_MANAGER ACTIVE Yes" in text
+    assert "Ada Ads 5550001 Account manager Active Yes" in text
     assert "urn:li:organization:777" in text
     assert "Ends soon" not in text
 
@@ -289,3 +292,28 @@ async def test_the_page_in_italian(browser: Browser, db: Conn) -> None:
     assert "Connessione LinkedIn" in text
     assert "Tempo rimasto ancora 5 giorni e 3 ore" in text
     assert "Riconnetti" in text
+    # LinkedIn's values too: the member's role and the ad account's status.
+    assert "Ada Ads 5550001 Manager dell'account Attivo Sì" in text
+    assert "ACCOUNT_MANAGER" not in text
+    assert "ACTIVE" not in text
+
+
+async def test_an_italian_browser_reads_why_leadsync_marked_the_connection_revoked(
+    browser: Browser, db: Conn
+) -> None:
+    connection_id = await _fake_connection(db, browser.account_id, timedelta(days=100))
+    # As the puller marks a connection whose tokens LinkedIn refused.
+    await db.execute(
+        "UPDATE linkedin_connections SET status = 'revoked', status_reason = %s WHERE id = %s",
+        (reconnect_reason("revoked"), connection_id),
+    )
+    answer = await browser.http.get("/console/linkedin", headers={"Accept-Language": "it"})
+    assert answer.status_code == 200, answer.text
+    text = _text(answer.text)
+    assert (
+        "LinkedIn non accetta più la connessione di Ada Lovelace (la connessione LinkedIn è"
+        " stata revocata: il membro deve riconnettersi (`leadsync linkedin connect`)): non"
+        " arriva nessun lead finché non riconnetti."
+    ) in text
+    assert "the member must reconnect" not in text
+    assert "Riconnetti LinkedIn" in text

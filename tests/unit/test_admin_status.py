@@ -1,5 +1,6 @@
-"""The status indicator's four colours and their reasons, the refresh token's warnings and
-the retention warning (admin.status)."""
+"""The status indicator's four colours and their reasons (English for the API, phrases for
+the console to translate), the refresh token's warnings and the retention warning
+(admin.status)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from admin.status import (
     FormHealth,
     RetentionFacts,
+    english,
     form_status,
     retention_days,
     retention_warning,
@@ -297,3 +299,42 @@ def test_the_earliest_of_two_losses_is_shown() -> None:
         "older_submissions",
         NOW + timedelta(days=30),
     )
+
+
+# -- the reason's phrases: English for the API, translated by the console ---------------------
+
+
+def test_the_reason_is_phrases_whose_dates_and_durations_stay_apart_for_a_translation() -> None:
+    health = _health(refresh_expires_at=EXPIRES, last_imported_at=NOW - timedelta(days=4))
+    status = form_status(health, NOW, STALE)
+
+    def marked(text: str, **params: object) -> str:
+        """Each text the console would look up in its catalog, between guillemets."""
+        return f"«{english(text, **params)}»"
+
+    assert status.reason == status.text(english)
+    assert status.text(marked) == (
+        "«The LinkedIn connection's refresh token expires on 2026-12-17 15:00 UTC"
+        " (in ««20 days» «3 hours»»; «the 30-day warning»): reconnect LinkedIn before then.»"
+        " «No contact imported for «4 days» (threshold «3 days»).»"
+    )
+
+
+def test_a_connection_s_recorded_reason_is_looked_up_as_it_is_and_never_formatted() -> None:
+    health = _health(connection_status="revoked", connection_reason="refused {grant}")
+    status = form_status(health, NOW, STALE)
+    looked_up: list[str] = []
+
+    def recording(text: str, **params: object) -> str:
+        looked_up.append(text)
+        return english(text, **params)
+
+    assert (
+        status.text(recording)
+        == status.reason
+        == (
+            "The LinkedIn connection behind this form is revoked (refused {grant})."
+            " Reconnect LinkedIn to resume the periodic sync."
+        )
+    )
+    assert "refused {grant}" in looked_up

@@ -1,19 +1,28 @@
 """The console's two languages: every Italian catalog file is a JSON object of non-empty
 translations that keep their English key's placeholders; no text is translated two ways
 in two files; the sign-in, error and users pages are wholly translated and their catalogs
-hold no text those pages do not use; the browser's language is chosen by its q-values."""
+hold no text those pages do not use; every reason a form's status can give, and every
+LinkedIn value the forms and LinkedIn pages show as a label, is in Italian; the browser's
+language is chosen by its q-values."""
 
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 import string
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from admin.console import i18n
+from admin.console.forms_pages import STATE_LABELS, STATUS_LABELS
+from admin.console.linkedin_pages import AD_ACCOUNT_ROLES, AD_ACCOUNT_STATUSES
+from admin.status import BROKEN_CONNECTION, FormHealth, Status, form_status
+from sinks.connections import reconnect_reason
 
 CONSOLE = Path(i18n.__file__).parent
 ITALIAN = sorted((CONSOLE / "locales" / "it").glob("*.json"))
@@ -96,6 +105,97 @@ def test_their_catalogs_hold_only_texts_in_use() -> None:
     used |= set().union(*(_module_strings(CONSOLE / m) for m in OWN_MODULES))
     for name in OWN_CATALOGS:
         assert sorted(set(_catalog(name)) - used) == [], name
+
+
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+# leadsync's own reasons for a broken connection (what the puller records when LinkedIn
+# refuses its tokens): shown inside the form's status and on the LinkedIn page.
+CONNECTION_REASONS = sorted(reconnect_reason(status) for status in BROKEN_CONNECTION)
+
+
+def _every_status() -> list[Status]:
+    """The status of every kind of form: Import on and off; no connection, a working, an
+    expired and a revoked one, with and without leadsync's reason; no refresh token end, an
+    ended one and one in each warning; never, lately and long ago imported; durations of
+    one hour, hours, whole days and days with hours."""
+    ago = [None, NOW - timedelta(hours=1), NOW - timedelta(days=3), NOW - timedelta(hours=97)]
+    ends = [
+        None,
+        NOW - timedelta(hours=1),
+        NOW + timedelta(hours=1, minutes=30),
+        NOW + timedelta(hours=5),
+        NOW + timedelta(days=6, hours=1),
+        NOW + timedelta(days=20, hours=3),
+        NOW + timedelta(days=90),
+    ]
+    connections = [(None, None), ("active", None)] + [
+        (status, reason) for status in BROKEN_CONNECTION for reason in (None, *CONNECTION_REASONS)
+    ]
+    return [
+        form_status(
+            FormHealth(enabled, enabled_at, imported_at, status, reason, refresh_ends),
+            NOW,
+            stale,
+        )
+        for enabled, enabled_at, imported_at, (status, reason), refresh_ends, stale in (
+            itertools.product(
+                (True, False),
+                ago,
+                ago,
+                connections,
+                ends,
+                (timedelta(hours=1), timedelta(hours=72)),
+            )
+        )
+    ]
+
+
+def test_every_reason_a_form_s_status_can_give_is_in_the_italian_catalog() -> None:
+    asked: set[str] = set()
+
+    def recording(text: str, **params: object) -> str:
+        asked.add(text)
+        return i18n.translate("en", text, **params)
+
+    statuses = _every_status()
+    for status in statuses:
+        status.text(recording)
+    assert {s.color for s in statuses} == {"green", "grey", "yellow", "red"}
+    assert {"1 hour", "{days} {hours}", "the 1-day warning", "Note: {connection}"} <= asked
+    assert sorted(asked - set(i18n.catalog("it"))) == []
+
+
+def test_a_status_reason_reads_in_italian_with_its_date_and_duration() -> None:
+    health = FormHealth(
+        import_enabled=True,
+        import_enabled_at=NOW - timedelta(days=30),
+        last_imported_at=NOW - timedelta(hours=97),
+        connection_status="active",
+        refresh_expires_at=NOW + timedelta(days=6, hours=1),
+    )
+    status = form_status(health, NOW, timedelta(hours=72))
+    assert status.text(partial(i18n.translate, "it")) == (
+        "Il token di rinnovo della connessione LinkedIn scade il 2026-12-03 13:00 UTC"
+        " (tra 6 giorni e 1 ora; l'avviso a 7 giorni): riconnetti LinkedIn prima di allora."
+        " Nessun contatto importato da 4 giorni e 1 ora (soglia: 3 giorni)."
+    )
+    revoked = FormHealth(True, NOW, NOW, "revoked", reconnect_reason("revoked"))
+    assert form_status(revoked, NOW, timedelta(hours=72)).text(partial(i18n.translate, "it")) == (
+        "La connessione LinkedIn di questo modulo è stata revocata (la connessione LinkedIn è"
+        " stata revocata: il membro deve riconnettersi (`leadsync linkedin connect`))."
+        " Riconnetti LinkedIn per riprendere la sincronizzazione periodica."
+    )
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [STATUS_LABELS, STATE_LABELS, AD_ACCOUNT_ROLES, AD_ACCOUNT_STATUSES],
+    ids=["status", "form state", "ad account role", "ad account status"],
+)
+def test_every_linkedin_value_shown_as_a_label_is_in_the_italian_catalog(
+    labels: dict[str, str],
+) -> None:
+    assert sorted(set(labels.values()) - set(i18n.catalog("it"))) == []
 
 
 def test_translate_fills_placeholders_and_falls_back_to_english() -> None:
