@@ -29,9 +29,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import logging
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -47,9 +48,10 @@ from admin.error_responses import ApiError, ErrorBody, not_found
 from admin.oauth_pages import (
     CSRF_COOKIE,
     confirmation_page,
+    connected_page,
+    csrf_proves,
     csrf_token,
     delete_cookie,
-    page,
     public_origin,
     refusal,
     set_cookie,
@@ -216,8 +218,45 @@ _REFUSAL: dict[str, Any] = {
 _PAGE: dict[str, Any] = {"content": {"text/html": {"schema": {"type": "string"}}}}
 
 
-def _refused(request: Request, problem: str) -> Response:
-    return refusal(request, 403 if problem == "csrf_refused" else 400, problem, _MESSAGES[problem])
+# What each page gets again from its address: the language switch reloads it with these.
+_START_QUERY = ("state",)
+_CALLBACK_QUERY = ("state", "code", "error", "error_description")
+# LinkedIn's errors when the member cancels rather than approves.
+_DECLINED = frozenset({"user_cancelled_authorize", "user_cancelled_login"})
+
+
+@dataclass(frozen=True)
+class _Unusable:
+    """Why a state cannot be used, and whose it is (None: there is no such state)."""
+
+    problem: str
+    account_id: int | None = None
+
+
+def _refused(
+    request: Request,
+    unusable: _Unusable,
+    console_user: ConsoleUserRow | None,
+    reloads_with: Sequence[str] | None,
+) -> Response:
+    problem = unusable.problem
+    return refusal(
+        request,
+        403 if problem == "csrf_refused" else 400,
+        problem,
+        _MESSAGES[problem],
+        user_of_account=_of_account(console_user, unusable.account_id),
+        reloads_with=reloads_with,
+    )
+
+
+def _of_account(console_user: ConsoleUserRow | None, account_id: int | None) -> bool:
+    """The browser is signed in to the console as a user of ``account_id``."""
+    return (
+        console_user is not None
+        and account_id is not None
+        and console_user.account_id == account_id
+    )
 
 
 def _link_key(state: str) -> bytes:
@@ -230,13 +269,15 @@ def _linkedin_key(state: str) -> bytes:
     return token_hash("linkedin:" + state)
 
 
-async def _usable(conn: AsyncConnection[Any], key: bytes | None) -> OAuthState | str:
+async def _usable(conn: AsyncConnection[Any], key: bytes | None) -> OAuthState | _Unusable:
     """The state kept under ``key``, locked until the transaction ends, if it can be used;
     else why not."""
     found = await find_state(conn, key) if key else None
     if found is None:
-        return StateProblem.UNKNOWN
-    return found.problem or found
+        return _Unusable(StateProblem.UNKNOWN)
+    if found.problem:
+        return _Unusable(found.problem, found.account_id)
+    return found
 
 
 def browser_state(browser_secret: str) -> str:
@@ -288,10 +329,13 @@ async def start_page(
 ) -> Response:
     async with db.connection() as conn:
         found = await _usable(conn, _link_key(state) if state else None)
+    viewer = await _console_user(request) if wants_html(request) else None
     if not isinstance(found, OAuthState):
-        return _refused(request, found)
+        return _refused(request, found, viewer, _START_QUERY)
     csrf = csrf_token(request) or secrets.token_urlsafe(32)
-    response = confirmation_page(found.account, state, csrf)
+    response = confirmation_page(
+        request, found.account, state, csrf, user_of_account=_of_account(viewer, found.account_id)
+    )
     # Strict: a form posted from another site arrives without it, and is refused.
     set_cookie(response, settings, CSRF_COOKIE, csrf, "strict")
     return response
@@ -307,7 +351,8 @@ async def start_continue(request: Request, db: DatabaseDep, settings: SettingsDe
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     state = form.get("state", [""])[0]
     if not _from_our_page(request, settings, form.get("csrf", [""])[0]):
-        return _refused(request, "csrf_refused")
+        viewer = await _console_user(request) if wants_html(request) else None
+        return _refused(request, _Unusable("csrf_refused"), viewer, None)
     browser_secret = secrets.token_urlsafe(32)
     linkedin_state = browser_state(browser_secret)
     async with db.connection() as conn:
@@ -319,7 +364,8 @@ async def start_continue(request: Request, db: DatabaseDep, settings: SettingsDe
                 conn, _linkedin_key(linkedin_state), found.account_id, found.created_at
             )
     if not isinstance(found, OAuthState):
-        return _refused(request, found)
+        viewer = await _console_user(request) if wants_html(request) else None
+        return _refused(request, found, viewer, None)
     response = to_linkedin(await authorization_url(settings, linkedin_state))
     # Lax: sent along when LinkedIn redirects the member back (a top-level GET).
     set_cookie(response, settings, _binding_cookie(linkedin_state), browser_secret, "lax")
@@ -327,14 +373,14 @@ async def start_continue(request: Request, db: DatabaseDep, settings: SettingsDe
 
 
 def _from_our_page(request: Request, settings: Settings, presented: str) -> bool:
-    """Posted by our confirmation page in this browser: the form's token is the browser's
+    """Posted by our confirmation page in this browser: the form's token proves the browser's
     CSRF cookie (which another site can neither read nor send along), and the browser, when
     it says where the form came from, names the admin process."""
     origin = request.headers.get("origin")
     if origin is not None and origin != public_origin(settings):
         return False
     expected = csrf_token(request)
-    return expected is not None and hmac.compare_digest(expected.encode(), presented.encode())
+    return expected is not None and csrf_proves(presented, expected)
 
 
 @callback_router.get(
@@ -361,7 +407,8 @@ async def oauth_callback(
             # leaves the member's own sign-in working.
             unbound = _binding_problem(request, state)
             if unbound:
-                return _refused(request, unbound)
+                problem = _Unusable(unbound, found.account_id)
+                return _refused(request, problem, console_user, _CALLBACK_QUERY)
             if console_user is not None and console_user.account_id not in (
                 None,
                 found.account_id,
@@ -369,15 +416,35 @@ async def oauth_callback(
                 return _other_account(request, found, console_user.account_name)
             await spend_state(conn, _linkedin_key(state))
     if not isinstance(found, OAuthState):
-        return _refused(request, found)
+        return _refused(request, found, console_user, _CALLBACK_QUERY)
+    # From here the state is spent: these pages cannot be loaded again (no language switch).
+    theirs = _of_account(console_user, found.account_id)
     if not code:
         reason = error_description or error or "LinkedIn sent no authorization code"
         message = f"LinkedIn did not authorize leadsync: {reason}"
-        return _finished(refusal(request, 400, "not_connected", message), settings, state)
+        refused = refusal(
+            request,
+            400,
+            "not_connected",
+            message,
+            explained_as="declined" if error in _DECLINED else "linkedin_refused",
+            reason=reason,
+            user_of_account=theirs,
+        )
+        return _finished(refused, settings, state)
     try:
         tokens, member = await complete_authorization(settings, code)
     except ConnectFailed as exc:
-        return _finished(refusal(request, 400, "not_connected", str(exc)), settings, state)
+        refused = refusal(
+            request,
+            400,
+            "not_connected",
+            str(exc),
+            explained_as="connect_failed",
+            reason=str(exc),
+            user_of_account=theirs,
+        )
+        return _finished(refused, settings, state)
     async with db.account(found.account_id) as conn:
         connection_id = await save_connection(
             conn, TokenCipher(settings), tokens, member.urn, member.name, found.account_id
@@ -396,7 +463,7 @@ async def oauth_callback(
         push_subscriptions=len(subscribed.created) + len(subscribed.existing),
         subscription_failures=subscribed.failed,
     )
-    if console_user is not None and console_user.account_id == found.account_id:
+    if theirs:
         # A user of the account, signed in to the console: back to its LinkedIn page.
         return _finished(_to_console(request, connected), settings, state)
     return _finished(_connected_answer(request, connected), settings, state)
@@ -423,7 +490,14 @@ def _other_account(request: Request, found: OAuthState, signed_in_account: str |
         " nothing was connected. Connect LinkedIn from your account's console page, or sign"
         " out of the console first if you do mean to connect the other account"
     )
-    return refusal(request, 403, "other_account", message)
+    return refusal(
+        request,
+        403,
+        "other_account",
+        message,
+        params={"account": found.account, "signed_in": signed_in_account or ""},
+        reloads_with=_CALLBACK_QUERY,  # nothing is spent: the same page again
+    )
 
 
 def _to_console(request: Request, connected: Connected) -> Response:
@@ -464,10 +538,5 @@ def _finished(response: Response, settings: Settings, state: str) -> Response:
 def _connected_answer(request: Request, connected: Connected) -> Response:
     if not wants_html(request):
         return JSONResponse(connected.model_dump(mode="json"))
-    member = html.escape(connected.member_name or connected.member_urn)
-    return page(
-        "leadsync is connected to LinkedIn",
-        f"<p>The LinkedIn member {member} is now connected to the account"
-        f" <strong>{html.escape(connected.account)}</strong>: {connected.forms} forms found"
-        " (new ones start with Import off). You can close this tab.</p>",
-    )
+    member = connected.member_name or connected.member_urn
+    return connected_page(request, connected.account, member, connected.forms)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -99,7 +100,10 @@ async def connect(page: AccountPageDep) -> RedirectResponse:
     """To the authorization's start page, for the signed-in user's account (the session
     dependency has checked the CSRF token)."""
     authorization = await linkedin_routes.post_own_authorization(page.scope, page.settings)
-    return RedirectResponse(authorization.url, status_code=303)
+    # The start page is outside /console (the console's language cookie does not reach it):
+    # it is told the language the user chose here.
+    url = httpx.URL(authorization.url).copy_merge_params({"lang": page.lang})
+    return RedirectResponse(str(url), status_code=303)
 
 
 def _view(

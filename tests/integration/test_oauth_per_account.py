@@ -3,17 +3,21 @@ browser goes: the link the API hands out opens a page naming the account, Contin
 browser to LinkedIn (the sandbox, holding the app's registered redirect URI to the letter, as
 LinkedIn does), and LinkedIn sends it back to the callback. The states bind the callback to
 the account and work once, within 15 minutes, in the browser that pressed Continue; the
-member is LinkedIn's. Every refusal leaves the account without a connection."""
+member is LinkedIn's. Every refusal leaves the account without a connection. A browser is
+answered with the console's pages, in English or Italian, pointing back to the console."""
 
 from __future__ import annotations
 
 import dataclasses
+import html
+import json
 import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlencode, urlsplit
+from pathlib import Path
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 import psycopg
@@ -22,6 +26,7 @@ from fastapi import FastAPI
 from psycopg import AsyncConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from admin import oauth_pages
 from admin.app import create_app
 from harness.children import free_port
 from harness.processes import Ingress, leadsync
@@ -29,6 +34,7 @@ from harness.sandboxes import Sandbox, serving
 from ingest.connect import approves_without_browser
 from leadsync.settings import Settings
 from tests.integration.admin_client import new_account
+from tests.integration.console_client import new_console_user, sign_in
 from tests.integration.oauth_browser import (
     approve,
     browser,
@@ -367,7 +373,7 @@ async def test_a_callback_opened_in_another_browser_is_refused(
     # Those attempts did not spend it: the member's own browser completes (a page for it).
     done = await member.get(callback, headers={"Accept": "text/html"})
     assert done.status_code == 200, done.text
-    assert f"is now connected to the account <strong>{account}</strong>" in done.text
+    assert f"is now connected to the account {account}." in _text(done.text)
     assert len(await _connections(db, account)) == 1
     assert not [c for c in member.cookies.jar if c.name == binding.name]  # spent: removed
 
@@ -481,19 +487,223 @@ async def test_the_cookies_are_secure_when_the_admin_process_is_reached_over_htt
         assert query_of(sent.headers["location"])["redirect_uri"] == served.oauth_redirect_url
 
 
+# -- the pages a browser sees ----------------------------------------------------------------
+
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+ITALIAN = {**HTML, "Accept-Language": "it-IT,it;q=0.9,en;q=0.5"}
+_BUTTON_LINK = re.compile(r'<a class="button (?:primary|secondary)" href="([^"]+)">([^<]+)</a>')
+_LANGUAGE_LINK = re.compile(r'<a href="([^"]+)" hreflang="(\w+)"')
+
+
+def _text(page: str) -> str:
+    """The page's visible text: tags dropped, entities read, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def _heading(answer: httpx.Response) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", answer.text, re.S)
+    assert found, answer.text
+    return _text(found[1])
+
+
+def _buttons(answer: httpx.Response) -> dict[str, str]:
+    """The page's button links: their text -> the address they lead to."""
+    return {
+        _text(label): urljoin(str(answer.url), html.unescape(href))
+        for href, label in _BUTTON_LINK.findall(answer.text)
+    }
+
+
+def _language_links(answer: httpx.Response) -> dict[str, str]:
+    """The language switch: code -> the address it leads to (none: no switch)."""
+    return {
+        code: urljoin(str(answer.url), html.unescape(href))
+        for href, code in _LANGUAGE_LINK.findall(answer.text)
+    }
+
+
 async def test_a_browser_is_answered_with_a_page(
     client: httpx.AsyncClient, member: httpx.AsyncClient
 ) -> None:
-    html = {"Accept": "text/html,application/xhtml+xml"}
-    answer = await member.get(f"{CALLBACK}?state=never-made&code=abc", headers=html)
+    answer = await member.get(f"{CALLBACK}?state=never-made&code=abc", headers=HTML)
     assert answer.status_code == 400
     assert answer.headers["content-type"].startswith("text/html")
-    assert "leadsync knows no such LinkedIn connection request: ask for a new link" in answer.text
+    assert _heading(answer) == "This connection link does not work"
+    assert "leadsync knows no such LinkedIn connection request" in _text(answer.text)
+    assert "Ask whoever sent you the link for a new one." in _text(answer.text)
+    # Not signed in to the console: the way back is the console's first page (sign-in).
+    assert _buttons(answer) == {"Go to the console": f"{ADMIN}/console/"}
     link = await _link(client, await _account(client))
     await to_linkedin(member, link)
-    used = await member.get(link, headers=html)
+    used = await member.get(link, headers=HTML)
     assert used.status_code == 400
-    assert "already used" in used.text
+    assert _heading(used) == "This connection link was already used"
+    assert "Nothing was changed now." in _text(used.text)
+
+
+async def test_the_pages_wear_the_consoles_stylesheet_and_still_run_no_script(
+    client: httpx.AsyncClient, member: httpx.AsyncClient
+) -> None:
+    link = await _link(client, await _account(client))
+    for answer in (
+        await member.get(link, headers=HTML),
+        await member.get(f"{CALLBACK}?state=never-made", headers=HTML),
+    ):
+        styles = re.findall(r'<link rel="stylesheet" href="([^"]+)">', answer.text)
+        assert [urljoin(str(answer.url), href) for href in styles] == [
+            f"{ADMIN}/console/static/console.css"
+        ]
+        assert (await member.get(f"{ADMIN}/console/static/console.css")).status_code == 200
+        assert "<script" not in answer.text
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'none'" in policy
+        assert "style-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src" not in policy  # none, by default-src
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["referrer-policy"] == "same-origin"
+
+
+async def test_the_start_page_carries_its_csrf_token_masked_afresh_each_time(
+    client: httpx.AsyncClient, member: httpx.AsyncClient, db: Conn
+) -> None:
+    """The admin process compresses its pages: a token standing unchanged in each of them
+    could be read from their sizes (BREACH). Each copy still works for Continue."""
+    link = await _link(client, await _account(client))
+    first, second = await open_link(member, link), await open_link(member, link)
+    cookie = member.cookies.get("leadsync_csrf")
+    assert cookie
+    copies = {first.fields["csrf"], second.fields["csrf"]}
+    assert len(copies) == 2
+    assert cookie not in first.text + second.text
+    sent = await press_continue(member, first, Origin=ADMIN)
+    assert sent.status_code == 303, sent.text
+    assert urlsplit(sent.headers["location"]).path == "/oauth/v2/authorization"
+
+
+async def test_the_pages_speak_italian_and_keep_the_language_chosen_across_linkedin(
+    client: httpx.AsyncClient, member: httpx.AsyncClient, db: Conn
+) -> None:
+    account = await _account(client)
+    link = await _link(client, account)
+    # Accept-Language decides first.
+    italian = await member.get(link, headers=ITALIAN)
+    assert italian.status_code == 200
+    assert '<html lang="it">' in italian.text
+    assert _heading(italian) == f"Collega il tuo membro LinkedIn all'account {account}"
+    assert ">Continua</button>" in italian.text
+    # The switch: this page again in the other language, with the state and nothing else.
+    state = query_of(link)["state"]
+    start = f"{ADMIN}/oauth/linkedin/start"
+    assert _language_links(italian) == {
+        "en": f"{start}?{urlencode({'state': state, 'lang': 'en'})}",
+        "it": f"{start}?{urlencode({'state': state, 'lang': 'it'})}",
+    }
+    english = await member.get(_language_links(italian)["en"], headers=ITALIAN)
+    assert _heading(english) == f"Connect your LinkedIn member to the account {account}"
+    assert _cookie(english, "leadsync_lang=") == {
+        "httponly",
+        "max-age=31536000",
+        "path=/oauth/linkedin",
+        "samesite=lax",  # sent along when LinkedIn redirects the member back
+    }
+    # Italian chosen on the start page (an English browser): LinkedIn's answer comes in it.
+    chosen = await member.get(f"{link}&lang=it", headers=HTML)
+    assert _heading(chosen) == f"Collega il tuo membro LinkedIn all'account {account}"
+    page = await open_link(member, link)
+    linkedin = await to_linkedin(member, page.url)
+    declined = {"state": query_of(linkedin)["state"], "error": "user_cancelled_authorize"}
+    answer = await member.get(f"{CALLBACK}?{urlencode(declined)}", headers=HTML)
+    assert answer.status_code == 400
+    assert '<html lang="it">' in answer.text
+    assert _heading(answer) == "L'accesso a LinkedIn non è stato autorizzato"
+    assert "Dettagli: user_cancelled_authorize" in _text(answer.text)
+    assert _buttons(answer) == {"Vai alla console": f"{ADMIN}/console/"}
+    # Its state is spent: loading the page again would say "already used", so no switch.
+    assert _language_links(answer) == {}
+    assert await _connections(db, account) == []
+
+
+async def test_the_language_switch_keeps_only_what_gives_the_same_page(
+    client: httpx.AsyncClient, member: httpx.AsyncClient
+) -> None:
+    link = await _link(client, await _account(client))
+    # Nothing else of the address is written into the start page, which holds the CSRF
+    # token: no text of a link's making stands next to it in a compressed page.
+    opened = await member.get(f"{link}&planted=guess-1234", headers=HTML)
+    assert opened.status_code == 200
+    assert "planted" not in opened.text
+    assert "guess-1234" not in opened.text
+    # A callback refused before anything is spent: the same page again, in Italian.
+    query = {"state": "never-made", "code": "abc"}
+    refused = await member.get(f"{CALLBACK}?{urlencode(query)}", headers=HTML)
+    again = _language_links(refused)["it"]
+    assert query_of(again) == {**query, "lang": "it"}
+    italian = await member.get(again, headers=HTML)
+    assert (italian.status_code, _heading(italian)) == (
+        400,
+        "Questo link di connessione non funziona",
+    )
+    # Continue's refusal answers a POST: no switch (and Italian, as chosen above).
+    page = await open_link(member, link)
+    forged = dataclasses.replace(page, fields={**page.fields, "csrf": secrets.token_urlsafe(32)})
+    refused_post = await press_continue(member, forged, Accept="text/html")
+    assert refused_post.status_code == 403
+    assert _heading(refused_post) == "Questa richiesta non proviene dalla pagina di leadsync"
+    assert _language_links(refused_post) == {}
+
+
+async def test_a_signed_in_user_of_the_account_is_pointed_back_to_its_linkedin_page(
+    app: FastAPI, app_settings: Settings, client: httpx.AsyncClient, db: Conn
+) -> None:
+    account = await new_account(app_settings, "linkedin")
+    user = await new_console_user(app_settings, account.id)
+    made = await client.post(f"/api/accounts/{account.name}/linkedin/authorization")
+    assert made.status_code == 201, made.text
+    link = made.json()["url"]
+    async with httpx.AsyncClient(
+        mounts={ADMIN: httpx.ASGITransport(app=app)}, base_url=ADMIN, timeout=60
+    ) as signed_in:
+        assert (await sign_in(signed_in, user.email, user.password)).status_code == 303
+        linkedin_page = f"{ADMIN}/console/linkedin"
+        start = await signed_in.get(link, headers=HTML)
+        assert _buttons(start) == {"Cancel": linkedin_page}
+        linkedin = await to_linkedin(signed_in, link)
+        declined = {"state": query_of(linkedin)["state"], "error": "user_cancelled_authorize"}
+        callback = f"{CALLBACK}?{urlencode(declined)}"
+        answer = await signed_in.get(callback, headers=HTML)
+        assert (answer.status_code, _heading(answer)) == (400, "LinkedIn access was not approved")
+        assert "press Connect LinkedIn on the console's LinkedIn page" in _text(answer.text)
+        assert _buttons(answer) == {"Back to the LinkedIn page": linkedin_page}
+        replayed = await signed_in.get(callback, headers=HTML)
+        assert _heading(replayed) == "This connection link was already used"
+        assert _buttons(replayed) == {"Back to the LinkedIn page": linkedin_page}
+        # A state of no account: nothing says the browser's user is its account's.
+        unknown = await signed_in.get(f"{CALLBACK}?state=never-made", headers=HTML)
+        assert _buttons(unknown) == {"Go to the console": f"{ADMIN}/console/"}
+    assert await _connections(db, account.name) == []
+
+
+_TEMPLATE_TEXT = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+
+
+def test_every_text_of_the_pages_is_in_their_italian_catalog_and_it_holds_no_other() -> None:
+    """The texts of the templates and of every refusal, against ``locales/it/oauth.json``."""
+    templates = Path(oauth_pages.__file__).parent / "console" / "templates" / "oauth"
+    texts = {
+        a or b
+        for path in templates.glob("*.html")
+        for a, b in _TEMPLATE_TEXT.findall(path.read_text(encoding="utf-8"))
+    }
+    assert "Continue" in texts  # the scan finds the texts
+    for explanation in oauth_pages.EXPLANATIONS.values():
+        texts |= {explanation.heading, explanation.happened, explanation.todo}
+        texts |= {explanation.todo_in_console} if explanation.todo_in_console else set()
+    texts |= {"Back to the LinkedIn page", "Go to the console"}  # the ways back
+    own = json.loads((templates.parents[1] / "locales" / "it" / "oauth.json").read_text("utf-8"))
+    assert sorted(texts - set(own)) == []
+    assert sorted(set(own) - texts) == []
 
 
 # -- connecting again ---------------------------------------------------------------------
