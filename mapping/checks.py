@@ -5,11 +5,22 @@
 Mappings belong to a form, not a version: given a version, sources it lacks are reported as
 ``source_missing`` and left out of the ``duplicate_target`` check, so that question A of
 version 1 and question B of version 2 may both fill ``company``.
+
+Each problem is a :class:`DescribedProblem`: its message is a template (English, a
+translation catalog's key) with named parameters, so that the API shows the English text and
+a console says the same in its reader's language, naming fields and questions as its page
+does. The placeholders, and what their parameters hold:
+
+- ``{field}``: a contact field's key (the API quotes it: ``'first_name'``);
+- ``{source}``: a source as ``kind:key`` (the API: ``question '707234246'``);
+- ``{sources}``: several sources, in mapping order (the API joins them with commas);
+- ``{type}``: a contact field's type (``number``); ``{form}``, ``{version}``: ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from mapping.coerce import BOOLEAN_TARGETS
 from mapping.errors import (
@@ -29,6 +40,59 @@ IDENTITY_FIELD = "email"
 IDENTITY_TYPE: FieldType = "email"
 _ID_KINDS = frozenset({"question", "consent"})
 _KINDS = frozenset({"predefined", "question", "consent", "hidden"})
+SOURCE_KIND_NAMES = {
+    "predefined": "predefined field",
+    "question": "question",
+    "consent": "consent",
+    "hidden": "hidden field",
+}
+
+# The identity's message names no parameter: it reads the same everywhere.
+IDENTITY_TEMPLATE = (
+    f"nothing is mapped to the identity field '{IDENTITY_FIELD}':"
+    " every lead of this form would fail"
+)
+DUPLICATE_SOURCE_TEMPLATE = "{source} is mapped twice"
+DUPLICATE_TARGET_TEMPLATE = "{field} is filled by several sources: {sources}"
+SOURCE_INVALID_TEMPLATE = "{source} is not a valid source"
+SOURCE_MISSING_TEMPLATE = "{source} is not on form {form} version {version}"
+FIELD_DELETED_TEMPLATE = "the contact field {field} was deleted"
+FIELD_UNKNOWN_TEMPLATE = "the contact field {field} does not exist"
+FIELD_SYSTEM_TEMPLATE = "the contact field {field} is written by leadsync itself"
+FIELD_RELATION_TEMPLATE = "the contact field {field} is a relation field"
+INCOMPATIBLE_TEMPLATE = (
+    "{source} is a yes/no answer and cannot fill {field}, a {type} field"
+    " (use a boolean, text or single-choice field)"
+)
+
+ProblemParam = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DescribedProblem(MappingProblem):
+    """A :class:`MappingProblem` whose ``message`` is ``template`` filled in English from
+    ``params`` (name, value pairs; see the module docstring for what each placeholder holds)."""
+
+    template: str = ""
+    params: tuple[tuple[str, ProblemParam], ...] = ()
+
+    @property
+    def arguments(self) -> dict[str, ProblemParam]:
+        return dict(self.params)
+
+
+def described(
+    code: str,
+    template: str,
+    field: str | None = None,
+    source: str | None = None,
+    params: Mapping[str, ProblemParam] | None = None,
+) -> DescribedProblem:
+    """The problem with its English message made from ``template`` and ``params``."""
+    params = dict(params or {})
+    english = {name: _english(name, value) for name, value in params.items()}
+    message = template.format(**english) if english else template
+    return DescribedProblem(code, message, field, source, template, tuple(params.items()))
 
 
 def check_mappings(
@@ -39,21 +103,12 @@ def check_mappings(
     """Every problem of these mappings, identity first, then in mapping order."""
     problems: list[MappingProblem] = []
     if not any(m.field_key == IDENTITY_FIELD for m in mappings):
-        problems.append(
-            MappingProblem(
-                IDENTITY_NOT_MAPPED,
-                f"nothing is mapped to the identity field '{IDENTITY_FIELD}':"
-                " every lead of this form would fail",
-                IDENTITY_FIELD,
-            )
-        )
+        problems.append(described(IDENTITY_NOT_MAPPED, IDENTITY_TEMPLATE, IDENTITY_FIELD))
     seen: set[tuple[str, str]] = set()
     by_target: dict[str, list[FieldMapping]] = {}
     for mapping in mappings:
         if (mapping.source_kind, mapping.source_key) in seen:
-            problems.append(
-                _problem(DUPLICATE_SOURCE, f"{_describe(mapping)} is mapped twice", mapping)
-            )
+            problems.append(_problem(DUPLICATE_SOURCE, DUPLICATE_SOURCE_TEMPLATE, mapping))
         seen.add((mapping.source_kind, mapping.source_key))
         source = source_problem(mapping, version)
         problems += [source] if source else []
@@ -63,12 +118,12 @@ def check_mappings(
             by_target.setdefault(mapping.field_key, []).append(mapping)
     for key, group in by_target.items():
         if len({source_name(m) for m in group}) > 1:
-            sources = ", ".join(_describe(m) for m in group)
             problems.append(
-                MappingProblem(
-                    DUPLICATE_TARGET, f"'{key}' is filled by several sources: {sources}", key
+                described(
+                    DUPLICATE_TARGET, DUPLICATE_TARGET_TEMPLATE, key,
+                    params={"field": key, "sources": tuple(source_name(m) for m in group)},
                 )
-            )
+            )  # fmt: skip
     return problems
 
 
@@ -76,11 +131,11 @@ def source_problem(mapping: FieldMapping, version: FormVersionSpec | None) -> Ma
     """``source_invalid``, or ``source_missing`` given a version; ``None`` if the source is fine."""
     kind, key = mapping.source_kind, mapping.source_key
     if kind not in _KINDS or not key or (kind in _ID_KINDS and not _is_id(key)):
-        return _problem(SOURCE_INVALID, f"{_describe(mapping)} is not a valid source", mapping)
+        return _problem(SOURCE_INVALID, SOURCE_INVALID_TEMPLATE, mapping)
     if version is None or source_in_version(mapping, version):
         return None
-    where = f"form {version.form_id} version {version.version_id}"
-    return _problem(SOURCE_MISSING, f"{_describe(mapping)} is not on {where}", mapping)
+    where = {"form": str(version.form_id), "version": str(version.version_id)}
+    return _problem(SOURCE_MISSING, SOURCE_MISSING_TEMPLATE, mapping, where)
 
 
 def target_problem(
@@ -93,19 +148,14 @@ def target_problem(
     else:
         field = fields.get(key)
         if field is None or field.deleted:
-            state = "was deleted" if field else "does not exist"
-            return _problem(FIELD_MISSING, f"the contact field '{key}' {state}", mapping)
+            template = FIELD_DELETED_TEMPLATE if field else FIELD_UNKNOWN_TEMPLATE
+            return _problem(FIELD_MISSING, template, mapping)
         if field.system or field.type == "relation":
-            why = "is written by leadsync itself" if field.system else "is a relation field"
-            return _problem(FIELD_NOT_MAPPABLE, f"the contact field '{key}' {why}", mapping)
+            template = FIELD_SYSTEM_TEMPLATE if field.system else FIELD_RELATION_TEMPLATE
+            return _problem(FIELD_NOT_MAPPABLE, template, mapping)
         field_type = field.type
     if mapping.source_kind == "consent" and field_type not in BOOLEAN_TARGETS:
-        return _problem(
-            INCOMPATIBLE_SOURCE,
-            f"{_describe(mapping)} is a yes/no answer and cannot fill '{key}', a {field_type}"
-            " field (use a boolean, text or single-choice field)",
-            mapping,
-        )
+        return _problem(INCOMPATIBLE_SOURCE, INCOMPATIBLE_TEMPLATE, mapping, {"type": field_type})
     return None
 
 
@@ -129,15 +179,29 @@ def _is_id(key: str) -> bool:
     return key.isascii() and key.isdigit()
 
 
-def _describe(mapping: FieldMapping) -> str:
-    names = {
-        "predefined": "predefined field",
-        "question": "question",
-        "consent": "consent",
-        "hidden": "hidden field",
-    }
-    return f"{names.get(mapping.source_kind, mapping.source_kind)} {mapping.source_key!r}"
+def _describe(name: str) -> str:
+    """A ``kind:key`` source as the API's messages name it: ``question '707234246'``."""
+    kind, _, key = name.partition(":")
+    return f"{SOURCE_KIND_NAMES.get(kind, kind)} {key!r}"
 
 
-def _problem(code: str, message: str, mapping: FieldMapping) -> MappingProblem:
-    return MappingProblem(code, message, mapping.field_key, source_name(mapping))
+def _english(name: str, value: ProblemParam) -> str:
+    if name == "field":
+        return f"'{value}'"
+    if name == "source":
+        return _describe(str(value))
+    if name == "sources":
+        return ", ".join(_describe(v) for v in value)
+    return str(value)
+
+
+def _problem(
+    code: str,
+    template: str,
+    mapping: FieldMapping,
+    params: Mapping[str, ProblemParam] | None = None,
+) -> MappingProblem:
+    """A problem of one mapping: its source and field fill the template's placeholders."""
+    name = source_name(mapping)
+    named = {"source": name, "field": mapping.field_key, **(params or {})}
+    return described(code, template, mapping.field_key, name, named)

@@ -15,6 +15,18 @@ too", which the page says, with a link to the form page.
 The preview is a POST too (the edited set travels in the body, with the CSRF token) and
 writes nothing. With htmx it replaces only the preview section; without, the whole page
 comes back with the edits and the preview.
+
+The examples and the preview read the form's last leads (:func:`ingest.recent_leads.
+recent_form_leads`, which a JSON route could call as well): the imported ones and, while
+there are fewer than the page shows, the newest of the version read from LinkedIn through
+the account's connection. A new form has Import off until it is mapped, so its leads are
+seen only so; the page says which leads were not imported, and, when LinkedIn could not be
+asked, why, and renders all the same. Saving asks LinkedIn nothing unless it is refused.
+
+Mapping problems are the API's (:func:`admin.mapping_validation.mapping_problems`), said in
+the reader's language with the fields and questions named as the page names them
+(:func:`admin.console.mapping_sources.problem_text`); field labels are translated as the
+contact page translates them.
 """
 
 from __future__ import annotations
@@ -29,12 +41,14 @@ from admin import forms_routes
 from admin.console.mapping_preview import PreviewLead, answer_examples, preview
 from admin.console.mapping_sources import (
     NEW_FIELD,
+    TYPE_LABELS,
     Choice,
     EditedSet,
     Message,
     Source,
     edited_set,
     mapping_token,
+    problem_text,
     saved_choices,
     source_token,
     target_fields,
@@ -45,11 +59,11 @@ from admin.console.session import AccountPageDep
 from admin.error_responses import ApiError
 from admin.mapping_validation import mapping_problems
 from admin.models import Form
+from ingest.recent_leads import RecentLeads, recent_form_leads
 from mapping.checks import IDENTITY_FIELD
 from mapping.errors import MappingProblem
-from schemas.mappings import ContactField, FieldMapping, FieldType, FormVersionSpec
-from sinks.answer_examples import RecentLead, recent_leads
-from sinks.contact_fields import CUSTOM_FIELD_TYPES, create_contact_field, field_key_for
+from schemas.mappings import ContactField, FieldMapping, FormVersionSpec
+from sinks.contact_fields import create_contact_field, field_key_for
 from sinks.form_contexts import load_contact_fields
 from sinks.mappings_store import (
     load_mappings,
@@ -60,21 +74,6 @@ from sinks.mappings_store import (
 )
 
 router = APIRouter(include_in_schema=False)
-
-# A new field's types as the select names them (English: the catalog's keys).
-TYPE_LABELS: dict[FieldType, str] = {
-    "text": "Text",
-    "email": "Email address",
-    "phone": "Phone number",
-    "number": "Number",
-    "boolean": "Yes/no",
-    "date": "Date",
-    "datetime": "Date and time",
-    "single_choice": "Single choice",
-    "multiple_choice": "Multiple choice",
-}
-# A type a person may give a new field must have its label here (checked at import).
-assert set(TYPE_LABELS) == set(CUSTOM_FIELD_TYPES)
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,6 @@ class _Mapping:
     saved: list[FieldMapping]
     fields: dict[str, ContactField]
     mapping_version: int
-    leads: list[RecentLead]
 
     @property
     def sources(self) -> list[Source]:
@@ -114,11 +112,10 @@ async def mapping_page(
     data = await _load(page, form_id, version)
     if data is None:
         return _not_found(page)
-    sources = data.sources
+    choices = saved_choices(data.sources, data.saved)
     problems = mapping_problems(data.saved, data.fields, data.versions)
-    return _render(
-        page, data, saved_choices(sources, data.saved), problems, {}, saved_version=saved
-    )
+    recent = await _recent(page, data)
+    return _render(page, data, recent, choices, problems, {}, saved_version=saved)
 
 
 @router.post("/console/forms/{form_id}/mapping", response_class=HTMLResponse)
@@ -132,11 +129,19 @@ async def save_mapping(
     planned = {**data.fields, **edit.new_fields}
     problems = mapping_problems(edit.mappings, planned, data.versions)
     if edit.errors or problems:
-        return _render(page, data, edit.choices, problems, edit.errors, status_code=422)
+        recent = await _recent(page, data)
+        return _render(
+            page, data, recent, edit.choices, problems, edit.errors,
+            status_code=422, planned=planned,
+        )  # fmt: skip
     try:
         saved_version = await _save(page, form_id, edit)
     except _Refused as refused:
-        return _render(page, data, edit.choices, refused.problems, refused.errors, status_code=422)
+        recent = await _recent(page, data)
+        return _render(
+            page, data, recent, edit.choices, refused.problems, refused.errors,
+            status_code=422, planned=planned,
+        )  # fmt: skip
     if saved_version is None:
         return _not_found(page)
     return RedirectResponse(
@@ -154,13 +159,21 @@ async def preview_mapping(
         return _not_found(page)
     edit = edited_set(_strings(await request.form()), data.sources, data.saved, data.fields)
     planned = {**data.fields, **edit.new_fields}
-    shown = preview(data.leads, data.by_version, data.version, edit.mappings, planned)
+    recent = await _recent(page, data)
+    shown = preview(recent.leads, data.by_version, data.version, edit.mappings, planned)
     if request.headers.get("HX-Request") == "true":
         return page.render(
-            "mapping/_preview.html", form_id=form_id, preview=shown, errors=edit.errors
+            "mapping/_preview.html",
+            form_id=form_id,
+            preview=shown,
+            errors=edit.errors,
+            recent=recent,
         )
     problems = mapping_problems(edit.mappings, planned, data.versions)
-    return _render(page, data, edit.choices, problems, edit.errors, preview_leads=shown)
+    return _render(
+        page, data, recent, edit.choices, problems, edit.errors,
+        preview_leads=shown, planned=planned,
+    )  # fmt: skip
 
 
 async def _load(page: AccountPage, form_id: int, version_id: int | None) -> _Mapping | None:
@@ -175,14 +188,22 @@ async def _load(page: AccountPage, form_id: int, version_id: int | None) -> _Map
         saved = await load_mappings(conn, form_id)
         fields = await load_contact_fields(conn)
         set_version = await mapping_version(conn, form_id)
-        leads = await recent_leads(conn, form_id)
     if version_id is None:
         version = versions[-1] if versions else None
     else:
         version = next((v for v in versions if v.version_id == version_id), None)
         if version is None:
             return None
-    return _Mapping(form, versions, version, saved, fields, set_version or 1, leads)
+    return _Mapping(form, versions, version, saved, fields, set_version or 1)
+
+
+async def _recent(page: AccountPage, data: _Mapping) -> RecentLeads:
+    """The form's last leads for the examples and the preview (LinkedIn's, for the version
+    shown, while few were imported)."""
+    version_id = data.version.version_id if data.version else None
+    return await recent_form_leads(
+        page.settings, page.scope.db, page.scope.id, data.form.id, version_id
+    )
 
 
 async def _save(page: AccountPage, form_id: int, edit: EditedSet) -> int | None:
@@ -206,6 +227,7 @@ async def _save(page: AccountPage, form_id: int, edit: EditedSet) -> int | None:
 def _render(
     page: AccountPage,
     data: _Mapping,
+    recent: RecentLeads,
     choices: dict[str, Choice],
     problems: list[MappingProblem],
     errors: dict[str, Message],
@@ -213,11 +235,21 @@ def _render(
     status_code: int = 200,
     saved_version: int | None = None,
     preview_leads: list[PreviewLead] | None = None,
+    planned: dict[str, ContactField] | None = None,
 ) -> HTMLResponse:
+    """The page; ``planned``: the fields with the new ones the edited set would create, to
+    name them in problems."""
     sources = data.sources
     examples = (
-        answer_examples(sources, data.leads, data.by_version, data.version) if data.version else {}
+        answer_examples(sources, recent.leads, data.by_version, data.version)
+        if data.version
+        else {}
     )
+
+    def said(problem: MappingProblem) -> str:
+        return problem_text(problem, sources, planned or data.fields, page.t)
+
+    by_row = _row_problems(sources, choices, problems)
     return page.render(
         "mapping/page.html",
         status_code=status_code,
@@ -231,8 +263,8 @@ def _render(
         targets={s.token: target_fields(data.fields, s) for s in sources},
         fields=data.fields,
         examples=examples,
-        problems=problems,
-        row_problems=_row_problems(sources, choices, problems),
+        problems=[said(p) for p in problems],
+        row_problems={token: [said(p) for p in found] for token, found in by_row.items()},
         errors=errors,
         identity=IDENTITY_FIELD,
         new_field=NEW_FIELD,
@@ -240,7 +272,7 @@ def _render(
         kept=len(data.saved) - _shown_saved(sources, data.saved),
         mapping_version=data.mapping_version,
         saved_version=saved_version,
-        has_leads=bool(data.leads),
+        recent=recent,
         preview=preview_leads,
     )
 

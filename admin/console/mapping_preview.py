@@ -4,13 +4,15 @@ the answers beside each source, and the preview of what a mapping set would writ
 The preview runs the import's own mapping (:func:`mapping.apply.map_lead`) on the leads as
 they arrived, each with the form version it was filled on, so what it shows is what an
 import with that set writes: the identity, then each field a mapping fills, or the error
-that would stop the lead. Nothing is written.
+that would stop the lead. Nothing is written. The leads are imported ones and, for a form
+with few, leads read from LinkedIn just now (:mod:`ingest.recent_leads`): examples and
+preview treat both alike, and the preview says which is which.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from admin.console.mapping_sources import Source
@@ -42,9 +44,10 @@ class PreviewLead:
 
     lead_id: str
     submitted_at: datetime
-    imported_as: str  # the contact's email it was imported under
+    imported_as: str | None  # the contact's email it was imported under; None: not imported
     values: list[PreviewValue]  # the identity first; empty when ``error`` is set
     error: MappingError | None = None
+    from_linkedin: bool = False  # read from LinkedIn for the page (Import off, or it failed)
 
 
 def answer_examples(
@@ -81,18 +84,23 @@ def preview(
     for recent in leads:
         version = versions.get(recent.version_id, fallback)
         lead = recent.lead
+        shown = PreviewLead(
+            lead.id,
+            recent.submitted_at,
+            recent.contact_email,
+            [],
+            from_linkedin=recent.from_linkedin,
+        )
         try:
             mapped = map_lead(lead, version, mappings, fields)
         except MappingError as error:
-            result.append(
-                PreviewLead(lead.id, recent.submitted_at, recent.contact_email, [], error)
-            )
+            result.append(replace(shown, error=error))
             continue
         values = [PreviewValue(IDENTITY_FIELD, _label(fields, IDENTITY_FIELD), mapped.email)]
         values += [
             PreviewValue(key, _label(fields, key), value) for key, value in mapped.fields.items()
         ]
-        result.append(PreviewLead(lead.id, recent.submitted_at, recent.contact_email, values))
+        result.append(replace(shown, values=values))
     return result
 
 

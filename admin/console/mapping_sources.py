@@ -1,4 +1,5 @@
-"""The rows of the field mapping page and what a person chose in them (pure, no I/O).
+"""The rows of the field mapping page, what a person chose in them, and the mapping problems
+said in the page's words (pure, no I/O).
 
 A form version has four kinds of mapping source: its questions (predefined ones, which
 LinkedIn names by ``predefinedField``; custom ones by ``questionId``, multiple-choice among
@@ -9,22 +10,52 @@ Mappings belong to the form, not to a version (:mod:`schemas.mappings`): saving 
 version 2 keeps, untouched, the mappings of sources that only version 1 had. The posted form
 names each row by its position and repeats the row's source, so a row whose source is not
 the one the page was drawn with is ignored rather than mapped to the wrong question.
+
+A problem (:class:`mapping.checks.DescribedProblem`) is said from its template, translated,
+with its placeholders filled as the page names things: a contact field by its label, a
+source by its row's label (:func:`problem_text`); the API keeps the English message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mapping.checks import IDENTITY_FIELD
+from mapping.checks import IDENTITY_FIELD, DescribedProblem, ProblemParam
 from mapping.coerce import BOOLEAN_TARGETS
+from mapping.errors import MappingProblem
 from schemas.mappings import ContactField, FieldMapping, FieldType, FormVersionSpec, SourceKind
 from sinks.contact_fields import CUSTOM_FIELD_TYPES, field_key_for
 
 # The select's value for "a new contact field" (no field key can look like it).
 NEW_FIELD = "__new__"
 MAX_FIELD_NAME = 100
+
+# A new field's types as the select names them (English: the catalog's keys).
+TYPE_LABELS: dict[FieldType, str] = {
+    "text": "Text",
+    "email": "Email address",
+    "phone": "Phone number",
+    "number": "Number",
+    "boolean": "Yes/no",
+    "date": "Date",
+    "datetime": "Date and time",
+    "single_choice": "Single choice",
+    "multiple_choice": "Multiple choice",
+}
+# A type a person may give a new field must have its label here (checked at import).
+assert set(TYPE_LABELS) == set(CUSTOM_FIELD_TYPES)
+
+# A source no row of the page stands for, by its kind (English: the catalog's keys).
+_SOURCE_KINDS = {
+    "predefined": "predefined field {key}",
+    "question": "question {key}",
+    "consent": "consent {key}",
+    "hidden": "hidden field {key}",
+}
+
+Translate = Callable[..., str]  # (English text, **placeholders) -> the reader's language
 
 Category = Literal["predefined", "question", "choice", "consent", "hidden"]
 
@@ -141,8 +172,10 @@ def saved_choices(sources: Sequence[Source], saved: Sequence[FieldMapping]) -> d
         found = by_token.get(source.token) or next(
             (by_token[a] for a in sorted(source.aliases) if a in by_token), None
         )
-        choices[source.token] = (
-            Choice(found.field_key, automatic=found.automatic) if found else Choice()
+        choices[source.token] = Choice(
+            found.field_key if found else None,
+            new_type=default_type(source),
+            automatic=found.automatic if found else False,
         )
     return choices
 
@@ -235,3 +268,44 @@ def _new_field(
         return Message("Another new field has this name with another type.")
     new_type: FieldType = next(t for t in CUSTOM_FIELD_TYPES if t == choice.new_type)
     return ContactField(key=key, label=choice.new_name, type=new_type, standard=False)
+
+
+def problem_text(
+    problem: MappingProblem,
+    sources: Sequence[Source],
+    fields: Mapping[str, ContactField],
+    translate: Translate,
+) -> str:
+    """A mapping problem in the reader's language, naming what the page shows: a contact
+    field by its label (translated as the contact page translates it), a source by its row's
+    label; the API's English message when the problem carries no template."""
+    if not isinstance(problem, DescribedProblem) or not problem.template:
+        return translate(problem.message)
+    rows = {name: source for source in sources for name in source.names()}
+
+    def field_name(key: str) -> str:
+        found = fields.get(key)
+        return f"“{translate(found.label) if found else key}”"
+
+    def source_name(name: str) -> str:
+        row = rows.get(source_token(name))
+        if row is not None:
+            return f"“{row.label or row.name}”"
+        kind, _, key = name.partition(":")
+        template = _SOURCE_KINDS.get(kind)
+        return translate(template, key=key) if template else name
+
+    def shown(name: str, value: ProblemParam) -> str:
+        if isinstance(value, tuple):
+            return ", ".join(source_name(v) for v in value)
+        if name == "field":
+            return field_name(value)
+        if name == "source":
+            return source_name(value)
+        if name == "type":
+            label = next((label for t, label in TYPE_LABELS.items() if t == value), value)
+            return translate(label).lower()
+        return value
+
+    params = {name: shown(name, value) for name, value in problem.arguments.items()}
+    return translate(problem.template, **params)

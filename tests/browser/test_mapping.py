@@ -1,18 +1,25 @@
-"""The field mapping page in a real browser, on the whole stack with the LinkedIn sandbox: the
-issue's scenario "a wrong mapping fixed and re-imported, the contacts then right". A question
-is mapped to the wrong field in the page, leads come in and the contacts are wrong; the
-mapping is fixed in the page (examples of the answers beside it, a preview before saving),
-the form is imported again with "Sync already-imported contacts too", and the contacts are
-right, in the database and on the contact's page."""
+"""The field mapping page in a real browser, on the whole stack with the LinkedIn sandbox.
+
+- The issue's scenario "a wrong mapping fixed and re-imported, the contacts then right". A
+  question is mapped to the wrong field in the page, leads come in and the contacts are
+  wrong; the mapping is fixed in the page (examples of the answers beside it, a preview
+  before saving), the form is imported again with "Sync already-imported contacts too", and
+  the contacts are right, in the database and on the contact's page.
+- A new form mapped before its first import: Import is off, its leads are at LinkedIn only,
+  and the page shows their answers and what the mapping would write for them, read from
+  LinkedIn; its consent and its hidden field mapped (to a new contact field, to an existing
+  one), Import switched on, and the next leads' contacts hold those values."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
 from admin.console import contacts_pages, form_pages, routes
+from sandbox.leads import LeadRecord
 from tests.browser.axe import axe_check
 from tests.browser.shots import screenshot
 from tests.browser.stack import (
@@ -27,6 +34,8 @@ from tests.browser.stack import (
 NAME_SELECT = "Contact field for “Nome”"  # the Test Form's FIRST_NAME question, in Italian
 COLOUR_SELECT = "Contact field for “Colore preferito”"
 EMAIL_SELECT = "Contact field for “Indirizzo email”"
+CONSENT_SELECT = "Contact field for “Acconsento a ricevere email”"  # its consent 0
+HIDDEN_SELECT = "Contact field for “utm_source”"  # its hidden field, "linkedin" on the form
 
 
 def _contacts(stack: BrowserStack, account: ConsoleAccount, lead_ids: list[str]) -> list[Any]:
@@ -178,3 +187,115 @@ def test_a_wrong_mapping_fixed_in_the_page_and_reimported_makes_the_contacts_rig
         page.goto(f"/console/contacts/{contact_id}")
         expect(_field_value(page, "First name")).to_have_text(first_answer)
         expect(_field_value(page, "Job title")).to_have_count(0)
+
+
+def _sandbox_lead(stack: BrowserStack, lead_id: str) -> tuple[LeadRecord, str, bool]:
+    """The lead as the sandbox keeps it, its first name and whether it accepted consent 0."""
+    lead = stack.sandbox.state.store.get(lead_id)
+    assert lead is not None, lead_id
+    form = stack.sandbox.state.catalog.versions[lead.form_urn].to_json()
+    first_name_q = next(
+        q["questionId"]
+        for q in form["content"]["questions"]
+        if q.get("predefinedField") == "FIRST_NAME"
+    )
+    name = next(
+        a["answerDetails"]["textQuestionAnswer"]["answer"]
+        for a in lead.answers
+        if a["questionId"] == first_name_q
+    )
+    accepted = next(c["accepted"] for c in lead.consents if c["consentId"] == 0)
+    return lead, name, bool(accepted)
+
+
+def test_a_new_forms_leads_at_linkedin_show_in_the_page_and_its_consent_and_hidden_field_map(
+    stack: BrowserStack, account: ConsoleAccount, account_page: Page
+) -> None:
+    page = account_page
+    mapping_url = f"/console/forms/{TEST_FORM_ID}/mapping"
+    # A new form: Import off, as discovery leaves it. People fill it; their pushes are
+    # recorded as skipped, nothing is imported.
+    early = create_leads(stack, TEST_FORM_ID, 3, invalidAnswers=False)
+    stack.worker.wait_caught_up(stack.settings.topics.notifications)
+    stack.worker.settle()
+    assert stack.query(
+        "SELECT count(*) FROM form_submissions WHERE account_id = %s", account.id
+    ) == [(0,)]
+
+    # The page shows their answers, read from LinkedIn, and says so.
+    page.goto(mapping_url)
+    notice = page.locator("#leads-source")
+    expect(notice).to_contain_text("From LinkedIn: leads not imported yet.")
+    name_examples = page.locator("tr", has=page.get_by_label(NAME_SELECT)).locator("td.examples")
+    for lead_id in early:
+        _lead, name, _accepted = _sandbox_lead(stack, lead_id)
+        expect(name_examples).to_contain_text(name)
+    consent_row = page.locator("tr", has=page.get_by_label(CONSENT_SELECT))
+    expect(consent_row.locator("td.examples")).to_contain_text(re.compile("Accepted|Refused"))
+    hidden_row = page.locator("tr", has=page.get_by_label(HIDDEN_SELECT))
+    expect(hidden_row.locator("td.examples")).to_contain_text("linkedin")
+
+    # The consent into a new yes/no field, the hidden field into an existing one (Industry).
+    new_name = consent_row.get_by_label("New field's name")
+    page.get_by_label(CONSENT_SELECT).select_option("__new__")
+    expect(new_name).to_be_visible()
+    new_name.fill("Consenso email")
+    expect(consent_row.get_by_label("Type")).to_have_value("boolean")  # a consent's default
+    page.get_by_label(HIDDEN_SELECT).select_option("industry")
+
+    # The preview: what each of those leads would write, none of them imported.
+    page.get_by_role("button", name="Preview").click()
+    preview = page.locator("#preview table")
+    expect(preview).to_be_visible()
+    for lead_id in early:
+        _lead, name, accepted = _sandbox_lead(stack, lead_id)
+        rows = preview.locator(f'tbody[data-lead="{lead_id}"]')
+        expect(rows).to_contain_text("Not imported yet")
+        expect(rows.locator("tr", has_text="First name")).to_contain_text(name)
+        expect(rows.locator("tr", has_text="Consenso email")).to_contain_text(
+            "Yes" if accepted else "No"
+        )
+        expect(rows.locator("tr", has_text="Industry")).to_contain_text("linkedin")
+    axe_check(page)
+    screenshot(page, "field-mapping-new-form")
+
+    page.get_by_role("button", name="Save mapping").click()
+    expect(page.locator("#saved")).to_contain_text("Mapping saved")
+    expect(page.get_by_label(CONSENT_SELECT)).to_have_value("consenso_email")
+    expect(page.get_by_label(HIDDEN_SELECT)).to_have_value("industry")
+    assert stack.query(
+        "SELECT label, type, standard FROM contact_fields WHERE account_id = %s"
+        " AND key = 'consenso_email'",
+        account.id,
+    ) == [("Consenso email", "boolean", False)]
+    # Nothing of the leads read from LinkedIn was stored.
+    assert stack.query("SELECT count(*) FROM contacts WHERE account_id = %s", account.id) == [(0,)]
+
+    # Import on, on the form's Sync page; LinkedIn pushes the next leads.
+    page.goto(f"/console/forms/{TEST_FORM_ID}")
+    page.get_by_role("switch", name="Import").check()
+    page.get_by_label("Periodic sync").uncheck()  # no pull meanwhile: the pushes import
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status").filter(has_text="Sync settings saved.")).to_be_visible()
+    stack.leadsync("subscribe", "--account", account.name)
+    later = create_leads(stack, TEST_FORM_ID, 3, invalidAnswers=False)
+    wait_for_leads(stack, account, later)
+
+    imported = stack.query(
+        "SELECT s.lead_id, c.first_name, c.custom_fields->'consenso_email', c.industry"
+        " FROM form_submissions s"
+        " JOIN contacts c ON c.account_id = s.account_id AND c.id = s.contact_id"
+        " WHERE s.account_id = %s AND s.lead_id = ANY(%s) ORDER BY s.lead_id",
+        account.id,
+        later,
+    )
+    assert len(imported) == 3, imported
+    for lead_id, first_name, consent, industry in imported:
+        _lead, name, accepted = _sandbox_lead(stack, lead_id)
+        assert (first_name, consent, industry) == (name, accepted, "linkedin")
+    # The leads left while Import was off stay out until a manual import brings them.
+    assert stack.query(
+        "SELECT count(*) FROM form_submissions WHERE account_id = %s AND lead_id = ANY(%s)",
+        account.id,
+        early,
+    ) == [(0,)]

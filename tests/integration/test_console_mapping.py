@@ -20,7 +20,12 @@ from leadsync.settings import Settings
 from mapping.apply import auto_mappings
 from schemas.linkedin import Lead
 from sinks.forms import register_from_leads, set_import
-from tests.integration.admin_client import AccountWithToken, hold_for_session, new_account
+from tests.integration.admin_client import (
+    AccountWithToken,
+    admin_client,
+    hold_for_session,
+    new_account,
+)
 from tests.integration.console_client import console_client, new_console_user
 from tests.integration.produce import envelope, lead_for, publish_raw
 
@@ -210,6 +215,53 @@ async def test_without_the_identity_the_apis_message_shows_and_nothing_is_saved(
     await client.get(f"/console/forms/{form_id}/mapping?lang=en")
     assert await _mappings(db, form_id) == mappings
     assert await _mapping_version(db, form_id) == version
+
+
+async def test_a_mapping_problem_is_said_in_the_readers_language_naming_what_the_page_shows(
+    client: httpx.AsyncClient, db: Conn, worker: Worker, settings: Settings,
+    account: AccountWithToken,
+) -> None:  # fmt: skip
+    form_id = await _form_with_leads(db, worker, settings, account.id)
+    mappings = await _mappings(db, form_id)
+    page = (await client.get(f"/console/forms/{form_id}/mapping")).text
+    # Two questions into Company: the API's English names them by key and id...
+    data = _posted(page, {"predefined:FIRST_NAME": "company", f"question:{COLOUR_Q}": "company"})
+    wanted = [
+        {"source_kind": kind, "source_key": key, "field_key": field}
+        for kind, key, field in (
+            ("predefined", "EMAIL", "email"),
+            ("question", COLOUR_Q, "company"),
+            ("predefined", "FIRST_NAME", "company"),
+        )
+    ]
+    async with admin_client(settings, account.token) as api:
+        refused = await api.put(f"/api/forms/{form_id}/mappings", json={"mappings": wanted})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["details"][0]["message"] == (
+        f"'company' is filled by several sources: question '{COLOUR_Q}',"
+        " predefined field 'FIRST_NAME'"
+    )
+    # ...the page names the field by its label and the questions as the form asks them,
+    english = await client.post(f"/console/forms/{form_id}/mapping", data=data)
+    assert english.status_code == 422
+    said = "“Company” is filled by several sources: “Colore preferito”, “Nome”"
+    assert said in english.text.split('id="problems"')[1].split("</div>")[0]
+    # beside each of the two rows,
+    for token in (f"question:{COLOUR_Q}", "predefined:FIRST_NAME"):
+        assert said in english.text.split(f'data-source="{token}"')[1].split("</tr>")[0]
+    # and in Italian, in Italian, with the contact fields' labels in Italian too.
+    italian = await client.post(f"/console/forms/{form_id}/mapping?lang=it", data=data)
+    await client.get(f"/console/forms/{form_id}/mapping?lang=en")
+    assert italian.status_code == 422
+    problems = italian.text.split('id="problems"')[1].split("</div>")[0]
+    assert (
+        "il campo “Azienda” è compilato da più elementi del modulo: “Colore preferito”, “Nome”"
+        in problems
+    ), problems
+    assert "filled by several sources" not in italian.text
+    assert re.search(r'<option value="company" selected>Azienda</option>', italian.text)
+    assert re.search(r'<option value="first_name">Nome</option>', italian.text)
+    assert await _mappings(db, form_id) == mappings
 
 
 async def test_a_new_contact_field_is_created_on_save_and_only_then(
