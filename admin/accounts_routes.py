@@ -7,10 +7,12 @@ its SHA-256. Disabling an account stops its tokens at once and keeps its data.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
 from admin.dependencies import DatabaseDep
@@ -29,6 +31,7 @@ from sinks.accounts import (
     enable_account,
     list_accounts,
 )
+from sinks.database import Database
 
 router = APIRouter(tags=["accounts"])
 
@@ -105,12 +108,7 @@ async def get_accounts(db: DatabaseDep) -> AccountList:
     responses={404: {"model": ErrorBody}},
 )
 async def post_disable(name: AccountName, db: DatabaseDep) -> AccountOut:
-    try:
-        async with db.connection() as conn:
-            account = await disable_account(conn, name)
-    except UnknownAccount as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
-    return _out(account)
+    return _out(await _named(db, name, disable_account))
 
 
 @router.post(
@@ -119,12 +117,7 @@ async def post_disable(name: AccountName, db: DatabaseDep) -> AccountOut:
     responses={404: {"model": ErrorBody}},
 )
 async def post_enable(name: AccountName, db: DatabaseDep) -> AccountOut:
-    try:
-        async with db.connection() as conn:
-            account = await enable_account(conn, name)
-    except UnknownAccount as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
-    return _out(account)
+    return _out(await _named(db, name, enable_account))
 
 
 @router.post(
@@ -135,9 +128,18 @@ async def post_enable(name: AccountName, db: DatabaseDep) -> AccountOut:
 )
 async def post_token(name: AccountName, db: DatabaseDep) -> NewToken:
     token = new_token()
+    account = await _named(db, name, lambda conn, named: add_token(conn, named, token_hash(token)))
+    return NewToken(name=account.name, token=token, tokens=account.tokens)
+
+
+async def _named(
+    db: Database,
+    name: str,
+    change: Callable[[AsyncConnection[Any], str], Awaitable[Account]],
+) -> Account:
+    """``change`` made to the account named ``name``; the API's 404 when there is none."""
     try:
         async with db.connection() as conn:
-            account = await add_token(conn, name, token_hash(token))
+            return await change(conn, name)
     except UnknownAccount as exc:
         raise ApiError(404, "not_found", str(exc)) from None
-    return NewToken(name=account.name, token=token, tokens=account.tokens)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.context import settings_or_exit, with_database
 from sinks.database import Database
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
+    from sinks.accounts import Account
 
 accounts_app = typer.Typer(no_args_is_help=True, help="Accounts of the platform (operator).")
 
@@ -24,7 +30,7 @@ def accounts_create(
     kept)."""
     from leadsync.api_tokens import new_token, token_hash
     from leadsync.settings import DEMO_ACCOUNT_TOKEN
-    from sinks.accounts import Account, AccountRefused, account_for_token, create_account
+    from sinks.accounts import AccountRefused, account_for_token, create_account
 
     settings = settings_or_exit()
     if demo_token and not settings.demo:
@@ -54,7 +60,7 @@ def accounts_create(
 @accounts_app.command("list")
 def accounts_list() -> None:
     """Every account with its state and its working tokens."""
-    from sinks.accounts import Account, list_accounts
+    from sinks.accounts import list_accounts
 
     async def read(db: Database) -> list[Account]:
         async with db.connection() as conn:
@@ -73,35 +79,36 @@ def accounts_list() -> None:
 @accounts_app.command("disable")
 def accounts_disable(name: Annotated[str, typer.Argument(help="The account's name.")]) -> None:
     """Disable an account: its tokens stop working at once; its data stays."""
-    from sinks.accounts import Account, AccountRefused, disable_account
+    from sinks.accounts import disable_account
 
-    async def disable(db: Database) -> Account:
-        async with db.connection() as conn:
-            return await disable_account(conn, name)
-
-    try:
-        account = with_database(settings_or_exit(), disable)
-    except AccountRefused as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    account = _change_named(name, disable_account)
     typer.echo(f"account {account.name} disabled")
 
 
 @accounts_app.command("enable")
 def accounts_enable(name: Annotated[str, typer.Argument(help="The account's name.")]) -> None:
     """Enable a disabled account again: its tokens and users work again."""
-    from sinks.accounts import Account, AccountRefused, enable_account
+    from sinks.accounts import enable_account
 
-    async def enable(db: Database) -> Account:
+    account = _change_named(name, enable_account)
+    typer.echo(f"account {account.name} enabled")
+
+
+def _change_named(
+    name: str, change: Callable[[AsyncConnection[Any], str], Awaitable[Account]]
+) -> Account:
+    """``change`` made to the account named ``name``; a refusal is said and exits 1."""
+    from sinks.accounts import AccountRefused
+
+    async def changed(db: Database) -> Account:
         async with db.connection() as conn:
-            return await enable_account(conn, name)
+            return await change(conn, name)
 
     try:
-        account = with_database(settings_or_exit(), enable)
+        return with_database(settings_or_exit(), changed)
     except AccountRefused as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"account {account.name} enabled")
 
 
 @accounts_app.command("token")
@@ -109,7 +116,7 @@ def accounts_token(name: Annotated[str, typer.Argument(help="The account's name.
     """Give an account another API token and print it (shown this once; its earlier tokens
     keep working)."""
     from leadsync.api_tokens import new_token, token_hash
-    from sinks.accounts import Account, AccountRefused, add_token
+    from sinks.accounts import AccountRefused, add_token
 
     token = new_token()
 
