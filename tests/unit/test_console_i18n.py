@@ -34,6 +34,7 @@ OWN_TEMPLATES = (
     "not_found.html",
     "forbidden.html",
     "bad_request.html",
+    "_active.html",
     "users",
 )
 OWN_MODULES = ("session.py", "auth_pages.py", "users_pages.py", "passwords.py")
