@@ -19,7 +19,9 @@ with the same code (an overlapping pull, a repeated push, a manual import) is no
 counted again until the form's counters are reset: "total errors" counts leads, not attempts.
 
 Reading streams through a server-side cursor, so a log of millions of lines is never held in
-memory; the caller must iterate inside the connection's transaction.
+memory; the caller must iterate inside the connection's transaction. The newest lines are
+read a page at a time, each page the lines older than the previous one's last
+(:func:`latest_errors`, :class:`PageBefore`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -167,21 +171,50 @@ async def iter_errors(
             yield row
 
 
+@dataclass(frozen=True)
+class PageBefore:
+    """The last (oldest) line of the previous page: the next page holds the lines older
+    than it."""
+
+    occurred_at: datetime
+    id: int
+
+
+# Newest first by (time, line id): a total order on keys that never change, so paging by
+# it (keyset, never OFFSET) shows each line once however many are written meanwhile. The
+# time alone bounds the scan by the (account, form or kind, time) indexes; the pair decides
+# between lines of the same time.
 _LATEST = """
-SELECT e.occurred_at, e.form_id, e.lead_id, e.stage, e.kind, e.code, e.message, e.field,
-       e.origin, e.sync_run_id
+SELECT e.id, e.occurred_at, e.form_id, e.lead_id, e.stage, e.kind, e.code, e.message,
+       e.field, e.origin, e.sync_run_id
 FROM error_log e
 WHERE (%(form_id)s::bigint IS NULL OR e.form_id = %(form_id)s)
   AND (%(kind)s::text IS NULL OR e.kind = %(kind)s)
+  AND (%(before_at)s::timestamptz IS NULL
+       OR e.occurred_at <= %(before_at)s
+          AND (e.occurred_at, e.id) < (%(before_at)s, %(before_id)s::bigint))
 ORDER BY e.occurred_at DESC, e.id DESC
 LIMIT %(limit)s
 """
 
 
 async def latest_errors(
-    conn: AsyncConnection[Any], form_id: int | None, kind: str | None, limit: int
+    conn: AsyncConnection[Any],
+    form_id: int | None,
+    kind: str | None,
+    limit: int,
+    before: PageBefore | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest error-log lines of the accounts in hand (of one form and kind, if given)."""
+    """The newest ``limit`` error-log lines of the accounts in hand (of one form and kind,
+    if given; older than ``before``, if given), newest first, each with its ``id`` for the
+    next page's :class:`PageBefore`."""
+    params = {
+        "form_id": form_id,
+        "kind": kind,
+        "limit": limit,
+        "before_at": before.occurred_at if before else None,
+        "before_id": before.id if before else None,
+    }
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_LATEST, {"form_id": form_id, "kind": kind, "limit": limit})
+        await cur.execute(_LATEST, params)
         return await cur.fetchall()

@@ -1,6 +1,9 @@
 """A form's error log: ``/console/forms/{id}/errors`` shows its newest lines (time, lead,
-kind, message), filtered by kind (``?kind=``); ``/console/forms/{id}/errors.csv`` downloads
-them all.
+kind, message), filtered by kind (``?kind=``), and its older ones a page at a time ("Older
+lines", ``?before=``: the API's keyset cursor; ``?limit=`` sets the page's size within the
+API's bounds); ``/console/forms/{id}/errors.csv`` downloads them all. The paging links are
+plain links that keep the filter: no JavaScript. A ``before`` or ``limit`` the page cannot
+use (a link edited by hand) is the console's 400 page.
 
 Both call the JSON API's own routes (:mod:`admin.error_log_routes`): the download is the
 same CSV as ``GET /api/forms/{id}/errors.csv``, streamed from a server-side cursor. Another
@@ -10,6 +13,7 @@ account's form is the console's 404 page, as an id that never existed.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
@@ -22,7 +26,7 @@ from admin.models import ErrorKind
 
 router = APIRouter(include_in_schema=False)
 
-# How many lines the page shows; the download has them all.
+# How many lines a page shows unless ``?limit=`` says otherwise; the download has them all.
 PAGE_LINES = 200
 # The kinds as the page names them, with what each means (sinks.error_log: only
 # "configuration" counts in the form's total errors).
@@ -58,17 +62,34 @@ def _not_found(page: AccountPage) -> HTMLResponse:
     return page.render("not_found.html", status_code=404)
 
 
+def log_url(
+    form_id: int, kind: ErrorKind | None, limit: int = PAGE_LINES, before: str | None = None
+) -> str:
+    """The error log page's address with these choices (the defaults left out)."""
+    query = {"kind": kind, "limit": limit if limit != PAGE_LINES else None, "before": before}
+    params = urlencode({name: value for name, value in query.items() if value is not None})
+    return f"/console/forms/{form_id}/errors" + (f"?{params}" if params else "")
+
+
 @router.get("/console/forms/{form_id}/errors", response_class=HTMLResponse)
-async def error_log(form_id: int, page: AccountPageDep, kind: str = "") -> HTMLResponse:
+async def error_log(
+    form_id: int,
+    page: AccountPageDep,
+    kind: str = "",
+    limit: error_log_routes.Limit = PAGE_LINES,
+    before: error_log_routes.Before = None,
+) -> HTMLResponse:
     chosen = _kind(kind)
     try:
         form = await forms_routes.get_form(form_id, page.scope, page.settings)
-        lines = await error_log_routes.form_errors(form_id, page.scope, chosen, PAGE_LINES)
+        lines = await error_log_routes.form_errors(form_id, page.scope, chosen, limit, before)
     except ApiError as exc:
         if exc.status == 404:
             return _not_found(page)
         raise
     csv_url = f"/console/forms/{form_id}/errors.csv" + (f"?kind={chosen}" if chosen else "")
+    # Where this page starts: the previous page's last line (already valid: FastAPI read it).
+    older_than = error_log_routes.read_cursor(before).occurred_at if before else None
     return page.render(
         "errors/log.html",
         nav="forms",
@@ -77,7 +98,10 @@ async def error_log(form_id: int, page: AccountPageDep, kind: str = "") -> HTMLR
         kind=chosen,
         kinds=KIND_LABELS,
         hints=KIND_HINTS,
-        page_lines=PAGE_LINES,
+        kind_url=lambda k: log_url(form_id, k, limit),
+        older_than=older_than,
+        newest_url=log_url(form_id, chosen, limit),
+        older_url=log_url(form_id, chosen, limit, lines.next_before) if lines.next_before else None,
         csv_url=csv_url,
         moment=moment,
     )

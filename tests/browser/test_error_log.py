@@ -1,22 +1,31 @@
 """A form's error log in a real browser on the whole stack with the LinkedIn sandbox: reached
 from the forms list's error count, its lines (time, lead, kind, message) those of the
-database, the filter by kind, and the CSV downloads (the page's button and the list's icon)
-holding the same bytes as the API's CSV."""
+database, the filter by kind, the CSV downloads (the page's button and the list's icon)
+holding the same bytes as the API's CSV, and "Older lines" paging back through the whole
+log (each line once, in the database's order) keeping the kind filter, "Newest lines" back
+to the start."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
 
+from schemas.events import ErrorEvent
+from sinks.database import Database
+from sinks.error_log import record_errors
 from tests.browser.axe import axe_check
 from tests.browser.shots import screenshot
 from tests.browser.stack import (
     TEST_FORM_ID,
     BrowserStack,
     ConsoleAccount,
+    call_in_thread,
     create_leads,
     enable_import,
     wait_for_leads,
@@ -36,7 +45,44 @@ def api_csv(stack: BrowserStack, account: ConsoleAccount, query: str = "") -> by
     return answer.content
 
 
-def test_the_error_log_shows_its_lines_filters_by_kind_and_downloads_the_csv(
+def record_older_lines(stack: BrowserStack, account: ConsoleAccount, before: datetime) -> list[str]:
+    """Five lines older than ``before``, as the error agent writes them (``record_errors``):
+    three invalid values, two revoked connections, a minute apart; their lead ids, newest
+    first."""
+    events = [
+        ErrorEvent(
+            error_id=uuid.uuid4(),
+            occurred_at=before - timedelta(minutes=n + 1),
+            stage="map" if n % 2 == 0 else "hydrate",
+            code="invalid_value" if n % 2 == 0 else "connection_revoked",
+            message="the email address is not valid: it has no @"
+            if n % 2 == 0
+            else "the LinkedIn connection was revoked: the member must reconnect",
+            account_id=account.id,
+            form_id=TEST_FORM_ID,
+            lead_id=f"{uuid.uuid4()}-{n}",  # as the sandbox names its leads
+            field="email" if n % 2 == 0 else None,
+            origin="pull",
+        )
+        for n in range(5)
+    ]
+
+    async def record() -> None:
+        async with (
+            Database.from_settings(stack.settings, max_size=1) as db,
+            db.account(account.id) as conn,
+        ):
+            assert await record_errors(conn, events) == len(events)
+
+    call_in_thread(asyncio.run, record())
+    return [str(event.lead_id) for event in events]
+
+
+def shown_leads(page: Page) -> list[str]:
+    return page.locator("table.errors tbody tr td:nth-child(2)").all_inner_texts()
+
+
+def test_the_error_log_shows_its_lines_filters_by_kind_downloads_the_csv_and_pages_back(
     stack: BrowserStack, account: ConsoleAccount, account_page: Page
 ) -> None:
     enable_import(stack, account, TEST_FORM_ID)
@@ -72,7 +118,6 @@ def test_the_error_log_shows_its_lines_filters_by_kind_and_downloads_the_csv(
             re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
         )
     axe_check(page)
-    screenshot(page, "error-log")
 
     # The filter by kind: links, the chosen one marked.
     kinds = page.get_by_role("navigation", name="Filter by kind")
@@ -103,3 +148,62 @@ def test_the_error_log_shows_its_lines_filters_by_kind_and_downloads_the_csv(
     with page.expect_download() as downloading:
         icon.click()
     assert Path(downloading.value.path()).read_bytes() == api_csv(stack, account)
+
+    # Older lines than a page holds: five more, from before the sandbox's, read three at a
+    # time (?limit=, within the API's bounds) from the newest back to the oldest.
+    (oldest_logged,) = stack.query(
+        "SELECT min(occurred_at) FROM error_log WHERE account_id = %s AND form_id = %s",
+        account.id,
+        TEST_FORM_ID,
+    )[0]
+    older = record_older_lines(stack, account, oldest_logged)
+    in_order = [
+        lead_id
+        for (lead_id,) in stack.query(
+            "SELECT lead_id FROM error_log WHERE account_id = %s AND form_id = %s"
+            " ORDER BY occurred_at DESC, id DESC",
+            account.id,
+            TEST_FORM_ID,
+        )
+    ]
+    page.goto(f"{ERRORS_URL}?limit=3")
+    note = page.locator("#lines-note")
+    pager = page.get_by_role("navigation", name="Pages of the log")
+    expect(rows).to_have_count(3)
+    expect(note).to_have_text("The newest 3 lines; the CSV download has them all.")
+    expect(pager.get_by_role("link", name="Newest lines")).to_have_count(0)
+    screenshot(page, "error-log")
+    shown = shown_leads(page)
+    pages = 1
+    while pager.get_by_role("link", name="Older lines").count():
+        pager.get_by_role("link", name="Older lines").click()
+        expect(page).to_have_url(re.compile(rf"{re.escape(ERRORS_URL)}\?limit=3&before=[\w-]+$"))
+        expect(note).to_contain_text(re.compile(r"from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"))
+        expect(pager.get_by_role("link", name="Newest lines")).to_be_visible()
+        if pages == 1:
+            axe_check(page)
+        shown += shown_leads(page)
+        pages += 1
+        assert pages <= len(in_order), "the pages never end"
+    assert shown == in_order
+    assert pages == -(-len(in_order) // 3)
+    expect(note).to_contain_text("The oldest lines, from ")
+    pager.get_by_role("link", name="Newest lines").click()
+    expect(page).to_have_url(f"{stack.console_url}{ERRORS_URL}?limit=3")
+    assert shown_leads(page) == in_order[:3]
+
+    # The kind filter keeps the page's size, and "Older lines" keeps the kind.
+    kinds.get_by_role("link", name="Connection", exact=True).click()
+    expect(page).to_have_url(f"{stack.console_url}{ERRORS_URL}?kind=connection&limit=3")
+    page.goto(f"{ERRORS_URL}?kind=connection&limit=1")
+    expect(rows).to_have_count(1)
+    first = shown_leads(page)
+    pager.get_by_role("link", name="Older lines").click()
+    expect(page).to_have_url(re.compile(r"\?kind=connection&limit=1&before=[\w-]+$"))
+    expect(kinds.get_by_role("link", name="Connection", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(rows).to_have_count(1)
+    expect(rows.locator("td").nth(2)).to_have_text("Connection")
+    assert [*first, *shown_leads(page)] == older[1::2]  # the revoked connections
+    expect(pager.get_by_role("link", name="Older lines")).to_have_count(0)
