@@ -97,6 +97,7 @@ run: services .env
 	@echo
 	@echo "leadsync is running (demo mode). Where to look:"
 	@echo "  console:     http://127.0.0.1:8000/console/   (demo@leadsync.example / leadsync-demo-password)"
+	@echo "               the operator's Accounts pages: operator@leadsync.example / leadsync-demo-password"
 	@echo "  processes:   bash stack/processes.sh status   (logs in .cache/logs/)"
 	@echo "  admin API:   http://127.0.0.1:8000/docs   (operator token: leadsync-demo-admin-token)"
 	@echo "  account:     demo   ($(LEADSYNC) accounts list; its API token is printed above;"

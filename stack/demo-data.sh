@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The demo account's data for `make run`: a console user, Test Form's leads imported from the
-# sandbox, and an audience of its test submissions. Idempotent: a second run changes nothing.
+# The demo account's data for `make run`: a console user (and the operator's), Test Form's
+# leads imported from the sandbox, and an audience of its test submissions. Idempotent: a second run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 leadsync=.venv/bin/leadsync
@@ -8,6 +8,8 @@ admin=${LEADSYNC_ADMIN_URL:-http://127.0.0.1:8000}
 token=lsk_demo-account-token  # the demo account's public token (demo mode only)
 
 "$leadsync" users add --account demo demo@leadsync.example --demo-password
+# The platform operator's console user: the Accounts pages (no account's contacts).
+"$leadsync" users add --operator operator@leadsync.example --demo-password
 sandbox=${LEADSYNC_SANDBOX_URL:-http://127.0.0.1:8090}
 "$leadsync" --account demo forms import 7234246 on
 # A few test submissions (LinkedIn's "preview" leads) on Test Form, once: the audience below
