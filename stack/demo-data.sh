@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo account's data for `make run`: a console user (and the operator's), Test Form's
-# leads imported from the sandbox, and an audience of its test submissions. Idempotent: a second run changes nothing.
+# leads imported from the sandbox, and an audience of its test submissions. Idempotent: a
+# second run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 leadsync=.venv/bin/leadsync
