@@ -21,7 +21,8 @@ the scheduler's next round).
 
 ``GET /api/linkedin/connections`` (the account's token) lists the account's connections
 with their health and lifetime: status, when the refresh token ends, the days left and the
-warning level (30, 7, 1 days before; see :mod:`sinks.token_expiry`).
+warning level (30, 7, 1 days before; see :mod:`sinks.token_expiry`), and the organizations
+whose forms each one's last discovery read, by name.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from leadsync.api_tokens import token_hash
 from leadsync.errors import LeadsyncError
 from leadsync.settings import Settings
 from sinks.accounts import UnknownAccount, account_by_name
+from sinks.connection_reach import ConnectionReach, connection_reach
 from sinks.connections import TokenCipher, save_connection
 from sinks.console_users import ConsoleUserRow
 from sinks.database import Database
@@ -108,6 +110,14 @@ class Connected(BaseModel):
     )
 
 
+class LinkedInOrganization(BaseModel):
+    urn: str = Field(description="urn:li:organization:<id>")
+    name: str | None = Field(
+        description="As LinkedIn gave it to the last discovery; None when LinkedIn refused or"
+        " failed to give it."
+    )
+
+
 class LinkedInConnection(BaseModel):
     id: int
     member_urn: str | None
@@ -128,6 +138,11 @@ class LinkedInConnection(BaseModel):
         " expired (ended, or refused by LinkedIn: status says which)."
     )
     warning: str | None = Field(description="What to tell the account, when anything.")
+    organizations: list[LinkedInOrganization] = Field(
+        default_factory=list,
+        description="The organizations (Company Pages) whose forms the connection's last"
+        " discovery read, by name (unnamed last).",
+    )
 
 
 class LinkedInConnections(BaseModel):
@@ -299,10 +314,15 @@ def _binding_cookie(state: str) -> str:
 async def get_connections(scope: AccountScopeDep) -> LinkedInConnections:
     async with scope.db.account(scope.id) as conn:
         lifetimes = await connection_lifetimes(conn)
-    return LinkedInConnections(connections=[_connection(c) for c in lifetimes])
+        reaches = await connection_reach(conn)
+    return LinkedInConnections(
+        connections=[
+            _connection(c, reaches.get(c.connection_id, ConnectionReach())) for c in lifetimes
+        ]
+    )
 
 
-def _connection(lifetime: ConnectionLifetime) -> LinkedInConnection:
+def _connection(lifetime: ConnectionLifetime, reach: ConnectionReach) -> LinkedInConnection:
     return LinkedInConnection(
         id=lifetime.connection_id,
         member_urn=lifetime.member_urn,
@@ -315,6 +335,7 @@ def _connection(lifetime: ConnectionLifetime) -> LinkedInConnection:
         days_left=lifetime.days_left,
         warning_level=lifetime.warning_level,
         warning=lifetime.warning(),
+        organizations=[LinkedInOrganization(urn=o.urn, name=o.name) for o in reach.organizations],
     )
 
 

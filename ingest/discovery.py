@@ -16,6 +16,13 @@ the accounts whose connection reads its owner), and the connection's ad accounts
 longer lists are forgotten. A member who lost a role thus stops receiving that owner's leads
 at the next discovery. A discovery that fails half way (LinkedIn down, the connection
 refused) changes neither: what the connection reaches is replaced only as a whole.
+
+Each organization whose forms the connection read is asked for its name (``GET
+/rest/organizations/{id}``), recorded beside it. A name LinkedIn refuses (403: a grant
+without ``r_organization_admin``, say) or fails to give (down, throttled past the client's
+retries, an answer without one) is left out, and the organization shows by its URN (or by
+the name an earlier discovery read): a name never fails a discovery. A connection LinkedIn
+no longer accepts does (:class:`ReconnectRequired`), as any other call of it would.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import logging
 from dataclasses import dataclass, field
 
 from leadsync.settings import Settings
-from linkedin import Forbidden, LinkedInClient, Owner
+from linkedin import Forbidden, LinkedInClient, LinkedInError, Owner, ReconnectRequired
 from mapping.apply import auto_mappings
 from sinks.catalog import record_reach, save_ad_account, save_form
 from sinks.connections import PostgresTokenStore
@@ -37,6 +44,7 @@ log = logging.getLogger(__name__)
 class Discovered:
     ad_accounts: list[str] = field(default_factory=list)
     organizations: list[str] = field(default_factory=list)
+    organization_names: dict[str, str] = field(default_factory=dict)  # those LinkedIn gave
     forms: int = 0
     new_forms: list[int] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # owners LinkedIn would not show
@@ -90,6 +98,27 @@ async def discover(
             found.readable.append(owner.urn)
             if owner.kind == "organization":
                 found.organizations.append(owner.urn)
+                name = await _organization_name(linkedin, owner.urn, account_id)
+                if name is not None:
+                    found.organization_names[owner.urn] = name
     async with db.account(account_id) as conn:
-        await record_reach(conn, connection_id, found.ad_accounts, found.readable)
+        await record_reach(
+            conn, connection_id, found.ad_accounts, found.readable, found.organization_names
+        )
     return found
+
+
+async def _organization_name(linkedin: LinkedInClient, urn: str, account_id: int) -> str | None:
+    """The organization's name as LinkedIn gives it to this connection; None when it does
+    not (the reason is logged)."""
+    try:
+        organization = await linkedin.organization(urn)
+    except ReconnectRequired:
+        raise
+    except LinkedInError as exc:
+        log.warning("account %s: LinkedIn gave no name for %s: %s", account_id, urn, exc)
+        return None
+    name = organization.display_name()
+    if name is None:
+        log.warning("account %s: LinkedIn's answer for %s has no name", account_id, urn)
+    return name

@@ -1,4 +1,5 @@
-"""The LinkedIn Marketing API client: Lead Sync leads, forms, ad accounts, subscriptions.
+"""The LinkedIn Marketing API client: Lead Sync leads, forms, ad accounts, organizations,
+subscriptions.
 
 Usage::
 
@@ -36,6 +37,7 @@ from linkedin.models import (
     AdAccountUser,
     LeadNotificationSubscription,
     Member,
+    Organization,
     Subscribed,
 )
 from linkedin.oauth import DEFAULT_SCOPES, OAuthClient
@@ -61,6 +63,7 @@ __all__ = [
     "Member",
     "NotFound",
     "OAuthClient",
+    "Organization",
     "Owner",
     "Page",
     "ReconnectRequired",

@@ -26,6 +26,7 @@ from linkedin.models import (
     AdAccountUser,
     LeadNotificationSubscription,
     Member,
+    Organization,
     Subscribed,
 )
 from linkedin.oauth import OAuthClient
@@ -215,6 +216,16 @@ class LinkedInClient:
         """One ad account by id or ``urn:li:sponsoredAccount:<id>``."""
         account_id = Owner.sponsored_account(account).urn.rsplit(":", 1)[-1]
         return parse(AdAccount, await self._session.get_json(f"adAccounts/{account_id}"))
+
+    # Organizations ----------------------------------------------------------------------
+
+    async def organization(self, organization: int | str) -> Organization:
+        """One organization (Company Page) by id or ``urn:li:organization:<id>``: its name
+        among other things. Needs ``r_organization_admin`` and a role on the page (else
+        :class:`Forbidden`)."""
+        organization_id = Owner.organization(organization).urn.rsplit(":", 1)[-1]
+        body = await self._session.get_json(f"organizations/{organization_id}")
+        return parse(Organization, body)
 
     # Lead notification subscriptions ----------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""LinkedIn answers that ``schemas.linkedin`` does not model: accounts and subscriptions.
+"""LinkedIn answers that ``schemas.linkedin`` does not model: accounts, organizations and
+subscriptions.
 
 Leads and forms are ``schemas.linkedin.Lead`` and ``LeadForm``. As there, only the fields
 leadsync reads are typed, everything else is kept (``extra="allow"``), and open enumerations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from linkedin.restli import Owner
+from schemas.linkedin import Localized
 
 
 class _Model(BaseModel):
@@ -38,6 +40,39 @@ class AdAccount(_Model):
     reference: str | None = Field(default=None, description="the linked organization URN")
     currency: str | None = None
     type: str | None = None
+
+
+class MultiLocaleName(Localized):
+    """A name in several locales (``{"en_US": ...}``) and the one the page prefers."""
+
+    preferred_locale: dict[str, str] | None = Field(default=None, alias="preferredLocale")
+
+    def preferred(self) -> str:
+        """The name in the preferred locale, else in any locale it has ("" without one)."""
+        locale = self.preferred_locale or {}
+        language, country = locale.get("language"), locale.get("country")
+        return self.text(f"{language}_{country}" if language and country else language)
+
+
+class Organization(_Model):
+    """An organization (Company Page): ``GET /rest/organizations/{id}``."""
+
+    id: int
+    localized_name: str | None = Field(default=None, alias="localizedName")
+    vanity_name: str | None = Field(default=None, alias="vanityName")
+    name: MultiLocaleName | None = None
+
+    @property
+    def urn(self) -> str:
+        return f"urn:li:organization:{self.id}"
+
+    def display_name(self) -> str | None:
+        """The name to show: ``localizedName`` (the name in the page's preferred locale),
+        else ``name`` in that locale or any; None when LinkedIn gave none."""
+        for candidate in (self.localized_name, self.name.preferred() if self.name else None):
+            if candidate and candidate.strip():
+                return candidate.strip()
+        return None
 
 
 class LeadNotificationSubscription(_Model):

@@ -22,7 +22,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox import account_api, control, lead_api, notification_api, oauth_api, userinfo_api
+from sandbox import (
+    account_api,
+    control,
+    lead_api,
+    notification_api,
+    oauth_api,
+    organization_api,
+    userinfo_api,
+)
 from sandbox.errors import SERVER_ERROR, RestliError
 from sandbox.restli import RestliSyntaxError
 from sandbox.state import SandboxState
@@ -37,6 +45,11 @@ routes = [
     Route("/rest/leadForms/{form_id}", lead_api.get_form, methods=["GET"]),
     Route("/rest/adAccountUsers", account_api.find_account_users, methods=["GET"]),
     Route("/rest/adAccounts/{account_id}", account_api.get_account, methods=["GET"]),
+    Route(
+        "/rest/organizations/{organization_id}",
+        organization_api.get_organization,
+        methods=["GET"],
+    ),
     Route("/rest/leadNotifications", notification_api.create_subscription, methods=["POST"]),
     Route("/rest/leadNotifications", notification_api.find_subscriptions, methods=["GET"]),
     Route(

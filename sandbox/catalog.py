@@ -6,13 +6,16 @@ exist verbatim: ad account 1234567, campaign 198356826, creative 241257736 and f
 "Test Form" (Italian) whose version 1 has exactly the reference's three questions. Around
 them: forms in four locales, with one to three versions, in every state, a second and a
 third ad account, an account the demo member has no role on (its leads answer it 403), and
-an organization with company-page and event lead forms (organic leads). The members and
-their roles are :mod:`sandbox.members`'s; what a member may read is :meth:`Catalog.accessible`.
+an organization with company-page and event lead forms (organic leads), its name in English
+(``GET /rest/organizations/{id}``). The members and their roles are :mod:`sandbox.members`'s;
+what a member may read is :meth:`Catalog.accessible`.
 """
 
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +51,44 @@ class AdAccount:
             "type": "BUSINESS",
             "currency": "EUR",
             "servingStatuses": ["RUNNABLE"],
+        }
+
+
+@dataclass(frozen=True)
+class Organization:
+    """A Company Page. Its name is in one locale, the preferred one (LinkedIn's pages may
+    carry several)."""
+
+    id: int
+    name: str
+    locale: tuple[str, str] = ("en", "US")  # (language, country)
+
+    @property
+    def urn(self) -> str:
+        return f"urn:li:organization:{self.id}"
+
+    @property
+    def vanity_name(self) -> str:
+        """The page's address on linkedin.com/company/: the name, folded to ASCII, lowercase,
+        words joined by hyphens."""
+        folded = unicodedata.normalize("NFKD", self.name).encode("ascii", "ignore").decode()
+        return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or str(self.id)
+
+    def to_json(self) -> dict[str, Any]:
+        """``GET /rest/organizations/{id}``'s answer (the fields of LinkedIn's example that
+        say who the organization is)."""
+        language, country = self.locale
+        return {
+            "$URN": self.urn,
+            "id": self.id,
+            "localizedName": self.name,
+            "vanityName": self.vanity_name,
+            "name": {
+                "localized": {f"{language}_{country}": self.name},
+                "preferredLocale": {"country": country, "language": language},
+            },
+            "primaryOrganizationType": "NONE",
+            "versionTag": "1",
         }
 
 
@@ -118,14 +159,26 @@ class Form:
 @dataclass
 class Catalog:
     epoch_ms: int
-    organization_urn: str
-    organization_name: str
+    organization: Organization  # the one the ad accounts reference
     members: dict[str, Member] = field(default_factory=dict)  # the demo member first
     accounts: dict[int, AdAccount] = field(default_factory=dict)
     forms: dict[int, Form] = field(default_factory=dict)
     versions: dict[str, FormVersion] = field(default_factory=dict)
     campaigns: dict[str, tuple[Campaign, ...]] = field(default_factory=dict)
     events: dict[str, tuple[str, str]] = field(default_factory=dict)  # org URN -> (URN, name)
+
+    @property
+    def organization_urn(self) -> str:
+        return self.organization.urn
+
+    @property
+    def organization_name(self) -> str:
+        return self.organization.name
+
+    @property
+    def organizations(self) -> dict[int, Organization]:
+        """Every organization of the world, by id (one today)."""
+        return {self.organization.id: self.organization}
 
     @property
     def default_member(self) -> Member:
@@ -176,8 +229,9 @@ def build_catalog(
     fake = Faker("en_US")
     fake.seed_instance(seed)
     member = "urn:li:person:" + "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij", k=10))
-    org_urn = "urn:li:organization:2414183"
-    catalog = Catalog(epoch_ms=epoch_ms, organization_urn=org_urn, organization_name=fake.company())
+    organization = Organization(2414183, fake.company())
+    org_urn = organization.urn
+    catalog = Catalog(epoch_ms=epoch_ms, organization=organization)
     for index in range(ACCOUNTS):
         account_id = 1234567 if index == 0 else rng.randint(500_000_000, 599_999_999)
         account = AdAccount(

@@ -31,6 +31,7 @@ from sandbox.state import SandboxState
 
 LEADGEN_SCOPE = "r_marketing_leadgen_automation"
 ADS_SCOPE = "r_ads"
+ORGANIZATION_SCOPE = "r_organization_admin"
 _VERSION = re.compile(r"^(?P<year>20\d\d)(?P<month>0[1-9]|1[0-2])(\.\d{2})?$")
 
 

@@ -1,5 +1,6 @@
 """Recording what discovery found on LinkedIn: ad accounts, the owners each connection may
-read, forms and their latest versions; and the owners whose leads LinkedIn is asked to push.
+read (with the organizations' names), forms and their latest versions; and the owners whose
+leads LinkedIn is asked to push.
 
 Everything discovery writes is the account's in hand (``Database.account``): two accounts
 connected to one ad account each hold the ad account and its forms, with their own settings.
@@ -9,7 +10,7 @@ mapped automatically; a form already known keeps its settings and mappings.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,11 +47,16 @@ async def record_reach(
     connection_id: int,
     listed_ad_accounts: Collection[str],
     readable_owners: Collection[str],
+    owner_names: Mapping[str, str] | None = None,
 ) -> None:
     """What one connection reaches, as its discovery just found it (one account in hand):
     its ad accounts LinkedIn no longer lists are forgotten, and the owners whose forms it
     read become the connection's owners (:mod:`sinks.routing` routes by them), the others
-    are removed. An owner read before keeps its ``found_at`` (when it was first found)."""
+    are removed. An owner read before keeps its ``found_at`` (when it was first found).
+    ``owner_names`` are the names LinkedIn gave this time (organizations'); an owner without
+    one keeps the name recorded before, if any."""
+    owners = sorted(readable_owners)
+    names = owner_names or {}
     async with conn.transaction():
         await conn.execute(
             "DELETE FROM ad_accounts WHERE connection_id = %s AND urn <> ALL(%s::text[])",
@@ -59,12 +65,16 @@ async def record_reach(
         await conn.execute(
             "DELETE FROM connection_owners"
             " WHERE connection_id = %s AND owner_urn <> ALL(%s::text[])",
-            (connection_id, sorted(readable_owners)),
+            (connection_id, owners),
         )
         await conn.execute(
-            "INSERT INTO connection_owners (connection_id, owner_urn)"
-            " SELECT %s, owner FROM unnest(%s::text[]) AS o (owner) ON CONFLICT DO NOTHING",
-            (connection_id, sorted(readable_owners)),
+            "INSERT INTO connection_owners (connection_id, owner_urn, owner_name)"
+            " SELECT %s, o.owner, o.name FROM unnest(%s::text[], %s::text[]) AS o (owner, name)"
+            " ON CONFLICT (account_id, connection_id, owner_urn) DO UPDATE"
+            "  SET owner_name = excluded.owner_name"
+            "  WHERE excluded.owner_name IS DISTINCT FROM connection_owners.owner_name"
+            "   AND excluded.owner_name IS NOT NULL",
+            (connection_id, owners, [names.get(owner) for owner in owners]),
         )
 
 

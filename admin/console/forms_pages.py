@@ -140,12 +140,14 @@ def _shown(page: AccountPage, rows: list[dict[str, Any]]) -> list[ShownForm]:
     ]
 
 
-async def _ad_account_names(page: AccountPage) -> dict[str, str]:
-    """The names of the ad accounts discovery found (a form's row has its owner's URN only;
-    organizations are known by URN only)."""
+async def _owner_names(page: AccountPage) -> dict[str, str]:
+    """The names discovery found for the ad accounts and organizations (a form's row has its
+    owner's URN only); an organization whose name LinkedIn did not give has none here."""
     async with page.scope.connection() as conn:
         reach = await connection_reach(conn)
-    return {a.urn: a.name for r in reach.values() for a in r.ad_accounts if a.name}
+    names = {o.urn: o.name for r in reach.values() for o in r.organizations if o.name}
+    names |= {a.urn: a.name for r in reach.values() for a in r.ad_accounts if a.name}
+    return names
 
 
 @router.get("/console/forms", response_class=HTMLResponse)
@@ -161,7 +163,7 @@ async def forms_list(
         # Only an empty list needs to know why: no LinkedIn connection yet, or none of its
         # ad accounts and organizations has a form.
         connected = bool((await linkedin_routes.get_connections(page.scope)).connections)
-    owners = _owner_choices(every, await _ad_account_names(page) if every else {})
+    owners = _owner_choices(every, await _owner_names(page) if every else {})
     return page.render(
         "forms/list.html",
         nav="forms",

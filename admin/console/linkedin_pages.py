@@ -1,7 +1,8 @@
 """``/console/linkedin``: the account's LinkedIn connections (issue #14, point 5).
 
 Each connection shows its member, its health, the ad accounts and organizations its last
-discovery found, and how long it has left: LinkedIn's refresh token ends a year after the
+discovery found (each by its name, the id beside it; an organization whose name LinkedIn did
+not give by its URN), and how long it has left: LinkedIn's refresh token ends a year after the
 member approved leadsync, and the page counts down to it in days and hours, warning 30, 7
 and 1 days before (the rule of :func:`schemas.connection_events.tightest_threshold`, read
 through the JSON API's ``get_connections``).

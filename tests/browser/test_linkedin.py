@@ -1,9 +1,9 @@
 """The LinkedIn connection page in a real browser: a new account's user clicks "Connect
 LinkedIn", confirms the account on the start page, LinkedIn (the sandbox) approves, and the
 browser comes back to the page, which shows the member, the ad accounts found (the member's
-role on each in words) and a year's countdown; as the end nears the countdown turns to days
-and hours with a warning, and once ended the page is red and "Reconnect LinkedIn" starts a
-new year."""
+role on each in words), the organization by the name LinkedIn gave and a year's countdown;
+as the end nears the countdown turns to days and hours with a warning, and once ended the
+page is red and "Reconnect LinkedIn" starts a new year."""
 
 from __future__ import annotations
 
@@ -83,13 +83,23 @@ def test_a_new_account_connects_linkedin_from_the_console_through_the_sandbox(
     expect(card.get_by_role("img", name="Connected")).to_be_visible()
     expect(card.locator("dd").filter(has_text=member_urn)).to_be_visible()
     expect(card.locator(".countdown")).to_have_text(A_YEAR_LEFT)
-    table = card.get_by_role("table")
+    table = card.get_by_role("table", name=f"Ad accounts found for {member_name}")
     for name, urn, role in ad_accounts:
         row = table.get_by_role("row").filter(has_text=str(name))
         expect(row).to_contain_text(str(urn).rsplit(":", 1)[-1])
         # The role as Campaign Manager names it, not LinkedIn's constant.
         expect(row).to_contain_text(AD_ACCOUNT_ROLES[str(role)])
         expect(row).not_to_contain_text(str(role))
+    # The organization by the name LinkedIn (the sandbox) has for it, its id beside it.
+    organization = stack.sandbox.state.catalog.organization
+    organizations = card.get_by_role(
+        "table", name=f"Organizations whose forms {member_name} can read"
+    )
+    expect(organizations.locator("tbody tr")).to_have_count(1)
+    expect(organizations.locator("tbody td")).to_have_text(
+        [organization.name, str(organization.id)]
+    )
+    expect(organizations).not_to_contain_text(organization.urn)
     expect(page.get_by_role("alert")).to_have_count(0)
     axe_check(page)
     screenshot(page, "linkedin")

@@ -1,6 +1,7 @@
 """``/console/linkedin`` over HTTP on the real database, as a signed-in user of an account
 sees it: "Connect LinkedIn" through the start page and the LinkedIn sandbox back to the page,
-which then shows the member and the ad accounts found; the refresh token's countdown and its
+which then shows the member, the ad accounts and the organizations found, each by name (the
+forms list names their forms' owners so too); the refresh token's countdown and its
 warnings (30, 7, 1 days; red once ended or revoked, with "Reconnect" prominent); a link made
 for another account refused in a browser signed in to this one; CSRF; Italian, down to the
 member's role, the ad account's status and why a connection was revoked."""
@@ -109,8 +110,9 @@ async def _connections(db: Conn, account_id: int) -> list[tuple[object, ...]]:
 
 
 async def _fake_connection(db: Conn, account_id: int, ends_in: timedelta) -> int:
-    """A connection whose refresh token ends in ``ends_in``, with one ad account and one
-    organization, as discovery would leave them (no token is ever used here)."""
+    """A connection whose refresh token ends in ``ends_in``, with one ad account and two
+    organizations, one named and one whose name LinkedIn did not give, as discovery would
+    leave them (no token is ever used here)."""
     await hold_for_session(db, account_id)
     cur = await db.execute(
         "INSERT INTO linkedin_connections (member_urn, member_name, access_token,"
@@ -129,9 +131,10 @@ async def _fake_connection(db: Conn, account_id: int, ends_in: timedelta) -> int
         (connection_id,),
     )
     await db.execute(
-        "INSERT INTO connection_owners (connection_id, owner_urn) VALUES"
-        " (%s, 'urn:li:sponsoredAccount:5550001'), (%s, 'urn:li:organization:777')",
-        (connection_id, connection_id),
+        "INSERT INTO connection_owners (connection_id, owner_urn, owner_name) VALUES"
+        " (%s, 'urn:li:sponsoredAccount:5550001', NULL), (%s, 'urn:li:organization:777', NULL),"
+        " (%s, 'urn:li:organization:778', 'Analytical Engines')",
+        (connection_id, connection_id, connection_id),
     )
     return connection_id
 
@@ -149,7 +152,7 @@ async def test_an_account_without_a_connection_is_offered_to_connect_linkedin(
 
 
 async def test_connect_goes_through_the_start_page_and_linkedin_back_to_the_page(
-    browser: Browser, db: Conn
+    browser: Browser, db: Conn, sandbox: Sandbox
 ) -> None:
     sent = await browser.connect(csrf_token=browser.csrf)
     assert sent.status_code == 303, sent.text
@@ -174,10 +177,57 @@ async def test_connect_goes_through_the_start_page_and_linkedin_back_to_the_page
     assert len(ad_accounts) >= 2
     for name in ad_accounts:
         assert name in text
+    # The organization LinkedIn named to discovery, by that name with its id beside it.
+    organization = sandbox.state.catalog.organization
+    assert "Organizations 1 " in text
+    assert f"Organization ID {organization.name} {organization.id}" in text
+    assert organization.urn not in text
     # A refresh token lives a year: the countdown starts there, no warning yet.
     assert re.search(r"Time left (364|365) days left", text), text
     assert "Connected" in text
     assert "Ends soon" not in text
+
+
+async def test_the_forms_list_names_an_organization_s_forms_by_its_name(
+    browser: Browser, db: Conn, sandbox: Sandbox
+) -> None:
+    sent = await browser.connect(csrf_token=browser.csrf)
+    back = await browser.http.get(
+        await approve(browser.http, sent.headers["location"], CALLBACK), headers=HTML
+    )
+    assert back.status_code == 303, back.text
+    organization = sandbox.state.catalog.organization
+    cur = await db.execute(
+        "SELECT name FROM forms WHERE account_id = %s AND owner_urn = %s ORDER BY name",
+        (browser.account_id, organization.urn),
+    )
+    organic = [str(name) for (name,) in await cur.fetchall()]
+    assert organic, "the demo member reads the organization's forms"
+
+    def forms_list(markup: str) -> tuple[str, str]:
+        """The owner filter's option for the organization, and the page's text."""
+        option = re.search(
+            rf'<option value="{re.escape(organization.urn)}">([^<]*)</option>', markup
+        )
+        assert option is not None, markup
+        return html.unescape(option[1]), _text(markup)
+
+    page = await browser.http.get("/console/forms")
+    assert page.status_code == 200, page.text
+    label, text = forms_list(page.text)
+    assert label == organization.name
+    for name in organic:
+        assert re.search(rf"{re.escape(name)}( New)? {re.escape(organization.name)} ", text)
+    assert f"Organization {organization.id}" not in text
+
+    # Without the name (LinkedIn refused it to every discovery), the organization by number.
+    await hold_for_session(db, browser.account_id)
+    await db.execute(
+        "UPDATE connection_owners SET owner_name = NULL WHERE owner_urn = %s", (organization.urn,)
+    )
+    label, text = forms_list((await browser.http.get("/console/forms")).text)
+    assert label == f"Organization {organization.id}"
+    assert organization.name not in text
 
 
 async def test_a_link_for_another_account_is_refused_where_a_user_of_this_one_is_signed_in(
@@ -231,7 +281,9 @@ async def test_a_connection_far_from_its_end_counts_down_in_days(
     assert "Time left 200 days left" in text
     assert "Connected" in text
     assert "Ada Ads 5550001 Account manager Active Yes" in text
-    assert "urn:li:organization:777" in text
+    # By name, the id beside it; the one LinkedIn gave no name for by its URN, listed last.
+    assert "Organizations 2 Organizations whose forms Ada Lovelace can read" in text
+    assert "Analytical Engines 778 urn:li:organization:777 777" in text
     assert "Ends soon" not in text
 
 
@@ -294,6 +346,8 @@ async def test_the_page_in_italian(browser: Browser, db: Conn) -> None:
     assert "Riconnetti" in text
     # LinkedIn's values too: the member's role and the ad account's status.
     assert "Ada Ads 5550001 Manager dell'account Attivo Sì" in text
+    assert "Organizzazioni 2 Organizzazioni di cui Ada Lovelace può leggere i moduli" in text
+    assert "ID organizzazione Analytical Engines 778" in text
     assert "ACCOUNT_MANAGER" not in text
     assert "ACTIVE" not in text
 

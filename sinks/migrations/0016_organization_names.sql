@@ -1,0 +1,13 @@
+-- leadsync 0016: organizations by their names.
+--
+-- Discovery asks LinkedIn for the name of each organization (Company Page) whose forms a
+-- connection reads (GET /rest/organizations/{id}: localizedName) and keeps it beside the
+-- owner, in the connection's row of connection_owners; the console and the API show the
+-- organization by it. NULL for ad accounts (their names are in ad_accounts), for an
+-- organization whose name LinkedIn never gave (refused, 403, or failed), and for the rows
+-- found before this migration until the next discovery: those show by URN, as before.
+-- A later discovery that cannot read the name keeps the one read before.
+--
+-- The column is in an account table: its rows stay under the policy of 0008 (the accounts
+-- in hand) and its key (account_id, connection_id, owner_urn) is unchanged.
+ALTER TABLE connection_owners ADD COLUMN owner_name text;
