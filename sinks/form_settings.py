@@ -19,7 +19,19 @@ from sinks.forms import set_import
 from sinks.sync_runs import UnknownForm
 
 _FORMS = """
-SELECT f.id, f.name, f.owner_urn, f.owner_name, f.state, f.locale, f.lead_type,
+SELECT f.id, f.name, f.owner_urn,
+       -- The owner's name as discovery knows it: an ad account's (adAccounts) or an
+       -- organization's (organizations), the form's own connection's first.
+       coalesce(f.owner_name,
+                (SELECT a.name FROM ad_accounts a
+                 WHERE a.account_id = f.account_id AND a.urn = f.owner_urn AND a.name IS NOT NULL
+                 ORDER BY a.connection_id IS NOT DISTINCT FROM f.connection_id DESC LIMIT 1),
+                (SELECT o.owner_name FROM connection_owners o
+                 WHERE o.account_id = f.account_id AND o.owner_urn = f.owner_urn
+                   AND o.owner_name IS NOT NULL
+                 ORDER BY o.connection_id IS NOT DISTINCT FROM f.connection_id DESC LIMIT 1)
+       ) AS owner_name,
+       f.state, f.locale, f.lead_type,
        f.created_on_linkedin, f.import_enabled, f.import_enabled_at, f.periodic_sync,
        f.sync_interval_hours, f.watermark, f.last_synced_at, c.last_imported_at,
        f.discovered_at, f.updated_at,

@@ -130,6 +130,18 @@ async def test_discovery_stores_the_organization_s_name_and_the_api_lists_it(
     assert await _api_organizations(app_settings, account) == [
         [{"urn": ORGANIZATION, "name": name}]
     ]
+    # A form's owner in the API goes by the name too: the organization's, an ad account's.
+    async with admin_client(app_settings, token=account.token) as api:
+        forms = (await api.get("/api/forms")).json()["forms"]
+    cur = await db.execute(
+        "SELECT urn, name FROM ad_accounts WHERE account_id = %s AND connection_id = %s",
+        (account.id, connection_id),
+    )
+    names = {str(urn): name for urn, name in await cur.fetchall()} | {ORGANIZATION: name}
+    assert forms
+    assert {f["owner_name"] for f in forms} <= set(names.values())
+    assert all(f["owner_name"] == names[f["owner_urn"]] for f in forms)
+    assert any(f["owner_urn"] == ORGANIZATION for f in forms)
     # Another account sees neither the connection nor the name.
     other = await new_account(app_settings, "org-names-other")
     assert await _api_organizations(app_settings, other) == []
