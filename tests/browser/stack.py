@@ -50,6 +50,10 @@ TEST_FORM_ID = 7234246
 T = TypeVar("T")
 
 
+# The first scheduled pull of a form whose Import went on (the puller, then the worker).
+FIRST_PULL_TIMEOUT_S = 120
+
+
 def call_in_thread(function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` in a thread of its own, for what runs ``asyncio.run``: Playwright's
     sync API keeps its event loop marked as running in the test's thread, where asyncio.run
@@ -219,6 +223,25 @@ def enable_import(stack: BrowserStack, account: ConsoleAccount, form_id: int) ->
     the scheduler's next tick would do; done at once here)."""
     stack.leadsync("forms", "import", str(form_id), "on", "--account", account.name)
     stack.leadsync("subscribe", "--account", account.name)
+
+
+def enable_test_form(stack: BrowserStack, account: ConsoleAccount) -> None:
+    """Import on for the account's Test Form, and its first scheduled pull done: that pull
+    starts an overlap before the moment Import went on, so it brings the leads other tests
+    left in the sandbox's Test Form within the last hour. Once it is imported, the account's
+    contacts change only with the leads the test makes."""
+    enable_import(stack, account, TEST_FORM_ID)
+    deadline = time.monotonic() + FIRST_PULL_TIMEOUT_S
+    while not stack.query(
+        "SELECT 1 FROM sync_runs WHERE account_id = %s AND form_id = %s"
+        " AND status IN ('succeeded', 'failed')",
+        account.id,
+        TEST_FORM_ID,
+    ):
+        stack.check_running()
+        assert time.monotonic() < deadline, "the first scheduled pull did not end"
+        time.sleep(0.3)
+    stack.worker.settle(FIRST_PULL_TIMEOUT_S)
 
 
 def create_leads(stack: BrowserStack, form_id: int, count: int = 1, **options: Any) -> list[str]:

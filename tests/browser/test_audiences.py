@@ -20,9 +20,9 @@ from tests.browser.stack import (
     BrowserStack,
     ConsoleAccount,
     create_leads,
+    enable_test_form,
     wait_for_leads,
 )
-from tests.browser.test_contacts import enable_test_form
 
 AUDIENCE_URL = re.compile(r"/console/audiences/[0-9a-f-]{36}$")
 # The page polls its count every 3 s; a pushed lead takes a few seconds to be imported.

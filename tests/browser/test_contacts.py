@@ -7,7 +7,6 @@ the 404 page on its URLs."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
@@ -20,31 +19,11 @@ from tests.browser.stack import (
     BrowserStack,
     ConsoleAccount,
     create_leads,
-    enable_import,
+    enable_test_form,
     wait_for_leads,
 )
 
 CONTACT_URL = re.compile(r"/console/contacts/[0-9a-f-]{36}$")
-RUN_TIMEOUT_S = 120
-
-
-def enable_test_form(stack: BrowserStack, account: ConsoleAccount) -> None:
-    """Import on for the account's Test Form, and its first scheduled pull done: that pull
-    starts an overlap before the moment Import went on, so it brings the leads other tests
-    left in the sandbox's Test Form within the last hour. Once it is imported, the account's
-    contacts change only with the leads the test makes."""
-    enable_import(stack, account, TEST_FORM_ID)
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not stack.query(
-        "SELECT 1 FROM sync_runs WHERE account_id = %s AND form_id = %s"
-        " AND status IN ('succeeded', 'failed')",
-        account.id,
-        TEST_FORM_ID,
-    ):
-        stack.check_running()
-        assert time.monotonic() < deadline, "the first scheduled pull did not end"
-        time.sleep(0.3)
-    stack.worker.settle(RUN_TIMEOUT_S)
 
 
 def import_leads(

@@ -22,6 +22,7 @@ from tests.browser.stack import (
     ConsoleAccount,
     create_leads,
     enable_import,
+    enable_test_form,
     wait_for_leads,
 )
 
@@ -67,8 +68,13 @@ def test_the_operator_sees_each_account_with_its_forms_and_leads(
     operator_page: Page, make_account: Callable[..., ConsoleAccount], stack: BrowserStack
 ) -> None:
     account = make_account("volume")
-    enable_import(stack, account, TEST_FORM_ID)
+    enable_test_form(stack, account)  # its first pull brings other tests' recent leads too
     wait_for_leads(stack, account, create_leads(stack, TEST_FORM_ID, 3))
+    ((imported,),) = stack.query(
+        "SELECT count(*) FROM imported_leads WHERE account_id = %s AND contact_id IS NOT NULL",
+        account.id,
+    )
+    assert imported >= 3
 
     page = operator_page
     page.reload()
@@ -78,8 +84,8 @@ def test_the_operator_sees_each_account_with_its_forms_and_leads(
     expect(cells.nth(0)).to_contain_text("Active")
     expect(cells.nth(2)).to_have_text(str(len(account.forms)))
     expect(cells.nth(3)).to_have_text("1")
-    expect(cells.nth(4)).to_have_text("3")
-    expect(cells.nth(5)).to_have_text("3")
+    expect(cells.nth(4)).to_have_text(str(imported))
+    expect(cells.nth(5)).to_have_text(str(imported))
     expect(cells.nth(6)).to_contain_text("UTC")
     axe_check(page)
 
@@ -154,7 +160,7 @@ def test_the_operator_gives_an_account_its_first_admin_a_token_and_enables_it_ag
     expect(test_form.locator('[data-counter="imported"]')).to_have_text(str(imported))
     expect(test_form.locator('[data-counter="updated"]')).to_have_text(str(updated))
     expect(test_form.locator('[data-counter="errors"]')).to_have_text(str(errors))
-    assert imported + updated == 2
+    assert imported + updated >= 2  # and what the first pull found of other tests' leads
     # Figures, never a lead: no contact's email is on the page.
     emails = [
         e for (e,) in stack.query("SELECT email FROM contacts WHERE account_id = %s", account.id)
