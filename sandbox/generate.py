@@ -163,7 +163,10 @@ class LeadGenerator:
             ]
             broken = rng.choice(formatted) if formatted else broken
         for position, question in enumerate(questions):
-            if not question["responseRequired"] and rng.random() < 0.2:
+            skipped = not question["responseRequired"] and rng.random() < 0.2
+            # The broken answer is always given: an invalid lead must carry it (a skipped
+            # optional phone made an "invalid" lead valid).
+            if skipped and position != broken:
                 continue
             details = question["questionDetails"]
             if "multipleChoiceQuestionDetails" in details:

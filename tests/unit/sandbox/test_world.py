@@ -96,3 +96,28 @@ def test_answers_belong_to_the_leads_own_form_version(seed: int) -> None:
         assert required <= answered
         consents = {c["id"] for c in version.content["legalInfo"]["consents"]}
         assert {c["consentId"] for c in lead.consents} == consents
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_lead_asked_invalid_always_carries_an_invalid_answer(seed: int) -> None:
+    """Also when the broken question is optional: it is never the one left unanswered (a
+    skipped optional phone once made an "invalid" lead valid, and a test count one more
+    import than it asked for)."""
+    catalog = build_catalog(seed, EPOCH, member_first_name="D", member_last_name="M")
+    generator = LeadGenerator(catalog, seed)
+    for version in catalog.versions.values():
+        for n in range(40):
+            lead = generator.lead(version, EPOCH + n, GenerationConfig(), invalid=True)
+            texts = [
+                a["answerDetails"]["textQuestionAnswer"]["answer"]
+                for a in lead.answers
+                if "textQuestionAnswer" in a["answerDetails"]
+            ]
+            limits = [
+                q["questionDetails"]["textQuestionDetails"]["maxResponseLength"]
+                for q in version.questions()
+                if "textQuestionDetails" in q["questionDetails"]
+            ]
+            assert any(
+                " at " in t or t == "call me after lunch" or len(t) > min(limits) for t in texts
+            ), (version.form_id, n, texts)
