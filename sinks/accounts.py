@@ -132,8 +132,14 @@ async def account_for_token(conn: AsyncConnection[Any], token_sha256: bytes) -> 
 
 
 async def account_by_name(conn: AsyncConnection[Any], name: str) -> Account:
-    """:class:`UnknownAccount` when there is none."""
-    cur = await conn.execute(f"SELECT {_COLUMNS} FROM accounts a WHERE a.name = %s", (name,))
+    """The account with its working tokens counted; :class:`UnknownAccount` when there is
+    none."""
+    cur = await conn.execute(
+        f"SELECT {_COLUMNS}, (SELECT count(*) FROM account_tokens t"
+        "  WHERE t.account_id = a.id AND t.revoked_at IS NULL)"
+        " FROM accounts a WHERE a.name = %s",
+        (name,),
+    )
     row = await cur.fetchone()
     if row is None:
         raise UnknownAccount(f"there is no account named {name!r}")

@@ -160,8 +160,6 @@ async def _render_account(
         except UnknownAccount:
             return page.render("not_found.html", status_code=404, nav="operator")
         users = await list_users(conn, account.id)  # a global table, filtered by account
-    listed = await accounts_routes.get_accounts(page.db)
-    shown = next(a for a in listed.accounts if a.id == account.id)
     # The account's forms as its own users' API shows them: the operator reads figures, and
     # the query runs with that account alone in hand.
     forms = await forms_routes.list_forms(AccountScope(account, page.db), page.settings)
@@ -169,7 +167,7 @@ async def _render_account(
         "operator/account.html",
         status_code=status_code,
         nav="operator",
-        account=shown,
+        account=account,
         forms=forms.forms,
         owners={f.id: owner_choice(f.owner_urn, f.owner_name) for f in forms.forms if f.owner_urn},
         statuses=STATUS_LABELS,
